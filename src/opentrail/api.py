@@ -1,0 +1,324 @@
+"""The protocol edge: one port, routed by the SigV4 credential scope's service.
+
+    unsigned GET /health, /metrics              -> service status
+    service cloudtrail + X-Amz-Target           -> CloudTrail JSON 1.1 operations (the table below)
+    service cloudtrail-data, POST /PutAuditEvents -> CloudTrail Lake ingestion (rest-json)
+    service cloudtrail-data, POST /IngestRecords  -> native batch ingest of full CloudTrail records
+
+Every request is authenticated before it is routed; every CloudTrail operation is audited as a
+management event in the caller's account and region. Errors are rendered here and only here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import msgspec
+import prometheus_client
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from . import accounts, audit, channels, ingest, lookup, sigv4, tags, trails
+from .clock import Clock, SystemClock
+from .context import Call, Services
+from .errors import (
+    ApiError,
+    ConflictError,
+    RequestEntityTooLarge,
+    SerializationException,
+    ServiceError,
+    StoreError,
+    UnknownOperationException,
+    UnrecognizedClient,
+    api_error,
+    error_body,
+)
+from .settings import Settings
+from .storage import open_storage
+from .store import Store, open_store
+from .tokens import TokenSealer
+
+log = logging.getLogger("opentrail")
+
+TARGET_PREFIX = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
+JSON_11 = "application/x-amz-json-1.1"
+MAX_API_BODY = 1024 * 1024
+Operation = Callable[[Call, dict[str, Any]], dict[str, Any]]
+
+# The CloudTrail operations this server answers, by wire name.
+OPERATIONS: dict[str, Operation] = {
+    **trails.OPERATIONS,
+    **lookup.OPERATIONS,
+    **channels.OPERATIONS,
+    **tags.OPERATIONS,
+}
+
+REGISTRY = prometheus_client.CollectorRegistry()
+REQUESTS = prometheus_client.Counter(
+    "opentrail_requests", "API calls served", ["operation", "status"], registry=REGISTRY
+)
+EVENTS = prometheus_client.Counter("opentrail_events_ingested", "Events accepted", registry=REGISTRY)
+LATENCY = prometheus_client.Histogram(
+    "opentrail_request_seconds", "API call latency", ["operation"], registry=REGISTRY
+)
+
+
+def _json(body: Any, status: int = 200, request_id: str = "") -> Response:
+    return Response(
+        msgspec.json.encode(body),
+        status_code=status,
+        media_type=JSON_11,
+        headers={"x-amzn-RequestId": request_id},
+    )
+
+
+def error_response(err: ApiError, request_id: str, rest: bool = False) -> Response:
+    if rest:
+        # rest-json (cloudtrail-data): botocore reads the code from x-amzn-ErrorType first.
+        return Response(
+            msgspec.json.encode({"message": err.message}),
+            status_code=err.status,
+            media_type="application/json",
+            headers={"x-amzn-RequestId": request_id, "x-amzn-ErrorType": err.code},
+        )
+    return _json(error_body(err), err.status, request_id)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestEntityTooLarge(f"request body is {declared} bytes; the limit is {limit} bytes")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestEntityTooLarge(f"request body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class Edge:
+    """Authenticates, routes and renders; owns nothing but the services it was given."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def authenticate(self, request: Request, body: bytes) -> tuple[sigv4.Credential, Any]:
+        signed = sigv4.Request(
+            method=request.method,
+            raw_path=request.scope.get("raw_path", b"/").decode("latin-1") or request.url.path,
+            query_string=request.scope.get("query_string", b"").decode("latin-1"),
+            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]},
+            body=body,
+        )
+        credential = sigv4.parse_authorization(signed)
+        sigv4.check_time(credential, self.services.clock.now())
+        key = self.services.store.get_access_key(credential.access_key_id)
+        if key is None:
+            raise UnrecognizedClient(
+                f"The security token included in the request is invalid: unknown access key "
+                f"{credential.access_key_id}"
+            )
+        sigv4.verify(signed, credential, key.secret)
+        return credential, key
+
+    def call_for(self, request: Request, credential: sigv4.Credential, key: Any, request_id: str) -> Call:
+        client = request.client
+        return Call(
+            services=self.services,
+            key=key,
+            region=credential.region,
+            request_id=request_id,
+            source_ip=client.host if client else "127.0.0.1",
+            user_agent=request.headers.get("user-agent", ""),
+        )
+
+    async def dispatch(self, request: Request) -> Response:
+        request_id = str(uuid.uuid4())
+        rest = request.url.path in ("/PutAuditEvents", "/IngestRecords")
+        started = time.perf_counter()
+        operation = "unknown"
+        try:
+            body = await read_body(request, self.services.settings.max_body_bytes)
+            credential, key = await self.authenticate(request, body)
+            call = self.call_for(request, credential, key, request_id)
+            if credential.service == "cloudtrail":
+                rest = False
+                operation = self.operation_name(request)
+                response = await self.json_api(call, operation, request, body)
+            elif credential.service == "cloudtrail-data" and request.method == "POST" and rest:
+                operation = request.url.path.lstrip("/")
+                response = await self.data_plane(call, operation, request, body)
+            else:
+                raise UnknownOperationException(
+                    f"no operation for service {credential.service!r} at {request.method} {request.url.path}"
+                )
+        except ApiError as err:
+            response = error_response(err, request_id, rest)
+        except StoreError as err:
+            log.error("store failure: %s", err)
+            response = error_response(
+                ServiceError(f"the event store is unavailable, retry: {err}"), request_id, rest
+            )
+        except Exception:
+            # The edge is the one place a bug is caught: the client gets CloudTrail's error shape, the
+            # operator gets the traceback in the server log.
+            log.exception("unexpected failure in %s (request %s)", operation, request_id)
+            response = error_response(
+                api_error("InternalFailure", ApiError)("internal error; see the server log"), request_id, rest
+            )
+        REQUESTS.labels(operation, str(response.status_code)).inc()
+        LATENCY.labels(operation).observe(time.perf_counter() - started)
+        return response
+
+    @staticmethod
+    def operation_name(request: Request) -> str:
+        target = request.headers.get("x-amz-target", "")
+        name = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else ""
+        if name not in OPERATIONS:
+            raise UnknownOperationException(
+                f"X-Amz-Target {target!r} names no CloudTrail operation this server supports"
+            )
+        return name
+
+    async def json_api(self, call: Call, operation: str, request: Request, body: bytes) -> Response:
+        params: dict[str, Any] | None = None
+        result: dict[str, Any] | None = None
+        error: ApiError | None = None
+        try:
+            if len(body) > MAX_API_BODY:
+                raise RequestEntityTooLarge(f"request body is {len(body)} bytes; the limit is {MAX_API_BODY}")
+            content_type = request.headers.get("content-type", "").split(";")[0].strip()
+            if content_type not in (JSON_11, "application/x-amz-json-1.0", "application/json"):
+                raise SerializationException(
+                    f"Content-Type must be {JSON_11}, got {content_type or 'nothing'!r}"
+                )
+            params = self.decode_params(body)
+            result = await run_in_threadpool(OPERATIONS[operation], call, params)
+        except ApiError as err:
+            error = err
+        except ConflictError as err:
+            error = ServiceError(f"a concurrent change conflicted, retry: {err}")
+        await self.record(call, operation, params, result, error)
+        if error is not None:
+            return error_response(error, call.request_id)
+        return _json(result or {}, 200, call.request_id)
+
+    @staticmethod
+    def decode_params(body: bytes) -> dict[str, Any]:
+        if not body.strip():
+            return {}
+        try:
+            params = msgspec.json.decode(body)
+        except msgspec.DecodeError as exc:
+            raise SerializationException(f"request body is not valid JSON: {exc}") from None
+        if not isinstance(params, dict):
+            raise SerializationException(f"request body must be a JSON object, got {type(params).__name__}")
+        return params
+
+    async def record(
+        self,
+        call: Call,
+        operation: str,
+        params: dict[str, Any] | None,
+        result: dict[str, Any] | None,
+        error: ApiError | None,
+    ) -> None:
+        """Audit the call. Changes wait for the audit event to be durable; reads do not."""
+        row = audit.audit_row(call, operation, params, result, error)
+        future = self.services.store.submit([row])
+        if not audit.is_read_only(operation) or error is not None:
+            await asyncio.wrap_future(future)
+
+    async def data_plane(self, call: Call, operation: str, request: Request, body: bytes) -> Response:
+        if operation == "PutAuditEvents":
+            result = await channels.put_audit_events(call, dict(request.query_params), body)
+        else:
+            result = await ingest.ingest_records(call, dict(request.query_params), body)
+        EVENTS.inc(result.pop("_accepted", 0))
+        return Response(
+            msgspec.json.encode(result),
+            media_type="application/json",
+            headers={"x-amzn-RequestId": call.request_id},
+        )
+
+
+async def health(_: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def metrics(_: Request) -> Response:
+    return Response(
+        prometheus_client.generate_latest(REGISTRY), media_type=prometheus_client.CONTENT_TYPE_LATEST
+    )
+
+
+def build_services(settings: Settings, clock: Clock | None = None, store: Store | None = None) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = store or open_store(settings.database)
+    secret = store.set_meta_default("token_secret", secrets.token_hex(32))
+    return Services(
+        settings=settings,
+        store=store,
+        storage=open_storage(settings.storage),
+        clock=clock or SystemClock(),
+        sealer=TokenSealer(bytes.fromhex(secret)),
+    )
+
+
+def bootstrap(services: Services) -> tuple[str, bool]:
+    """Make sure the first account exists; write its credentials file when they are new."""
+    settings = services.settings
+    account, created = accounts.bootstrap(
+        services.store,
+        services.clock,
+        settings.account_id,
+        settings.root_access_key_id,
+        settings.root_secret_access_key,
+    )
+    if created is not None and not settings.root_access_key_id:
+        accounts.write_credentials(settings.credentials_file, created)
+    return account.account_id, created is not None
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
+    """The one factory the CLI, the tests and deployments use."""
+    services = build_services(settings, clock)
+    bootstrap(services)
+    edge = Edge(services)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            services.store.close()
+
+    async def entry(request: Request) -> Response:
+        return await edge.dispatch(request)
+
+    unsigned: dict[str, Callable[[Request], Awaitable[Response]]] = {"/health": health, "/metrics": metrics}
+
+    async def root(request: Request) -> Response:
+        handler = unsigned.get(request.url.path)
+        if handler is not None and request.method == "GET" and "authorization" not in request.headers:
+            return await handler(request)
+        return await entry(request)
+
+    app = Starlette(
+        routes=[Route("/{path:path}", root, methods=["GET", "POST", "PUT", "HEAD", "DELETE"])],
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app

@@ -1,0 +1,57 @@
+"""What an operation is given: the deployment's services and the authenticated call."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .clock import Clock
+from .settings import Settings
+from .storage import LocalStorage
+from .store import AccessKey, Store
+from .tokens import TokenSealer
+
+
+@dataclass
+class Services:
+    """Built once by ``api.create_app`` (or a test) and shared by every call."""
+
+    settings: Settings
+    store: Store
+    storage: LocalStorage
+    clock: Clock
+    sealer: TokenSealer
+    new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+    # Per-(account, region) state of rate limiters, owned by the modules that limit.
+    limiters: dict[Any, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Call:
+    """One authenticated API call."""
+
+    services: Services
+    key: AccessKey
+    region: str
+    request_id: str
+    source_ip: str = "127.0.0.1"
+    user_agent: str = ""
+    # Resources the operation touched, for the audit record ({"accountId", "type", "ARN"}).
+    resources: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def account(self) -> str:
+        return self.key.account_id
+
+    @property
+    def store(self) -> Store:
+        return self.services.store
+
+    @property
+    def now(self) -> float:
+        return self.services.clock.now()
+
+    def touch(self, resource_type: str, arn: str) -> None:
+        self.resources.append({"accountId": self.account, "type": resource_type, "ARN": arn})

@@ -1,0 +1,215 @@
+"""The CloudTrail record: what OpenTrail reads from it, and how it is kept.
+
+A record is kept as the exact bytes its producer sent (they are evidence, and CloudTrail keeps adding
+fields). Only the few fields that history indexes and selectors need are decoded, into ``RecordView``;
+everything else passes through untouched. ``index_record`` turns raw bytes into an ``EventRow`` ready for
+the store, or raises ``RecordError`` naming the field and what was wrong.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from .clock import parse_time, to_millis
+from .errors import RecordError
+
+MAX_RECORD_BYTES = 256 * 1024  # CloudTrail's event size limit since eventVersion 1.05
+EVENT_VERSION = "1.11"
+_REGION = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+class Kind(enum.IntEnum):
+    """Event category, as stored. Event history shows MANAGEMENT (and INSIGHT on request)."""
+
+    MANAGEMENT = 0
+    DATA = 1
+    INSIGHT = 2
+    NETWORK = 3
+
+
+class _SessionIssuer(msgspec.Struct):
+    userName: str | None = None
+
+
+class _SessionContext(msgspec.Struct):
+    sessionIssuer: _SessionIssuer | None = None
+
+
+class _Identity(msgspec.Struct):
+    type: str | None = None
+    principalId: str | None = None
+    arn: str | None = None
+    accountId: str | None = None
+    accessKeyId: str | None = None
+    userName: str | None = None
+    sessionContext: _SessionContext | None = None
+
+
+class _Resource(msgspec.Struct):
+    ARN: str | None = None
+    type: str | None = None
+
+
+class _InsightDetails(msgspec.Struct):
+    eventSource: str | None = None
+    eventName: str | None = None
+
+
+class _ActivityData(msgspec.Struct):
+    """``eventData`` of a CloudTrail Lake integration (PutAuditEvents) record."""
+
+    eventSource: str | None = None
+    eventName: str | None = None
+    userIdentity: _Identity | None = None
+
+
+class RecordView(msgspec.Struct):
+    """The fields OpenTrail reads; unknown fields are ignored here and kept in the raw bytes."""
+
+    eventVersion: str | None = None
+    eventTime: str | None = None
+    eventSource: str | None = None
+    eventName: str | None = None
+    awsRegion: str | None = None
+    eventID: str | None = None
+    readOnly: bool | None = None
+    eventType: str | None = None
+    eventCategory: str | None = None
+    managementEvent: bool | None = None
+    userIdentity: _Identity | None = None
+    resources: list[_Resource] | None = None
+    insightDetails: _InsightDetails | None = None
+    eventData: _ActivityData | None = None
+
+
+_view_decoder = msgspec.json.Decoder(RecordView)
+
+
+@dataclass(slots=True)
+class EventRow:
+    """One record ready for the store: index fields plus the raw bytes."""
+
+    account: str
+    region: str
+    kind: Kind
+    time_ms: int
+    event_id: str
+    event_name: str | None
+    event_source: str | None
+    read_only: bool | None
+    username: str | None
+    access_key_id: str | None
+    record: bytes
+    resources: list[tuple[str | None, str | None]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class StoredEvent:
+    seq: int
+    row: EventRow
+
+
+def kind_of(view: RecordView) -> Kind:
+    category = view.eventCategory
+    if category == "Insight" or view.eventType == "AwsCloudTrailInsight":
+        return Kind.INSIGHT
+    if category == "Data":
+        return Kind.DATA
+    if category == "NetworkActivity":
+        return Kind.NETWORK
+    if category is None and view.managementEvent is False:
+        return Kind.DATA  # records before eventVersion 1.07 carry no category
+    # Management, and ActivityAuditLog (Lake integrations) until event data stores exist.
+    return Kind.MANAGEMENT
+
+
+def username_of(identity: _Identity | None) -> str | None:
+    """The ``Username`` LookupEvents reports: user name, role session name, or ``root``."""
+    if identity is None:
+        return None
+    if identity.userName:
+        return identity.userName
+    if identity.type == "Root":
+        return "root"
+    if identity.type in ("AssumedRole", "FederatedUser") and identity.arn:
+        return identity.arn.rsplit("/", 1)[-1]
+    if identity.sessionContext and identity.sessionContext.sessionIssuer:
+        return identity.sessionContext.sessionIssuer.userName
+    return None
+
+
+def _require(value: str | None, name: str) -> str:
+    if value is None or value == "":
+        raise RecordError(f"record is missing required field {name}", code="FieldNotFound")
+    return value
+
+
+def decode_view(raw: bytes) -> RecordView:
+    try:
+        return _view_decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise RecordError(f"record field has the wrong type: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise RecordError(f"record is not valid JSON: {exc}") from None
+
+
+def index_record(raw: bytes, account: str) -> EventRow:
+    """Validate one record and extract what the store indexes. ``account`` owns the event stream."""
+    if len(raw) > MAX_RECORD_BYTES:
+        raise RecordError(
+            f"record is {len(raw)} bytes; CloudTrail records are at most {MAX_RECORD_BYTES} bytes",
+            code="FieldTooLong",
+        )
+    view = decode_view(raw)
+    if view.eventVersion is None:
+        raise RecordError("record is missing required field eventVersion", code="FieldNotFound")
+    event_id = _require(view.eventID, "eventID")
+    if len(event_id) > 1024:
+        raise RecordError(f"eventID is {len(event_id)} characters; at most 1024", code="FieldTooLong")
+    region = _require(view.awsRegion, "awsRegion")
+    if not _REGION.match(region):
+        raise RecordError(f"awsRegion must look like a region name such as us-east-1, got {region!r}")
+    time_ms = to_millis(parse_time(_require(view.eventTime, "eventTime")))
+    kind = kind_of(view)
+    identity = view.userIdentity
+    name, source = view.eventName, view.eventSource
+    if kind is Kind.INSIGHT and view.insightDetails is not None:
+        name = name or view.insightDetails.eventName
+        source = source or view.insightDetails.eventSource
+    elif view.eventData is not None and view.eventCategory == "ActivityAuditLog":
+        name, source = view.eventData.eventName, view.eventData.eventSource
+        identity = view.eventData.userIdentity
+    else:
+        _require(source, "eventSource")
+        _require(name, "eventName")
+    resources = [(r.type, r.ARN) for r in view.resources or ()]
+    return EventRow(
+        account=account,
+        region=region,
+        kind=kind,
+        time_ms=time_ms,
+        event_id=event_id,
+        event_name=name,
+        event_source=source,
+        read_only=view.readOnly,
+        username=username_of(identity),
+        access_key_id=identity.accessKeyId if identity else None,
+        record=raw,
+        resources=resources,
+    )
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(value: Any) -> bytes:
+    return _encoder.encode(value)
+
+
+def decode(raw: bytes | str) -> Any:
+    return msgspec.json.decode(raw)

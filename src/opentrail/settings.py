@@ -1,0 +1,95 @@
+"""One typed settings object, read from flags or ``OPENTRAIL_*`` environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("./opentrail-data")
+    host: str = "127.0.0.1"
+    port: int = 8790
+    database_url: str = ""
+    storage_url: str = ""
+    account_id: str = ""
+    root_access_key_id: str = ""
+    root_secret_access_key: str = ""
+    delivery_interval: float = 30.0
+    digest_interval: float = 3600.0
+    retention_days: int = 90
+    # Beyond CloudTrail: LookupEvents is not throttled unless an operator sets a rate (calls/s per
+    # account and region); CloudTrail's own limit is 2.
+    lookup_rate: float = 0.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    log_level: str = "info"
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'opentrail.db').resolve()}"
+
+    @property
+    def storage(self) -> str:
+        return self.storage_url or f"file://{(self.data_dir / 'buckets').resolve()}"
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.data_dir / "credentials"
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Environment first, then explicit overrides (flags); ``None`` overrides are ignored."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(f"OPENTRAIL_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _convert(f.name, str(f.type), raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "data_dir" in values:
+            values["data_dir"] = Path(values["data_dir"])
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"OPENTRAIL_PORT must be between 1 and 65535, got {self.port}")
+        if self.delivery_interval <= 0:
+            raise ConfigError(f"OPENTRAIL_DELIVERY_INTERVAL must be positive, got {self.delivery_interval}")
+        if self.digest_interval <= 0:
+            raise ConfigError(f"OPENTRAIL_DIGEST_INTERVAL must be positive, got {self.digest_interval}")
+        if self.retention_days < 1:
+            raise ConfigError(f"OPENTRAIL_RETENTION_DAYS must be at least 1, got {self.retention_days}")
+        if self.lookup_rate < 0:
+            raise ConfigError(
+                f"OPENTRAIL_LOOKUP_RATE must be 0 (no limit) or positive, got {self.lookup_rate}"
+            )
+        if self.account_id and not (len(self.account_id) == 12 and self.account_id.isdigit()):
+            raise ConfigError(f"OPENTRAIL_ACCOUNT_ID must be 12 digits, got {self.account_id!r}")
+        if bool(self.root_access_key_id) != bool(self.root_secret_access_key):
+            raise ConfigError(
+                "OPENTRAIL_ROOT_ACCESS_KEY_ID and OPENTRAIL_ROOT_SECRET_ACCESS_KEY must be set together"
+            )
+
+
+def _convert(name: str, type_name: str, raw: str) -> Any:
+    try:
+        if type_name == "int":
+            return int(raw)
+        if type_name == "float":
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"OPENTRAIL_{name.upper()} must be a number, got {raw!r}") from None
+    return raw

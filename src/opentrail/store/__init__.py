@@ -1,0 +1,25 @@
+"""Stores, opened from a URL by scheme."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from ..errors import ConfigError
+from .base import LOOKUP_ATTRIBUTES, AccessKey, Account, Doc, EventQuery, Store
+
+__all__ = ["LOOKUP_ATTRIBUTES", "AccessKey", "Account", "Doc", "EventQuery", "Store", "open_store"]
+
+
+def open_store(url: str) -> Store:
+    """``sqlite:///abs/path.db`` (or ``sqlite:relative.db``); PostgreSQL arrives with its backend."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = parts.path if parts.netloc == "" else parts.netloc + parts.path
+        if not path:
+            raise ConfigError(f"database URL {url!r} names no file; expected sqlite:///path/to/opentrail.db")
+        from .sqlite import SQLiteStore
+
+        return SQLiteStore(path)
+    raise ConfigError(
+        f"database URL {url!r} has an unsupported scheme {parts.scheme!r}; expected sqlite:///path"
+    )
