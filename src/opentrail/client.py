@@ -73,6 +73,8 @@ class Client:
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.region = region
+        if not credentials.access_key or not credentials.secret_key:
+            raise ConfigError("credentials need both an access key id and a secret access key")
         self._creds = Credentials(credentials.access_key, credentials.secret_key, credentials.token)
         self._http = httpx.Client(timeout=timeout)
 
