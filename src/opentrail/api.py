@@ -264,15 +264,33 @@ async def metrics(_: Request) -> Response:
     )
 
 
+RETENTION_CHECK_SECONDS = 3600.0
+
+
+async def enforce_retention(services: Services) -> None:
+    """Drop event history older than OPENTRAIL_RETENTION_DAYS (by ingestion day), once an hour."""
+    while True:
+        cutoff = services.clock.now() - services.settings.retention_days * 86400
+        try:
+            removed = await run_in_threadpool(services.store.purge_ingested_before, cutoff)
+        except StoreError as err:
+            log.warning("retention pass failed, will retry: %s", err)
+        else:
+            if removed:
+                log.info("retention removed %d events ingested before %s", removed, cutoff)
+        await asyncio.sleep(RETENTION_CHECK_SECONDS)
+
+
 def build_services(settings: Settings, clock: Clock | None = None, store: Store | None = None) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = store or open_store(settings.database)
+    clock = clock or SystemClock()
+    store = store or open_store(settings.database, clock)
     secret = store.set_meta_default("token_secret", secrets.token_hex(32))
     return Services(
         settings=settings,
         store=store,
         storage=open_storage(settings.storage),
-        clock=clock or SystemClock(),
+        clock=clock,
         sealer=TokenSealer(bytes.fromhex(secret)),
     )
 
@@ -300,9 +318,13 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        retention = asyncio.create_task(enforce_retention(services))
         try:
             yield
         finally:
+            retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retention
             services.store.close()
 
     async def entry(request: Request) -> Response:

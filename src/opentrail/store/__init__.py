@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from ..clock import Clock
 from ..errors import ConfigError
 from .base import LOOKUP_ATTRIBUTES, AccessKey, Account, Doc, EventQuery, Store
 
 __all__ = ["LOOKUP_ATTRIBUTES", "AccessKey", "Account", "Doc", "EventQuery", "Store", "open_store"]
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, clock: Clock | None = None) -> Store:
     """``sqlite:///abs/path.db`` (or ``sqlite:relative.db``); PostgreSQL arrives with its backend."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
@@ -19,7 +20,7 @@ def open_store(url: str) -> Store:
             raise ConfigError(f"database URL {url!r} names no file; expected sqlite:///path/to/opentrail.db")
         from .sqlite import SQLiteStore
 
-        return SQLiteStore(path)
+        return SQLiteStore(path, clock)
     raise ConfigError(
         f"database URL {url!r} has an unsupported scheme {parts.scheme!r}; expected sqlite:///path"
     )

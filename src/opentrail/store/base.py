@@ -168,6 +168,10 @@ class Store(abc.ABC):
         """Events with sequence > ``seq`` in sequence order (consumers' forward read)."""
 
     @abc.abstractmethod
+    def purge_ingested_before(self, cutoff: float) -> int:
+        """Drop events ingested on UTC days wholly before ``cutoff`` (epoch seconds); return how many."""
+
+    @abc.abstractmethod
     def count_events(self, account: str | None = None) -> int: ...
 
     @abc.abstractmethod

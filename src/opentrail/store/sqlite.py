@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from ..clock import Clock, SystemClock
 from ..errors import ConflictError, StoreError
 from ..events import EventRow, Kind, StoredEvent
 from .base import AccessKey, Account, Doc, EventQuery, Store
@@ -79,8 +80,10 @@ class _Task:
 
 
 class SQLiteStore(Store):
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, clock: Clock | None = None) -> None:
         self.path = path
+        self._clock = clock or SystemClock()
+        self._marked_day = -1
         self._conn = connect(path)
         migrate(self._conn)
         self._local = threading.local()
@@ -200,9 +203,18 @@ class SQLiteStore(Store):
             created.append((key, sid))
         return sid
 
+    def _mark_day(self, conn: sqlite3.Connection) -> None:
+        """Remember the first sequence number of each ingestion day (retention cuts at these marks)."""
+        day = int(self._clock.now() // 86400)
+        if day != self._marked_day:
+            next_seq = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM events").fetchone()[0]
+            conn.execute("INSERT OR IGNORE INTO day_marks (day, first_seq) VALUES (?, ?)", (day, next_seq))
+            self._marked_day = day
+
     def _insert_events(
         self, conn: sqlite3.Connection, rows: list[EventRow], created: list[tuple[tuple[str, str], int]]
     ) -> None:
+        self._mark_day(conn)
         plain = []
         with_attrs = []
         for row in rows:
@@ -488,6 +500,33 @@ class SQLiteStore(Store):
                 (seq, limit),
             ).fetchall()
         return [self._event(row) for row in rows]
+
+    def purge_ingested_before(self, cutoff: float, chunk: int = 10_000) -> int:
+        day = int(cutoff // 86400)
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT first_seq FROM day_marks WHERE day <= ? ORDER BY day DESC LIMIT 1", (day,)
+            ).fetchone()
+        if row is None:
+            return 0
+        limit_seq = int(row[0])
+
+        def run(conn: sqlite3.Connection) -> int:
+            # Small transactions keep the single writer free for ingest between chunks.
+            top = conn.execute(
+                "SELECT max(seq) FROM (SELECT seq FROM events WHERE seq < ? ORDER BY seq LIMIT ?)",
+                (limit_seq, chunk),
+            ).fetchone()[0]
+            if top is None:
+                return 0
+            conn.execute("DELETE FROM event_attrs WHERE seq <= ?", (top,))
+            return int(conn.execute("DELETE FROM events WHERE seq <= ?", (top,)).rowcount)
+
+        total = 0
+        while (removed := self._call(run)) > 0:
+            total += removed
+        self._call(lambda conn: conn.execute("DELETE FROM day_marks WHERE day < ?", (day,)))
+        return total
 
     def count_events(self, account: str | None = None) -> int:
         with self._reading() as conn:

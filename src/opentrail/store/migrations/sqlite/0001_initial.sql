@@ -86,3 +86,10 @@ CREATE TABLE event_attrs (
     seq    INTEGER NOT NULL
 );
 CREATE INDEX event_attrs_lookup ON event_attrs (stream, kind, attr, value, time, seq);
+
+-- The first sequence number ingested on each UTC day: retention drops whole days below a mark
+-- without an index on ingestion time.
+CREATE TABLE day_marks (
+    day       INTEGER PRIMARY KEY,
+    first_seq INTEGER NOT NULL
+);

@@ -1,0 +1,46 @@
+"""Event history keeps OPENTRAIL_RETENTION_DAYS of ingestion; older days are dropped whole."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from opentrail.clock import FixedClock
+from opentrail.events import index_record
+from opentrail.store.sqlite import SQLiteStore
+
+DAY = 86400.0
+
+
+def _record(n: int) -> bytes:
+    return json.dumps(
+        {
+            "eventVersion": "1.08",
+            "eventTime": "2024-05-01T12:00:00Z",
+            "eventSource": "ec2.amazonaws.com",
+            "eventName": "DescribeInstances",
+            "awsRegion": "us-east-1",
+            "eventID": f"00000000-0000-4000-8000-{n:012d}",
+        }
+    ).encode()
+
+
+def test_purge_drops_days_before_cutoff_and_keeps_the_rest(tmp_path: Path) -> None:
+    clock = FixedClock(100 * DAY + 3600)
+    store = SQLiteStore(str(tmp_path / "db.sqlite"), clock)
+    try:
+        store.append([index_record(_record(n), "111111111111") for n in range(10)])
+        clock.advance(DAY)
+        store.append([index_record(_record(n), "111111111111") for n in range(10, 15)])
+        clock.advance(DAY)
+        store.append([index_record(_record(n), "111111111111") for n in range(15, 17)])
+
+        assert store.purge_ingested_before(100 * DAY) == 0  # nothing ingested before day 100
+        assert store.count_events() == 17
+        assert store.purge_ingested_before(101 * DAY + 5) == 10  # day 100 dropped, day 101 kept
+        assert store.get_event("111111111111", "00000000-0000-4000-8000-000000000000") is None
+        assert store.get_event("111111111111", "00000000-0000-4000-8000-000000000010") is not None
+        assert store.purge_ingested_before(102 * DAY) == 5
+        assert store.count_events() == 2
+    finally:
+        store.close()
