@@ -137,8 +137,16 @@ class Store(abc.ABC):
         """Insert atomically. ``check`` sees the account's docs of the same kind and may raise."""
 
     @abc.abstractmethod
-    def update_doc(self, kind: str, account: str, arn: str, change: Callable[[Doc], Doc]) -> Doc:
-        """Atomic read-modify-write; raises ``KeyError`` if absent. ``change`` may raise."""
+    def update_doc(
+        self,
+        kind: str,
+        account: str,
+        arn: str,
+        change: Callable[[Doc], Doc],
+        check: Callable[[list[Doc], Doc], None] | None = None,
+    ) -> Doc:
+        """Atomic read-modify-write; raises ``KeyError`` if absent. ``change`` may raise; so may
+        ``check``, which sees the account's other docs of the kind and the changed doc."""
 
     @abc.abstractmethod
     def delete_doc(self, kind: str, account: str, arn: str) -> bool: ...

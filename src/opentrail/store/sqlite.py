@@ -174,13 +174,19 @@ class SQLiteStore(Store):
             if rows:
                 self._insert_events(conn, rows, new_streams)
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except Exception as exc:
+            # The writer must outlive any failed group: if it died, every later caller would wait
+            # forever. sqlite3 errors become StoreError; anything else (a malformed row) goes back as is.
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             for key, sid in new_streams:
                 self._streams.pop(key, None)
                 self._stream_names.pop(sid, None)
-            error = StoreError(f"writing to the SQLite store failed: {exc}")
+            error = (
+                StoreError(f"writing to the SQLite store failed: {exc}")
+                if isinstance(exc, sqlite3.Error)
+                else exc
+            )
             for task in batch:
                 task.future.set_exception(error)
             return
@@ -196,8 +202,11 @@ class SQLiteStore(Store):
         key = (account, region)
         sid = self._streams.get(key)
         if sid is None:
-            cur = conn.execute("INSERT INTO streams (account, region) VALUES (?, ?)", key)
-            sid = int(cur.lastrowid or 0)
+            # Another store on the same file (a second process) may have created the stream already.
+            conn.execute("INSERT OR IGNORE INTO streams (account, region) VALUES (?, ?)", key)
+            sid = int(
+                conn.execute("SELECT id FROM streams WHERE account = ? AND region = ?", key).fetchone()[0]
+            )
             self._streams[key] = sid
             self._stream_names[sid] = key
             created.append((key, sid))
@@ -379,7 +388,14 @@ class SQLiteStore(Store):
 
         return self._call(run)
 
-    def update_doc(self, kind: str, account: str, arn: str, change: Callable[[Doc], Doc]) -> Doc:
+    def update_doc(
+        self,
+        kind: str,
+        account: str,
+        arn: str,
+        change: Callable[[Doc], Doc],
+        check: Callable[[list[Doc], Doc], None] | None = None,
+    ) -> Doc:
         def run(conn: sqlite3.Connection) -> Doc:
             row = conn.execute(
                 "SELECT kind, account, region, name, arn, body FROM docs "
@@ -389,6 +405,9 @@ class SQLiteStore(Store):
             if row is None:
                 raise KeyError(arn)
             new = change(self._doc(row))
+            if check is not None:
+                others = [d for d in self._fetch_docs(conn, kind, account) if d.arn != arn]
+                check(others, new)
             try:
                 conn.execute(
                     "UPDATE docs SET region = ?, name = ?, arn = ?, body = ? "
@@ -450,8 +469,22 @@ class SQLiteStore(Store):
             ),
         )
 
+    def _known_stream(self, account: str, region: str) -> int | None:
+        sid = self._streams.get((account, region))
+        if sid is None:
+            # Not created through this instance: ask the database (committed rows only, safe to cache).
+            with self._reading() as conn:
+                found = conn.execute(
+                    "SELECT id FROM streams WHERE account = ? AND region = ?", (account, region)
+                ).fetchone()
+            if found is None:
+                return None
+            sid = int(found[0])
+            self._streams.setdefault((account, region), sid)
+        return sid
+
     def lookup(self, query: EventQuery) -> list[StoredEvent]:
-        sid = self._streams.get((query.account, query.region))
+        sid = self._known_stream(query.account, query.region)
         if sid is None:
             return []
         cursor_time, cursor_seq = query.before or (query.end_ms + 1, 0)
