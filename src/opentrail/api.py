@@ -223,6 +223,8 @@ class Edge:
             params = msgspec.json.decode(body)
         except msgspec.DecodeError as exc:
             raise SerializationException(f"request body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise SerializationException("request body is nested too deeply for a request") from None
         if not isinstance(params, dict):
             raise SerializationException(f"request body must be a JSON object, got {type(params).__name__}")
         return params

@@ -61,11 +61,19 @@ class _InsightDetails(msgspec.Struct):
 
 
 class _ActivityData(msgspec.Struct):
-    """``eventData`` of a CloudTrail Lake integration (PutAuditEvents) record."""
+    """``eventData`` of a CloudTrail Lake integration (PutAuditEvents) record. Producers shape their
+    identity freely beyond ``type`` and ``principalId``, so it is read leniently."""
 
     eventSource: str | None = None
     eventName: str | None = None
-    userIdentity: _Identity | None = None
+    userIdentity: dict[str, Any] | None = None
+
+
+def _lenient_identity(raw: dict[str, Any] | None) -> _Identity | None:
+    if raw is None:
+        return None
+    fields = ("type", "principalId", "arn", "accountId", "accessKeyId", "userName")
+    return _Identity(**{f: raw[f] for f in fields if isinstance(raw.get(f), str)})
 
 
 class RecordView(msgspec.Struct):
@@ -183,7 +191,7 @@ def index_record(raw: bytes, account: str) -> EventRow:
         source = source or view.insightDetails.eventSource
     elif view.eventData is not None and view.eventCategory == "ActivityAuditLog":
         name, source = view.eventData.eventName, view.eventData.eventSource
-        identity = view.eventData.userIdentity
+        identity = _lenient_identity(view.eventData.userIdentity)
     else:
         _require(source, "eventSource")
         _require(name, "eventName")

@@ -54,6 +54,8 @@ def decode_batch(body: bytes) -> list[bytes]:
         raise SerializationException(f'request body must be {{"Records": [record, ...]}}: {exc}') from None
     except msgspec.DecodeError as exc:
         raise SerializationException(f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise SerializationException("request body is nested too deeply to be a batch of records") from None
     if len(batch.Records) > MAX_RECORDS_PER_CALL:
         raise ValidationException(
             f"Records holds {len(batch.Records)} records; at most {MAX_RECORDS_PER_CALL} per call"
