@@ -129,6 +129,25 @@ class Server:
             raise AssertionError(f"opentrail {' '.join(args)} failed: {result.stdout}\n{result.stderr}")
         return result
 
+    def cli_as(
+        self, creds: Credentials, *args: str, check: bool = True, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``opentrail ARGS`` as the principal ``creds`` (standard AWS variables), against this
+        server; no AWS config file or instance metadata is consulted."""
+        env = self.env()
+        env.update(
+            OPENTRAIL_ENDPOINT_URL=self.endpoint,
+            AWS_ACCESS_KEY_ID=creds.access_key_id,
+            AWS_SECRET_ACCESS_KEY=creds.secret,
+            AWS_CONFIG_FILE=os.devnull,
+            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+            AWS_EC2_METADATA_DISABLED="true",
+        )
+        result = subprocess.run([*OPENTRAIL, *args], env=env, capture_output=True, text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"opentrail {' '.join(args)} failed: {result.stdout}\n{result.stderr}")
+        return result
+
     def new_account(self, name: str = "test") -> Credentials:
         out = self.cli("account", "create", "--name", name).stdout
         values = dict(line.split(" = ", 1) for line in out.splitlines() if " = " in line)
