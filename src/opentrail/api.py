@@ -26,7 +26,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from . import accounts, audit, channels, ingest, lookup, sigv4, tags, trails
 from .clock import Clock, SystemClock
@@ -221,8 +221,8 @@ class Edge:
             return {}
         try:
             params = msgspec.json.decode(body)
-        except msgspec.DecodeError as exc:
-            raise SerializationException(f"request body is not valid JSON: {exc}") from None
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            raise SerializationException(f"request body is not valid JSON in UTF-8: {exc}") from None
         except RecursionError:
             raise SerializationException("request body is nested too deeply for a request") from None
         if not isinstance(params, dict):
@@ -340,9 +340,13 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             return await handler(request)
         return await entry(request)
 
-    app = Starlette(
-        routes=[Route("/{path:path}", root, methods=["GET", "POST", "PUT", "HEAD", "DELETE"])],
-        lifespan=lifespan,
-    )
+    async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await root(Request(scope, receive))
+        await response(scope, receive, send)
+
+    # No routes: every request, whatever its method or path, reaches the edge, which answers in
+    # CloudTrail's error shape (routing is by SigV4 service, never by path alone).
+    app = Starlette(lifespan=lifespan)
+    app.router.default = asgi
     app.state.services = services
     return app

@@ -162,8 +162,10 @@ def decode_view(raw: bytes) -> RecordView:
         return _view_decoder.decode(raw)
     except msgspec.ValidationError as exc:
         raise RecordError(f"record field has the wrong type: {exc}") from None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise RecordError(f"record is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise RecordError("record is nested too deeply") from None
 
 
 def index_record(raw: bytes, account: str) -> EventRow:
@@ -173,6 +175,11 @@ def index_record(raw: bytes, account: str) -> EventRow:
             f"record is {len(raw)} bytes; CloudTrail records are at most {MAX_RECORD_BYTES} bytes",
             code="FieldTooLong",
         )
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Stored bytes are returned as JSON text by history and log files, which must be UTF-8.
+        raise RecordError(f"record is not valid UTF-8 JSON text: {exc}") from None
     view = decode_view(raw)
     if view.eventVersion is None:
         raise RecordError("record is missing required field eventVersion", code="FieldNotFound")

@@ -70,6 +70,12 @@ def parse_authorization(request: Request) -> Credential:
     amz_date = request.headers.get("x-amz-date", "")
     if not re.fullmatch(r"\d{8}T\d{6}Z", amz_date):
         raise IncompleteSignature(f"X-Amz-Date must be YYYYMMDDTHHMMSSZ, got {amz_date!r}")
+    try:
+        datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise IncompleteSignature(
+            f"X-Amz-Date must be a real UTC time in the form YYYYMMDDTHHMMSSZ, got {amz_date!r}"
+        ) from None
     if amz_date[:8] != parts[1]:
         raise InvalidSignature(f"Credential date {parts[1]} does not match X-Amz-Date {amz_date}")
     signed = tuple(match["headers"].split(";"))

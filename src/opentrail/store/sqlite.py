@@ -182,6 +182,7 @@ class SQLiteStore(Store):
             for key, sid in new_streams:
                 self._streams.pop(key, None)
                 self._stream_names.pop(sid, None)
+            self._marked_day = -1  # the day mark rolled back with the group: write it with the next one
             error = (
                 StoreError(f"writing to the SQLite store failed: {exc}")
                 if isinstance(exc, sqlite3.Error)
@@ -216,7 +217,8 @@ class SQLiteStore(Store):
         """Remember the first sequence number of each ingestion day (retention cuts at these marks)."""
         day = int(self._clock.now() // 86400)
         if day != self._marked_day:
-            next_seq = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM events").fetchone()[0]
+            row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+            next_seq = (row[0] if row else 0) + 1
             conn.execute("INSERT OR IGNORE INTO day_marks (day, first_seq) VALUES (?, ?)", (day, next_seq))
             self._marked_day = day
 

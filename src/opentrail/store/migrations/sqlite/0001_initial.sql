@@ -53,9 +53,10 @@ CREATE TABLE streams (
     UNIQUE (account, region)
 );
 
--- The event log. seq is the rowid: time-ordered keys keep inserts sequential.
+-- The event log. seq is the rowid: time-ordered keys keep inserts sequential. AUTOINCREMENT so a
+-- number is never issued twice, even after retention empties the table (consumers keep cursors).
 CREATE TABLE events (
-    seq          INTEGER PRIMARY KEY,
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
     stream       INTEGER NOT NULL,
     acct         INTEGER NOT NULL,
     kind         INTEGER NOT NULL,
