@@ -828,7 +828,7 @@ def test_retention_is_judged_by_ingestion_not_event_time(backend: Backend, store
     assert ids(found) == ["old"]
 
 
-def test_sequence_never_goes_back_after_a_purge(store: Store) -> None:
+def test_sequence_never_goes_back_after_a_purge(backend: Backend, store: Store) -> None:
     """Consumers keep a durable cursor; a sequence number issued again would hide new events from them."""
     store.append([row(ACCOUNT, f"a{i}") for i in range(5)])
     high = store.read_after(0, 10)[-1].seq
