@@ -171,6 +171,92 @@ def account_grant(data_dir: str | None, grantee: str, target: str) -> None:
     out.print(f"account {grantee} may now write events for account {target}")
 
 
+# -- put-events ----------------------------------------------------------------------------------------
+_MAX_LISTED_REJECTIONS = 20
+
+
+@cli.command("put-events")
+@data_dir_option
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--endpoint-url", default=None, help="Server [$OPENTRAIL_ENDPOINT_URL, else the local one].")
+@click.option("--region", default=None, help="Signing region [from the AWS configuration, else us-east-1].")
+@click.option("--account-id", default=None, help="Write into this account (needs a grant) [the caller's].")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 10_000),  # the native endpoint takes at most 10,000 records a call
+    default=500,
+    show_default=True,
+    help="Records per call (calls also stay under 5 MB; a record is never split).",
+)
+@click.option(
+    "--max-attempts",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Tries per batch on connection errors, 5xx and throttling.",
+)
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", help="Summary format.")
+def put_events(
+    data_dir: str | None,
+    files: tuple[Path, ...],
+    endpoint_url: str | None,
+    region: str | None,
+    account_id: str | None,
+    batch_size: int,
+    max_attempts: int,
+    output: str,
+) -> None:
+    """Send the CloudTrail records in FILES (log files, JSON arrays, JSON Lines; .json or .json.gz;
+    directories are searched) to the native ingest endpoint, exactly as the files hold them."""
+    import json
+
+    import botocore.exceptions
+    import botocore.session
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from . import client as remote
+    from . import replay
+
+    if account_id is not None and not (len(account_id) == 12 and account_id.isdigit()):
+        raise ConfigError(f"--account-id must be 12 digits, got {account_id!r}")
+    paths = replay.expand(files)
+    counts = replay.scan(paths)
+    try:
+        credentials = remote.resolve_credentials(Path(data_dir) if data_dir else None)
+        region = region or botocore.session.Session().get_config_variable("region") or "us-east-1"
+    except botocore.exceptions.BotoCoreError as exc:
+        raise ConfigError(f"cannot read the AWS configuration: {exc}") from None
+    progress = Progress(
+        TextColumn("sending"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("records"),
+        TimeRemainingColumn(),
+        console=err_console,
+    )
+
+    def retrying(batch: replay.Batch, attempt: int, wait: float, err: remote.RemoteError) -> None:
+        progress.console.print(
+            f"batch {batch.number}: {err.code}: {err.message}; retrying in {wait:.1f} s "
+            f"(attempt {attempt + 1} of {max_attempts})",
+            markup=False,
+        )
+
+    with remote.Client(remote.resolve_endpoint(endpoint_url), credentials, str(region)) as conn, progress:
+        task = progress.add_task("put-events", total=sum(counts))
+        replayer = replay.Replayer(conn, account_id, max_attempts=max_attempts, on_retry=retrying)
+        summary = replayer.run(
+            paths, counts, max_records=batch_size, on_progress=lambda n: progress.advance(task, n)
+        )
+    if output == "json":
+        click.echo(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        for line in summary.lines(_MAX_LISTED_REJECTIONS):
+            out.print(line, markup=False, highlight=False)
+    if not summary.ok:
+        sys.exit(1)
+
+
 @cli.command()
 @data_dir_option
 def migrate(data_dir: str | None) -> None:
@@ -179,6 +265,195 @@ def migrate(data_dir: str | None) -> None:
     with _store(settings):
         pass
     out.print(f"database {settings.database} is up to date")
+
+
+# -- lookup-events -------------------------------------------------------------------------------------
+_ATTRIBUTE_MEMBERS = ("AttributeKey", "AttributeValue")
+
+
+def _shorthand_pieces(text: str) -> list[str]:
+    """Split at commas outside quotes; quotes group, a backslash escapes the next character."""
+    pieces: list[str] = []
+    buf: list[str] = []
+    quote: str | None = None
+    escaped = False
+    for ch in text:
+        if escaped:
+            buf.append(ch)
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif quote is not None:
+            if ch == quote:
+                quote = None
+            else:
+                buf.append(ch)
+        elif ch in "'\"":
+            quote = ch
+        elif ch == ",":
+            pieces.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+    if quote is not None or escaped:
+        raise ConfigError(f"--lookup-attributes {text!r} ends inside a quote or after a backslash")
+    pieces.append("".join(buf))
+    return pieces
+
+
+def _lookup_attribute(text: str) -> list[dict[str, Any]]:
+    """The AWS CLI's forms: shorthand ``AttributeKey=EventName,AttributeValue=CreateTrail`` or JSON."""
+    import json
+
+    if text.lstrip().startswith(("{", "[")):
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise ConfigError(f"--lookup-attributes is not valid JSON: {exc}") from None
+        items = value if isinstance(value, list) else [value]
+        if not all(isinstance(item, dict) for item in items):
+            raise ConfigError("--lookup-attributes JSON must be an object or a list of objects")
+        return items
+    item: dict[str, Any] = {}
+    last: str | None = None
+    for piece in _shorthand_pieces(text):
+        name, sep, value = piece.partition("=")
+        if not sep and last is not None:
+            # An unquoted comma inside a value (a resource name, say): it belongs to the value.
+            item[last] += "," + piece
+            continue
+        if name.strip() not in _ATTRIBUTE_MEMBERS:
+            raise ConfigError(
+                f"--lookup-attributes takes AttributeKey=KEY,AttributeValue=VALUE, got {piece!r} in {text!r}"
+                " (quote a value that contains '=' or ',')"
+            )
+        last = name.strip()
+        item[last] = value
+    return [item]
+
+
+def _epoch(option: str, text: str) -> float:
+    import math
+
+    from .clock import parse_time
+
+    try:
+        number = float(text)
+    except ValueError:
+        pass
+    else:
+        if not math.isfinite(number):
+            # JSON has no NaN or infinity: they would be sent as null and silently ignored.
+            raise ConfigError(f"{option} must be a finite number of epoch seconds, got {text!r}")
+        return number
+    try:
+        return parse_time(text)
+    except OpenTrailError:
+        raise ConfigError(
+            f"{option} must be epoch seconds or an ISO-8601 time such as 2024-05-01T12:00:00Z, got {text!r}"
+        ) from None
+
+
+def _lookup_table(events: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from .clock import format_time
+
+    table = Table(show_edge=False, pad_edge=False)
+    table.add_column("Time (UTC)", no_wrap=True)
+    table.add_column("Event name")
+    table.add_column("Source")
+    table.add_column("User")
+    table.add_column("Event ID", no_wrap=True, min_width=36)
+    table.add_column("Resources")
+    for event in events:
+        resources = "\n".join(
+            " ".join(filter(None, (r.get("ResourceType"), r.get("ResourceName"))))
+            for r in event.get("Resources") or ()
+        )
+        cells = (
+            format_time(event["EventTime"]) if "EventTime" in event else "",
+            event.get("EventName", ""),
+            event.get("EventSource", ""),
+            event.get("Username", ""),
+            event.get("EventId", ""),
+            resources,
+        )
+        # Text, not str: event fields are untrusted and must not be read as rich markup.
+        table.add_row(*(Text(str(cell)) for cell in cells))
+    # Piped output keeps whole columns instead of being squeezed into 80 characters.
+    console = out if out.is_terminal else Console(width=max(out.width, 200))
+    console.print(table)
+    err_console.print(f"{len(events)} event{'s' if len(events) != 1 else ''}")
+
+
+@cli.command("lookup-events")
+@data_dir_option
+@click.option(
+    "--lookup-attributes",
+    "attributes",
+    multiple=True,
+    metavar="AttributeKey=KEY,AttributeValue=VALUE",
+    help="Filter by one attribute: EventId, EventName, ReadOnly, Username, ResourceType, ResourceName, "
+    "EventSource or AccessKeyId.",
+)
+@click.option("--start-time", default=None, help="Events at or after this time (ISO-8601 or epoch seconds).")
+@click.option("--end-time", default=None, help="Events at or before this time (ISO-8601 or epoch seconds).")
+@click.option("--event-category", type=click.Choice(["insight"]), default=None, help="Insights events.")
+@click.option("--max-items", type=click.IntRange(min=1), default=None, help="Stop after N events [all].")
+@click.option("--region", default=None, help="Region [from the AWS configuration, else us-east-1].")
+@click.option("--endpoint-url", default=None, help="Server [$OPENTRAIL_ENDPOINT_URL, else the local one].")
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", help="Output format.")
+def lookup_events(
+    data_dir: str | None,
+    attributes: tuple[str, ...],
+    start_time: str | None,
+    end_time: str | None,
+    event_category: str | None,
+    max_items: int | None,
+    region: str | None,
+    endpoint_url: str | None,
+    output: str,
+) -> None:
+    """Look up management (or Insights) events in event history, newest first, all pages."""
+    import json
+
+    import botocore.exceptions
+    import botocore.session
+
+    from . import client as remote
+
+    params: dict[str, Any] = {}
+    if attributes:
+        params["LookupAttributes"] = [item for text in attributes for item in _lookup_attribute(text)]
+    if start_time is not None:
+        params["StartTime"] = _epoch("--start-time", start_time)
+    if end_time is not None:
+        params["EndTime"] = _epoch("--end-time", end_time)
+    if event_category is not None:
+        params["EventCategory"] = event_category
+    # One page size for every page: the server binds NextToken to MaxResults.
+    params["MaxResults"] = min(50, max_items or 50)
+    try:
+        credentials = remote.resolve_credentials(Path(data_dir) if data_dir else None)
+        region = region or botocore.session.Session().get_config_variable("region") or "us-east-1"
+    except botocore.exceptions.BotoCoreError as exc:
+        raise ConfigError(f"cannot read the AWS configuration: {exc}") from None
+    events: list[dict[str, Any]] = []
+    with remote.Client(remote.resolve_endpoint(endpoint_url), credentials, str(region)) as conn:
+        token: str | None = None
+        while max_items is None or len(events) < max_items:
+            page = conn.cloudtrail("LookupEvents", {**params, "NextToken": token} if token else params)
+            events.extend(page.get("Events") or [])
+            token = page.get("NextToken")
+            if not token:
+                break
+    events = events[:max_items] if max_items is not None else events
+    if output == "json":
+        click.echo(json.dumps({"Events": events}, indent=4, ensure_ascii=False))
+    else:
+        _lookup_table(events)
 
 
 def main() -> None:

@@ -56,6 +56,10 @@ class TokenSealer:
             mac = _unb64(mac_text)
         except (binascii.Error, ValueError):
             raise error(f"{name} is not a token this server issued: {token[:64]!r}") from None
+        # The decoder skips stray characters and ignores unused low bits, so one token has many
+        # spellings; accept only the one this server issued, so that any edit is refused.
+        if _b64(body) != body_text or _b64(mac) != mac_text:
+            raise error(f"{name} is not a token this server issued: {token[:64]!r}")
         if not hmac.compare_digest(mac, self._mac(body)):
             raise error(f"{name} is not a token this server issued (it was altered or forged)")
         payload = msgspec.json.decode(body)
