@@ -634,6 +634,21 @@ def test_read_after_returns_commit_order_with_increasing_sequence(store: Store) 
     assert seqs[0] > 0
 
 
+def test_rows_with_and_without_resources_keep_their_order_in_one_batch(store: Store) -> None:
+    """Sequence is arrival order, whatever each row carries: history's tie order and consumers'
+    forward reads both follow it."""
+    resource = [("AWS::S3::Bucket", "arn:aws:s3:::b")]
+    batch = [
+        row(ACCOUNT, "r0", resources=resource),
+        row(ACCOUNT, "p1"),
+        row(ACCOUNT, "p2"),
+        row(ACCOUNT, "r3", resources=resource),
+        row(ACCOUNT, "p4"),
+    ]
+    store.append(batch)
+    assert ids(store.read_after(0, 10)) == ["r0", "p1", "p2", "r3", "p4"]
+
+
 def test_read_after_pages_by_sequence(store: Store) -> None:
     store.append([row(ACCOUNT if i % 2 else OTHER, f"e{i}") for i in range(10)])
     events = store.read_after(0, 100)

@@ -226,8 +226,13 @@ class SQLiteStore(Store):
         self, conn: sqlite3.Connection, rows: list[EventRow], created: list[tuple[tuple[str, str], int]]
     ) -> None:
         self._mark_day(conn)
-        plain = []
-        with_attrs = []
+        sql = (
+            "INSERT OR IGNORE INTO events (stream, acct, kind, time, event_id, event_name, event_source, "
+            "read_only, username, access_key, record) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+        )
+        # Rows keep their order (sequence = arrival order): runs of rows without resources go in one
+        # executemany; a row with resources goes alone, since its attributes need its sequence number.
+        run: list[tuple[Any, ...]] = []
         for row in rows:
             sid = self._stream_id(conn, row.account, row.region, created)
             values = (
@@ -243,27 +248,24 @@ class SQLiteStore(Store):
                 row.access_key_id,
                 row.record,
             )
-            if row.resources:
-                with_attrs.append((values, row))
-            else:
-                plain.append(values)
-        sql = (
-            "INSERT OR IGNORE INTO events (stream, acct, kind, time, event_id, event_name, event_source, "
-            "read_only, username, access_key, record) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-        )
-        conn.executemany(sql, plain)
-        for values, row in with_attrs:
+            if not row.resources:
+                run.append(values)
+                continue
+            if run:
+                conn.executemany(sql, run)
+                run = []
             cur = conn.execute(sql, values)
             if cur.rowcount != 1:
                 continue  # a duplicate eventID: already stored with its attributes
-            seq = cur.lastrowid
             attrs = {(_ATTR_TYPE, t) for t, _ in row.resources if t} | {
                 (_ATTR_NAME, n) for _, n in row.resources if n
             }
             conn.executemany(
                 "INSERT INTO event_attrs (stream, kind, attr, value, time, seq) VALUES (?,?,?,?,?,?)",
-                [(values[0], values[2], attr, value, row.time_ms, seq) for attr, value in attrs],
+                [(sid, values[2], attr, value, row.time_ms, cur.lastrowid) for attr, value in attrs],
             )
+        if run:
+            conn.executemany(sql, run)
 
     # -- meta --------------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
