@@ -1,0 +1,159 @@
+"""The ``Storage`` seam: buckets of objects with user metadata, for log files and digests.
+
+Backends implement the underscore methods and do only I/O; ``Storage`` checks names and keys (untrusted
+input) before any backend sees them, so every backend refuses the same things in the same words.
+Object metadata (``x-amz-meta-*``) must survive exactly, lower-case names included: the digest signature
+lives there.
+"""
+
+from __future__ import annotations
+
+import abc
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+from ..errors import OpenTrailError
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+MAX_KEY_BYTES = 1024
+
+
+class StorageError(OpenTrailError):
+    """The storage backend failed (unreachable, permission, disk); delivery retries later."""
+
+
+class InvalidBucketName(StorageError):
+    pass
+
+
+class InvalidKey(StorageError):
+    pass
+
+
+class BucketExists(StorageError):
+    pass
+
+
+class NoSuchBucket(StorageError):
+    pass
+
+
+class NoSuchKey(StorageError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str  # hex MD5 of the content, without quotes
+    last_modified: float  # epoch seconds
+    content_type: str = "application/octet-stream"
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    objects: list[ObjectInfo]
+    truncated: bool
+
+
+def check_bucket_name(name: str) -> None:
+    """S3's bucket naming rules; raises ``InvalidBucketName`` with the rule that failed."""
+    if not _BUCKET.match(name):
+        raise InvalidBucketName(
+            f"bucket name {name!r} must be 3-63 characters of lowercase letters, digits, '.' and '-', "
+            "starting and ending with a letter or digit"
+        )
+    if ".." in name or ".-" in name or "-." in name:
+        raise InvalidBucketName(f"bucket name {name!r} must not contain '..', '.-' or '-.'")
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        return
+    raise InvalidBucketName(f"bucket name {name!r} must not be formatted as an IP address")
+
+
+def check_key(key: str) -> None:
+    if not key or len(key.encode()) > MAX_KEY_BYTES:
+        raise InvalidKey(f"object key must be 1 to {MAX_KEY_BYTES} bytes of UTF-8, got {len(key.encode())}")
+    if "\x00" in key:
+        raise InvalidKey("object key must not contain NUL")
+
+
+class Storage(abc.ABC):
+    """Public methods check input, then call the backend's underscore method."""
+
+    def create_bucket(self, name: str) -> None:
+        check_bucket_name(name)
+        self._create_bucket(name)
+
+    def bucket_exists(self, name: str) -> bool:
+        try:
+            check_bucket_name(name)
+        except InvalidBucketName:
+            return False
+        return self._bucket_exists(name)
+
+    def put_object(
+        self,
+        bucket: str,
+        key: str,
+        data: bytes,
+        metadata: dict[str, str] | None = None,
+        content_type: str = "application/octet-stream",
+    ) -> ObjectInfo:
+        """Write atomically: readers see the old object or the whole new one, metadata included."""
+        check_bucket_name(bucket)
+        check_key(key)
+        return self._put_object(
+            bucket, key, data, {k.lower(): v for k, v in (metadata or {}).items()}, content_type
+        )
+
+    def get_object(self, bucket: str, key: str) -> tuple[ObjectInfo, bytes]:
+        check_bucket_name(bucket)
+        check_key(key)
+        return self._get_object(bucket, key)
+
+    def head_object(self, bucket: str, key: str) -> ObjectInfo:
+        check_bucket_name(bucket)
+        check_key(key)
+        return self._head_object(bucket, key)
+
+    def delete_object(self, bucket: str, key: str) -> None:
+        """Deleting a missing key is not an error (as in S3)."""
+        check_bucket_name(bucket)
+        check_key(key)
+        self._delete_object(bucket, key)
+
+    def list_objects(self, bucket: str, prefix: str = "", after: str = "", limit: int = 1000) -> Listing:
+        """Objects whose key starts with ``prefix`` and sorts after ``after``, in UTF-8 byte order."""
+        check_bucket_name(bucket)
+        return self._list_objects(bucket, prefix, after, max(1, min(limit, 1000)))
+
+    @abc.abstractmethod
+    def list_buckets(self) -> list[str]: ...
+
+    @abc.abstractmethod
+    def _create_bucket(self, name: str) -> None: ...
+
+    @abc.abstractmethod
+    def _bucket_exists(self, name: str) -> bool: ...
+
+    @abc.abstractmethod
+    def _put_object(
+        self, bucket: str, key: str, data: bytes, metadata: dict[str, str], content_type: str
+    ) -> ObjectInfo: ...
+
+    @abc.abstractmethod
+    def _get_object(self, bucket: str, key: str) -> tuple[ObjectInfo, bytes]: ...
+
+    @abc.abstractmethod
+    def _head_object(self, bucket: str, key: str) -> ObjectInfo: ...
+
+    @abc.abstractmethod
+    def _delete_object(self, bucket: str, key: str) -> None: ...
+
+    @abc.abstractmethod
+    def _list_objects(self, bucket: str, prefix: str, after: str, limit: int) -> Listing: ...
