@@ -9,7 +9,7 @@ from typing import Any
 
 from .clock import Clock
 from .settings import Settings
-from .storage import LocalStorage
+from .storage import Storage
 from .store import AccessKey, Store
 from .tokens import TokenSealer
 
@@ -20,7 +20,7 @@ class Services:
 
     settings: Settings
     store: Store
-    storage: LocalStorage
+    storage: Storage
     clock: Clock
     sealer: TokenSealer
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))

@@ -11,7 +11,7 @@ import re
 
 from .context import Call
 from .errors import api_error
-from .storage import InvalidBucketName, check_bucket_name
+from .storage import InvalidBucketName, StorageError, check_bucket_name
 
 InvalidS3BucketName = api_error("InvalidS3BucketNameException")
 S3BucketDoesNotExist = api_error("S3BucketDoesNotExistException")
@@ -44,7 +44,12 @@ def check_bucket(call: Call, name: str) -> None:
         check_bucket_name(name)
     except InvalidBucketName as exc:
         raise InvalidS3BucketName(str(exc)) from None
-    if not call.services.storage.bucket_exists(name):
+    try:
+        exists = call.services.storage.bucket_exists(name)
+    except StorageError as exc:
+        # The bucket store cannot be reached or refuses us: CloudTrail cannot verify the bucket either.
+        raise InsufficientS3BucketPolicy(f"Cannot verify access to S3 bucket {name}: {exc}") from None
+    if not exists:
         raise S3BucketDoesNotExist(
             f"S3 bucket {name} does not exist; create it before pointing a trail at it"
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..errors import ConfigError
 from .base import (
@@ -36,11 +36,29 @@ __all__ = [
 ]
 
 
-def open_storage(url: str) -> LocalStorage:
-    """``file:///path`` opens the local bucket store."""
+def open_storage(url: str) -> Storage:
+    """``file:///path`` opens the local bucket store; ``s3://`` (optionally ``s3://?region=R``) opens S3.
+
+    The S3 URL names no bucket (trails name their own) and no endpoint: the AWS chain supplies it
+    (``AWS_ENDPOINT_URL_S3``), as it supplies credentials.
+    """
     parts = urlsplit(url)
     if parts.scheme == "file":
         return LocalStorage(Path(unquote(parts.path)))
+    if parts.scheme == "s3":
+        if parts.netloc or parts.path not in ("", "/"):
+            raise ConfigError(
+                f"storage URL {url!r} must not name a bucket or path; use s3:// (trails name their buckets)"
+            )
+        query = parse_qs(parts.query)
+        unknown = set(query) - {"region"}
+        if unknown:
+            raise ConfigError(
+                f"storage URL {url!r} has unknown parameters {sorted(unknown)}; expected region"
+            )
+        from .s3 import S3Storage  # boto3 loads slowly; only S3 deployments pay for it
+
+        return S3Storage(region=query["region"][-1] if "region" in query else None)
     raise ConfigError(
-        f"storage URL {url!r} has an unsupported scheme {parts.scheme!r}; expected file:///path"
+        f"storage URL {url!r} has an unsupported scheme {parts.scheme!r}; expected file:///path or s3://"
     )

@@ -76,8 +76,12 @@ def check_bucket_name(name: str) -> None:
 
 
 def check_key(key: str) -> None:
-    if not key or len(key.encode()) > MAX_KEY_BYTES:
-        raise InvalidKey(f"object key must be 1 to {MAX_KEY_BYTES} bytes of UTF-8, got {len(key.encode())}")
+    try:
+        size = len(key.encode())
+    except UnicodeEncodeError:
+        raise InvalidKey(f"object key {key!r} is not valid Unicode (lone surrogate)") from None
+    if not key or size > MAX_KEY_BYTES:
+        raise InvalidKey(f"object key must be 1 to {MAX_KEY_BYTES} bytes of UTF-8, got {size}")
     if "\x00" in key:
         raise InvalidKey("object key must not contain NUL")
 
@@ -128,8 +132,16 @@ class Storage(abc.ABC):
         self._delete_object(bucket, key)
 
     def list_objects(self, bucket: str, prefix: str = "", after: str = "", limit: int = 1000) -> Listing:
-        """Objects whose key starts with ``prefix`` and sorts after ``after``, in UTF-8 byte order."""
+        """Objects whose key starts with ``prefix`` and sorts after ``after``, in UTF-8 byte order.
+
+        Listed objects carry key, size, ETag and time only; ``head_object`` gives content type and metadata.
+        """
         check_bucket_name(bucket)
+        for name, value in (("prefix", prefix), ("start key", after)):
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                raise InvalidKey(f"listing {name} {value!r} is not valid Unicode (lone surrogate)") from None
         return self._list_objects(bucket, prefix, after, max(1, min(limit, 1000)))
 
     @abc.abstractmethod

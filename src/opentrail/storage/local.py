@@ -1,36 +1,398 @@
 """The local bucket store: buckets as folders under the data dir (the embedded default).
 
-Placeholder kept minimal until the local backend lands with object support.
+Layout: ``<root>/<bucket>/<key>`` holds an object's bytes; ``<root>/.meta/<bucket>/<key>`` (the same
+relative path) holds its sidecar, a small JSON document with the ETag, size, content type and user
+metadata. The sidecar mirrors the data path exactly rather than adding a suffix such as ``.json``,
+because a suffix can collide with a real key (the sidecar of ``a`` would be the folder of ``a.json/b``).
+Bucket names cannot start with ``.``, so ``.meta`` never collides with a bucket.
+
+Limits of a filesystem that S3 does not have (refused with ``InvalidKey``):
+- a key is a path, so no segment may be empty, ``.`` or ``..`` (this also refuses a leading ``/``, a
+  trailing ``/`` and ``a//b``), and no segment may exceed 255 bytes;
+- one key cannot be both an object and a folder: with ``a`` stored, ``a/b`` is refused, and the reverse;
+- segments starting with ``.opentrail-tmp-`` are reserved for in-flight writes.
+
+Writes are atomic and durable: a temporary file in the destination folder, fsync, ``os.replace``, fsync
+of the folder. The sidecar is written before the data, so an object visible after a crash always has
+its metadata. An overwrite interrupted by a crash can leave the old bytes under the new sidecar; readers
+detect that by size or ETag and fall back to the bytes' own ETag, and delivery's idempotent rewrite repairs
+it. Concurrent writers of one key are last-writer-wins, as in S3.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import hashlib
+import json
 import os
+import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from .base import BucketExists, InvalidBucketName, check_bucket_name
+from .base import (
+    BucketExists,
+    InvalidKey,
+    Listing,
+    NoSuchBucket,
+    NoSuchKey,
+    ObjectInfo,
+    Storage,
+    StorageError,
+)
+
+META_DIR = ".meta"
+TMP_PREFIX = ".opentrail-tmp-"
+NAME_MAX = 255
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+# A reader that sees a sidecar from a newer write than the bytes retries briefly: the writer's data
+# rename follows its sidecar rename within milliseconds.
+_READ_RETRIES = 5
 
 
-class LocalStorage:
-    """Buckets as folders: ``<root>/<bucket>/<key>``."""
+def _segments(key: str) -> list[str]:
+    """The key's path segments, or ``InvalidKey`` if the key cannot be a path inside the bucket."""
+    parts = key.split("/")
+    for part in parts:
+        if part in ("", ".", ".."):
+            raise InvalidKey(
+                f"object key {key!r} is not storable in the local bucket store: its '/'-separated "
+                "segments must not be empty, '.' or '..' (no leading, trailing or doubled '/')"
+            )
+        if len(part.encode()) > NAME_MAX:
+            raise InvalidKey(
+                f"object key {key!r} has a segment of {len(part.encode())} bytes; "
+                f"the local bucket store allows at most {NAME_MAX}"
+            )
+        if part.startswith(TMP_PREFIX):
+            raise InvalidKey(
+                f"object key {key!r} has a segment starting with {TMP_PREFIX!r}, "
+                "which the local bucket store reserves for writes in progress"
+            )
+    return parts
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _makedirs(path: Path) -> None:
+    """Create missing folders, fsyncing each new folder's parent so the new entry survives a crash."""
+    if path.is_dir():
+        return
+    _makedirs(path.parent)
+    try:
+        path.mkdir()
+    except FileExistsError:
+        if not path.is_dir():
+            raise
+        return
+    _fsync_dir(path.parent)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def _md5_file(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as src:
+        for chunk in iter(lambda: src.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class LocalStorage(Storage):
+    """Buckets as folders: ``<root>/<bucket>/<key>``, sidecars under ``<root>/.meta/``."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
 
-    def create_bucket(self, name: str) -> None:
-        check_bucket_name(name)
+    # Buckets
+
+    def list_buckets(self) -> list[str]:
+        return sorted(
+            entry.name
+            for entry in os.scandir(self.root)
+            if entry.is_dir(follow_symlinks=False) and not entry.name.startswith(".")
+        )
+
+    def _create_bucket(self, name: str) -> None:
         try:
             (self.root / name).mkdir()
         except FileExistsError:
             raise BucketExists(f"bucket {name} already exists") from None
+        except OSError as exc:
+            raise StorageError(f"cannot create bucket {name} under {self.root}: {exc}") from None
+        _fsync_dir(self.root)
 
-    def bucket_exists(self, name: str) -> bool:
-        try:
-            check_bucket_name(name)
-        except InvalidBucketName:
-            return False
+    def _bucket_exists(self, name: str) -> bool:
         return (self.root / name).is_dir()
 
-    def list_buckets(self) -> list[str]:
-        return sorted(entry.name for entry in os.scandir(self.root) if entry.is_dir())
+    def _bucket_dir(self, bucket: str) -> Path:
+        path = self.root / bucket
+        if not path.is_dir():
+            raise NoSuchBucket(f"bucket {bucket} does not exist")
+        return path
+
+    # Objects
+
+    def _put_object(
+        self, bucket: str, key: str, data: bytes, metadata: dict[str, str], content_type: str
+    ) -> ObjectInfo:
+        parts = _segments(key)
+        base = self._bucket_dir(bucket)
+        self._check_shape(base, key, parts)
+        etag = _md5(data)
+        sidecar = json.dumps(
+            {"etag": etag, "size": len(data), "content_type": content_type, "metadata": metadata},
+            sort_keys=True,
+        ).encode()
+        meta = self.root / META_DIR / bucket
+        target = base.joinpath(*parts)
+        try:
+            # A concurrent delete may remove a freshly made empty folder before our temp file lands in it.
+            for attempt in range(3):
+                try:
+                    self._write_sidecar(meta, parts, sidecar)
+                    _makedirs(target.parent)
+                    _write_atomic(target, data)
+                    break
+                except FileNotFoundError:
+                    if attempt == 2:
+                        raise
+            stat = target.stat()
+        except OSError as exc:
+            raise StorageError(f"cannot write object {key!r} in bucket {bucket}: {exc}") from None
+        return ObjectInfo(key, len(data), etag, stat.st_mtime, content_type, dict(metadata))
+
+    def _check_shape(self, base: Path, key: str, parts: list[str]) -> None:
+        """Refuse a key that would make one object both a file and a folder."""
+        path = base
+        for depth, part in enumerate(parts[:-1], start=1):
+            path = path / part
+            if path.is_file():
+                raise InvalidKey(
+                    f"object key {key!r} needs {'/'.join(parts[:depth])!r} to be a folder, but an object "
+                    "with that key exists; the local bucket store cannot hold both"
+                )
+        if (path / parts[-1]).is_dir():
+            raise InvalidKey(
+                f"object key {key!r} is a folder of other objects in the local bucket store; "
+                "it cannot also be an object"
+            )
+
+    def _write_sidecar(self, meta: Path, parts: list[str], sidecar: bytes) -> None:
+        target = meta.joinpath(*parts)
+        try:
+            _makedirs(target.parent)
+            _write_atomic(target, sidecar)
+        except (NotADirectoryError, IsADirectoryError, FileExistsError):
+            # The data tree has no file/folder clash (checked), so a clash here is a sidecar left behind
+            # by a delete that crashed between removing the bytes and removing the sidecar.
+            self._drop_stale_sidecars(meta, parts)
+            _makedirs(target.parent)
+            _write_atomic(target, sidecar)
+
+    def _drop_stale_sidecars(self, meta: Path, parts: list[str]) -> None:
+        path = meta
+        for part in parts[:-1]:
+            path = path / part
+            if path.exists() and not path.is_dir():
+                path.unlink()
+        target = path / parts[-1]
+        if target.is_dir():
+            for dirpath, dirnames, filenames in os.walk(target, topdown=False):
+                for name in filenames:
+                    os.unlink(os.path.join(dirpath, name))
+                for name in dirnames:
+                    os.rmdir(os.path.join(dirpath, name))
+            target.rmdir()
+
+    def _read_sidecar(self, bucket: str, parts: list[str]) -> dict[str, Any]:
+        try:
+            raw = self.root.joinpath(META_DIR, bucket, *parts).read_bytes()
+            doc = json.loads(raw)
+        except (OSError, ValueError):
+            # Objects copied in by hand (or by the old store) have no sidecar: plain defaults.
+            return {}
+        if not isinstance(doc, dict) or not isinstance(doc.get("metadata", {}), dict):
+            return {}
+        return doc
+
+    def _info(self, bucket: str, key: str, parts: list[str], path: Path) -> ObjectInfo:
+        stat = path.stat()
+        side = self._read_sidecar(bucket, parts)
+        etag = side.get("etag")
+        if side.get("size") != stat.st_size or not isinstance(etag, str):
+            etag = _md5_file(path)
+        return ObjectInfo(
+            key,
+            stat.st_size,
+            etag,
+            stat.st_mtime,
+            str(side.get("content_type", DEFAULT_CONTENT_TYPE)),
+            dict(side.get("metadata", {})),
+        )
+
+    def _object_path(self, bucket: str, key: str) -> tuple[list[str], Path]:
+        parts = _segments(key)
+        return parts, self._bucket_dir(bucket).joinpath(*parts)
+
+    def _get_object(self, bucket: str, key: str) -> tuple[ObjectInfo, bytes]:
+        parts, path = self._object_path(bucket, key)
+        for _ in range(_READ_RETRIES):
+            try:
+                with path.open("rb") as src:
+                    stat = os.fstat(src.fileno())
+                    data = src.read()
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                raise NoSuchKey(f"object {key!r} does not exist in bucket {bucket}") from None
+            except OSError as exc:
+                raise StorageError(f"cannot read object {key!r} in bucket {bucket}: {exc}") from None
+            side = self._read_sidecar(bucket, parts)
+            etag = _md5(data)
+            if side.get("etag", etag) == etag:
+                break
+            time.sleep(0.01)
+        return (
+            ObjectInfo(
+                key,
+                len(data),
+                etag,
+                stat.st_mtime,
+                str(side.get("content_type", DEFAULT_CONTENT_TYPE)),
+                dict(side.get("metadata", {})),
+            ),
+            data,
+        )
+
+    def _head_object(self, bucket: str, key: str) -> ObjectInfo:
+        parts, path = self._object_path(bucket, key)
+        try:
+            if not path.is_file():
+                raise NoSuchKey(f"object {key!r} does not exist in bucket {bucket}")
+            return self._info(bucket, key, parts, path)
+        except FileNotFoundError:
+            raise NoSuchKey(f"object {key!r} does not exist in bucket {bucket}") from None
+        except OSError as exc:
+            raise StorageError(f"cannot read object {key!r} in bucket {bucket}: {exc}") from None
+
+    def _delete_object(self, bucket: str, key: str) -> None:
+        parts, path = self._object_path(bucket, key)
+        meta = self.root / META_DIR / bucket
+        try:
+            if path.is_dir():
+                return  # a folder of other objects, not an object: nothing to delete, as in S3
+            # Bytes first, then the sidecar: a crash in between leaves a stale sidecar (harmless,
+            # dropped on the next write), never an object without its metadata.
+            for tree in (self.root / bucket, meta):
+                target = tree.joinpath(*parts)
+                try:
+                    target.unlink()
+                except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                    continue
+                _fsync_dir(target.parent)
+                self._prune(tree, target.parent)
+        except OSError as exc:
+            raise StorageError(f"cannot delete object {key!r} in bucket {bucket}: {exc}") from None
+
+    @staticmethod
+    def _prune(top: Path, folder: Path) -> None:
+        """Remove folders left empty up to (not including) ``top``; a concurrent write stops us."""
+        while folder != top:
+            try:
+                folder.rmdir()
+            except OSError as exc:
+                if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT):
+                    return
+                raise
+            folder = folder.parent
+
+    # Listing
+
+    def _list_objects(self, bucket: str, prefix: str, after: str, limit: int) -> Listing:
+        base = self._bucket_dir(bucket)
+        keys: list[str] = []
+        try:
+            for key in self._walk(base, prefix, after):
+                keys.append(key)
+                if len(keys) > limit:
+                    break
+            objects = []
+            for key in keys[:limit]:
+                parts = key.split("/")
+                with contextlib.suppress(FileNotFoundError):  # deleted since the walk saw it
+                    info = self._info(bucket, key, parts, base.joinpath(*parts))
+                    # Listings carry no content type or metadata, as in S3 (head_object has them).
+                    objects.append(ObjectInfo(info.key, info.size, info.etag, info.last_modified))
+        except OSError as exc:
+            raise StorageError(f"cannot list bucket {bucket}: {exc}") from None
+        return Listing(objects, len(keys) > limit)
+
+    def _walk(self, base: Path, prefix: str, after: str) -> Iterator[str]:
+        # Start at the deepest folder the prefix names: nothing outside it can match.
+        head, _, _ = prefix.rpartition("/")
+        start = head + "/" if head else ""
+        if head:
+            try:
+                parts = _segments(head)
+            except InvalidKey:
+                return  # no stored key can contain such a path
+            folder = base.joinpath(*parts)
+        else:
+            folder = base
+        yield from self._walk_folder(folder, start, prefix, after)
+
+    def _walk_folder(self, folder: Path, path: str, prefix: str, after: str) -> Iterator[str]:
+        """Keys under ``folder`` (whose keys start with ``path``) in S3 order.
+
+        Every key below subfolder ``n`` starts with ``n/`` and no sibling's key does, so sorting the
+        entries by ``name`` (files) and ``name/`` (folders) yields whole keys in order. Python compares
+        str by code point, which is UTF-8 byte order.
+        """
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        ranked: list[tuple[str, bool]] = []
+        for entry in entries:
+            if entry.name.startswith(TMP_PREFIX):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                ranked.append((path + entry.name + "/", True))
+            elif entry.is_file(follow_symlinks=False):
+                ranked.append((path + entry.name, False))
+        ranked.sort()
+        for name, is_dir in ranked:
+            if is_dir:
+                # Descend only where a key can match the prefix and sort after ``after``.
+                if not (name.startswith(prefix) or prefix.startswith(name)):
+                    continue
+                if after >= name and not after.startswith(name):
+                    continue
+                yield from self._walk_folder(folder / name[len(path) : -1], name, prefix, after)
+            elif name > after and name.startswith(prefix):
+                yield name
