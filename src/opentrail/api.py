@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from . import accounts, audit, channels, ingest, lookup, sigv4, tags, trails
+from . import accounts, audit, channels, ingest, keys, lookup, s3api, sigv4, tags, trails
 from .clock import Clock, SystemClock
 from .context import Call, Services
 from .errors import (
@@ -61,6 +61,7 @@ OPERATIONS: dict[str, Operation] = {
     **lookup.OPERATIONS,
     **channels.OPERATIONS,
     **tags.OPERATIONS,
+    **keys.OPERATIONS,
 }
 
 REGISTRY = prometheus_client.CollectorRegistry()
@@ -122,15 +123,14 @@ class Edge:
             headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]},
             body=body,
         )
-        credential = sigv4.parse_authorization(signed)
-        sigv4.check_time(credential, self.services.clock.now())
+        credential, verifier = sigv4.read_credential(signed, self.services.clock.now())
         key = self.services.store.get_access_key(credential.access_key_id)
         if key is None:
             raise UnrecognizedClient(
                 f"The security token included in the request is invalid: unknown access key "
                 f"{credential.access_key_id}"
             )
-        sigv4.verify(signed, credential, key.secret)
+        verifier(signed, credential, key.secret)
         return credential, key
 
     def call_for(self, request: Request, credential: sigv4.Credential, key: Any, request_id: str) -> Call:
@@ -147,8 +147,16 @@ class Edge:
     async def dispatch(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
         rest = request.url.path in ("/PutAuditEvents", "/IngestRecords")
+
+        def render(err: ApiError) -> Response:
+            # S3 clients parse S3's XML errors only, authentication failures included.
+            if s3:
+                return s3api.error_response(err, request_id, request.method == "HEAD")
+            return error_response(err, request_id, rest)
+
         started = time.perf_counter()
         operation = "unknown"
+        s3 = s3api.is_s3(request)
         try:
             body = await read_body(request, self.services.settings.max_body_bytes)
             credential, key = await self.authenticate(request, body)
@@ -160,24 +168,23 @@ class Edge:
             elif credential.service == "cloudtrail-data" and request.method == "POST" and rest:
                 operation = request.url.path.lstrip("/")
                 response = await self.data_plane(call, operation, request, body)
+            elif credential.service == "s3" and s3:
+                operation = "s3"
+                response = await s3api.handle(call, request, body)
             else:
                 raise UnknownOperationException(
                     f"no operation for service {credential.service!r} at {request.method} {request.url.path}"
                 )
         except ApiError as err:
-            response = error_response(err, request_id, rest)
+            response = render(err)
         except StoreError as err:
             log.error("store failure: %s", err)
-            response = error_response(
-                ServiceError(f"the event store is unavailable, retry: {err}"), request_id, rest
-            )
+            response = render(ServiceError(f"the event store is unavailable, retry: {err}"))
         except Exception:
             # The edge is the one place a bug is caught: the client gets CloudTrail's error shape, the
             # operator gets the traceback in the server log.
             log.exception("unexpected failure in %s (request %s)", operation, request_id)
-            response = error_response(
-                api_error("InternalFailure", ApiError)("internal error; see the server log"), request_id, rest
-            )
+            response = render(api_error("InternalFailure", ApiError)("internal error; see the server log"))
         REQUESTS.labels(operation, str(response.status_code)).inc()
         LATENCY.labels(operation).observe(time.perf_counter() - started)
         return response
@@ -336,7 +343,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
 
     async def root(request: Request) -> Response:
         handler = unsigned.get(request.url.path)
-        if handler is not None and request.method == "GET" and "authorization" not in request.headers:
+        # A presigned S3 URL for a bucket named "health" is signed too: it must reach the edge.
+        query = request.query_params
+        signed = "authorization" in request.headers or "X-Amz-Credential" in query or "Signature" in query
+        if handler is not None and request.method == "GET" and not signed:
             return await handler(request)
         return await entry(request)
 

@@ -108,6 +108,20 @@ IncompleteSignature = api_error("IncompleteSignatureException", AuthError)
 InvalidSignature = api_error("InvalidSignatureException", AuthError)
 UnrecognizedClient = api_error("UnrecognizedClientException", AuthError)
 
+
+class SignatureExpired(AuthError):
+    """X-Amz-Date too far from the server clock: CloudTrail's InvalidSignatureException, which S3 calls
+    RequestTimeTooSkewed (so the S3 edge needs it as its own class)."""
+
+    code = "InvalidSignatureException"
+
+
+class PayloadHashMismatch(AuthError):
+    """x-amz-content-sha256 is not the body's hash; S3 calls it XAmzContentSHA256Mismatch."""
+
+    code = "InvalidSignatureException"
+
+
 # CloudTrail's modelled exceptions used across modules.
 TrailNotFound = api_error("TrailNotFoundException")
 InvalidTrailName = api_error("InvalidTrailNameException")

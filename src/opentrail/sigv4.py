@@ -7,14 +7,23 @@ whichever region GetBucketLocation reports).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, unquote
 
-from .errors import IncompleteSignature, InvalidSignature, MissingAuthenticationToken
+from .errors import (
+    AccessDeniedException,
+    IncompleteSignature,
+    InvalidSignature,
+    MissingAuthenticationToken,
+    PayloadHashMismatch,
+    SignatureExpired,
+)
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW_SECONDS = 15 * 60
@@ -88,7 +97,7 @@ def check_time(credential: Credential, now: float) -> None:
     signed_at = datetime.strptime(credential.amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
     if abs(now - signed_at) > MAX_SKEW_SECONDS:
         server = datetime.fromtimestamp(now, tz=UTC).strftime("%Y%m%dT%H%M%SZ")
-        raise InvalidSignature(
+        raise SignatureExpired(
             f"Signature expired: {credential.amz_date} is more than {MAX_SKEW_SECONDS // 60} minutes "
             f"from the server time {server}"
         )
@@ -155,10 +164,162 @@ def verify(request: Request, credential: Credential, secret: str) -> None:
     payload = request.headers.get("x-amz-content-sha256")
     unsigned = payload is None or payload == "UNSIGNED-PAYLOAD" or payload.startswith("STREAMING-")
     if not unsigned and payload != hashlib.sha256(request.body).hexdigest():
-        raise InvalidSignature("x-amz-content-sha256 does not match the SHA-256 of the request body")
+        raise PayloadHashMismatch("x-amz-content-sha256 does not match the SHA-256 of the request body")
     expected = signature(request, credential, secret)
     if not hmac.compare_digest(expected, credential.signature):
         raise InvalidSignature(
             "The request signature we calculated does not match the signature you provided. "
             "Check your AWS Secret Access Key and signing method."
         )
+
+
+# -- query-string signatures (presigned URLs) ----------------------------------------------------------
+MAX_PRESIGN_SECONDS = 7 * 24 * 3600
+_PRESIGN_PARAMS = (
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+)
+
+
+def _query(query_string: str) -> dict[str, str]:
+    pairs = (item.partition("=") for item in query_string.split("&") if item)
+    return {unquote(k): unquote(v) for k, _, v in pairs}
+
+
+def is_presigned(request: Request) -> bool:
+    """A URL signed in its query string (``aws s3 presign``) rather than in an Authorization header."""
+    return "authorization" not in request.headers and "X-Amz-Credential" in _query(request.query_string)
+
+
+def parse_presigned(request: Request) -> Credential:
+    """Read the credential scope from the query string; the same 403 errors as the header form."""
+    query = _query(request.query_string)
+    missing = [name for name in (*_PRESIGN_PARAMS, "X-Amz-Expires") if not query.get(name)]
+    if missing:
+        raise IncompleteSignature(f"a presigned URL needs {', '.join(missing)} in its query string")
+    if query["X-Amz-Algorithm"] != ALGORITHM:
+        raise IncompleteSignature(f"X-Amz-Algorithm must be {ALGORITHM}, got {query['X-Amz-Algorithm']!r}")
+    header = (
+        f"{ALGORITHM} Credential={query['X-Amz-Credential']}, "
+        f"SignedHeaders={query['X-Amz-SignedHeaders']}, Signature={query['X-Amz-Signature']}"
+    )
+    # The query form carries the same fields as the header form; parse them with the one parser.
+    as_header = Request(
+        request.method,
+        request.raw_path,
+        request.query_string,
+        {**request.headers, "authorization": header, "x-amz-date": query["X-Amz-Date"]},
+        b"",
+    )
+    return parse_authorization(as_header)
+
+
+def check_presigned_time(request: Request, credential: Credential, now: float) -> None:
+    """Valid from signing (less the allowed skew) until X-Amz-Expires seconds later."""
+    expires = _query(request.query_string)["X-Amz-Expires"]
+    if not expires.isdigit() or not 1 <= int(expires) <= MAX_PRESIGN_SECONDS:
+        raise IncompleteSignature(
+            f"X-Amz-Expires must be 1 to {MAX_PRESIGN_SECONDS} seconds, got {expires!r}"
+        )
+    signed_at = datetime.strptime(credential.amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+    if now > signed_at + int(expires):
+        raise AccessDeniedException("Request has expired")
+    if signed_at - now > MAX_SKEW_SECONDS:
+        raise SignatureExpired(f"Request is not yet valid: X-Amz-Date {credential.amz_date} is in the future")
+
+
+def verify_presigned(request: Request, credential: Credential, secret: str) -> None:
+    """The signature covers the query without X-Amz-Signature and an unsigned payload."""
+    query = "&".join(
+        item
+        for item in request.query_string.split("&")
+        if item and unquote(item.partition("=")[0]) != "X-Amz-Signature"
+    )
+    headers = {**request.headers, "x-amz-content-sha256": "UNSIGNED-PAYLOAD"}
+    verify(Request(request.method, request.raw_path, query, headers, b""), credential, secret)
+
+
+# -- S3's legacy query-string signature (SigV2): what `aws s3 presign` (CLI v1) still produces ----------
+# Query parameters that are part of the signed resource, as botocore's HmacV1Auth lists them.
+_V2_SUBRESOURCES = frozenset(
+    [
+        *("accelerate", "acl", "cors", "defaultObjectAcl", "location", "logging", "partNumber", "policy"),
+        *("requestPayment", "torrent", "versioning", "versionId", "versions", "website", "uploads"),
+        *("uploadId", "response-content-type", "response-content-language", "response-expires"),
+        *("response-cache-control", "response-content-disposition", "response-content-encoding"),
+        *("delete", "lifecycle", "tagging", "restore", "storageClass", "notification", "replication"),
+        *("analytics", "metrics", "inventory", "select", "select-type", "object-lock"),
+    ]
+)
+
+
+def is_presigned_v2(request: Request) -> bool:
+    query = _query(request.query_string)
+    return "authorization" not in request.headers and "AWSAccessKeyId" in query and "Signature" in query
+
+
+def parse_presigned_v2(request: Request, now: float) -> Credential:
+    """SigV2 has no scope: it is S3's, valid in any region, until its absolute ``Expires``."""
+    query = _query(request.query_string)
+    expires = query.get("Expires", "")
+    if not expires.isdigit():
+        raise IncompleteSignature(f"a SigV2 presigned URL needs Expires as epoch seconds, got {expires!r}")
+    if now > int(expires):
+        raise AccessDeniedException("Request has expired")
+    return Credential(query["AWSAccessKeyId"], "", "us-east-1", "s3", (), query["Signature"], "")
+
+
+def verify_presigned_v2(request: Request, credential: Credential, secret: str) -> None:
+    query = _query(request.query_string)
+
+    def value(name: str) -> str:
+        # botocore moves Content-Type, Content-MD5 and x-amz-* headers into the URL when presigning.
+        return request.headers.get(name, query.get(name, ""))
+
+    amz = sorted({k.lower() for k in [*request.headers, *query] if k.lower().startswith("x-amz-")})
+    path = request.raw_path.split("?", 1)[0] or "/"
+    # botocore signs a bucket-level path-style request as "/bucket/" (its virtual-host form).
+    paths = [path, f"{path}/"] if path.count("/") == 1 and path != "/" else [path]
+    sub = sorted(
+        (k, v)
+        for k, _, v in (i.partition("=") for i in request.query_string.split("&") if i)
+        if unquote(k) in _V2_SUBRESOURCES
+    )
+    subresource = "&".join(f"{unquote(k)}={unquote(v)}" if v else unquote(k) for k, v in sub)
+    lines = [request.method, value("content-md5"), value("content-type"), query["Expires"]]
+    head = "\n".join(lines) + "\n" + "".join(f"{k}:{value(k)}\n" for k in amz)
+    matched = False
+    for resource in paths:
+        text = head + resource + (f"?{subresource}" if subresource else "")
+        mac = hmac.new(secret.encode(), text.encode(), hashlib.sha1).digest()
+        matched |= hmac.compare_digest(base64.b64encode(mac).decode(), credential.signature)
+    if not matched:
+        raise InvalidSignature(
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your key and signing method."
+        )
+
+
+Verifier = Callable[[Request, Credential, str], None]
+
+
+def read_credential(request: Request, now: float) -> tuple[Credential, Verifier]:
+    """The credential of a request signed in its Authorization header, in a SigV4 presigned URL or in a
+    SigV2 presigned S3 URL, with its time checked, and the function that verifies its signature."""
+    if is_presigned_v2(request):
+        return parse_presigned_v2(request, now), verify_presigned_v2
+    if is_presigned(request):
+        credential = parse_presigned(request)
+        if credential.service != "s3":
+            # A presigned URL leaves the body unsigned: acceptable for S3 objects, not for API calls.
+            raise IncompleteSignature(
+                f"query-string signatures are accepted for service s3 only, got {credential.service!r}"
+            )
+        check_presigned_time(request, credential, now)
+        return credential, verify_presigned
+    credential = parse_authorization(request)
+    check_time(credential, now)
+    return credential, verify
