@@ -26,6 +26,7 @@ from .base import AccessKey, Account, Doc, EventQuery, Store
 
 T = TypeVar("T")
 MAX_GROUP_ROWS = 5000
+WAL_CHECKPOINT_PAGES = 16_000
 _ATTR_TYPE, _ATTR_NAME = 1, 2
 
 _EVENT_COLUMNS = (
@@ -85,6 +86,11 @@ class SQLiteStore(Store):
         self._clock = clock or SystemClock()
         self._marked_day = -1
         self._conn = connect(path)
+        # Checkpoint every ~64 MB of WAL instead of SQLite's default 4 MB (1,000 pages). Each group
+        # commit rewrites hundreds of index pages (the eventID index is keyed at random); the default
+        # copied them back into the database after nearly every commit, a second write of each page.
+        # bench.ingest: about +30% events/s. Durability is unchanged: every commit still fsyncs the WAL.
+        self._conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         migrate(self._conn)
         self._local = threading.local()
         self._queue: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
@@ -493,7 +499,10 @@ class SQLiteStore(Store):
             return []
         cursor_time, cursor_seq = query.before or (query.end_ms + 1, 0)
         base = [sid, int(query.kind)]
-        window = [query.start_ms, query.end_ms, cursor_time, cursor_seq]
+        # The cursor caps the time range too (rows before it have time <= cursor_time): SQLite seeks
+        # an index only on the plain bounds, not on the row value, so without this a page N events deep
+        # scanned N index entries (bench.lookup, 250,000 events deep: 47 ms of SQL before, 0.3 ms now).
+        window = [query.start_ms, min(query.end_ms, cursor_time), cursor_time, cursor_seq]
         joins = "events e JOIN streams s ON s.id = e.stream"
         if query.attribute is None:
             where = "e.stream = ? AND e.kind = ?"

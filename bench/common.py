@@ -1,0 +1,558 @@
+"""What both benchmarks share: a real server process, realistic records, lean SigV4, RSS and percentiles.
+
+Records are generated from a template modelled on the real records in
+``../shared/corpus/invictus-ir-aws-dataset`` (IAM users and assumed roles calling EC2, IAM, SSM, KMS,
+S3, Secrets Manager, STS, ...; ~1.2 KB each, as there). Every record is unique (eventID, requestID,
+eventTime, user, source IP, resources vary) so the store's dedupe never skips one.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import hashlib
+import hmac
+import http.client
+import os
+import random
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+OPENTRAIL = [sys.executable, "-m", "opentrail"]
+CLOUDTRAIL_TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
+
+
+# -- the server process -------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Credentials:
+    account_id: str
+    access_key_id: str
+    secret: str
+
+
+@dataclass
+class Server:
+    """A real ``opentrail serve`` in its own data directory on a free loopback port."""
+
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    env_extra: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+    root: Credentials | None = None
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "opentrail.db"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OPENTRAIL_"))}
+        env.update(
+            OPENTRAIL_DATA_DIR=str(self.data_dir),
+            OPENTRAIL_PORT=str(self.port),
+            OPENTRAIL_LOG_LEVEL="warning",
+        )
+        env.update(self.env_extra)
+        return env
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.data_dir / "server.log", "ab") as log:
+            self.proc = subprocess.Popen([*OPENTRAIL, "serve"], env=self.env(), stdout=log, stderr=log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError(f"server did not start: {self.log()}")
+        self.root = self.read_root()
+
+    def read_root(self) -> Credentials:
+        """Root credentials as a user finds them: the credentials file and the bootstrap account."""
+        values = {}
+        for line in (self.data_dir / "credentials").read_text().splitlines():
+            if "=" in line:
+                key, value = line.split("=", 1)
+                values[key.strip()] = value.strip()
+        with read_only(self.db_path) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'bootstrap_account'").fetchone()
+        return Credentials(str(row[0]), values["aws_access_key_id"], values["aws_secret_access_key"])
+
+    def log(self) -> str:
+        path = self.data_dir / "server.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+def temp_dir(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def remove_dir(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to a database file, closed on exit."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def migration_sql() -> list[str]:
+    """The store's own SQLite migration files, in order (the raw baselines apply exactly these)."""
+    folder = resources.files("opentrail.store") / "migrations" / "sqlite"
+    found = sorted(
+        (int(entry.name.split("_", 1)[0]), entry.read_text())
+        for entry in folder.iterdir()
+        if entry.name.endswith(".sql")
+    )
+    return [sql for _, sql in found]
+
+
+# -- process figures ----------------------------------------------------------------------------------
+def memory_kb(pid: int) -> tuple[int, int]:
+    """(peak RSS, current RSS) in KiB from /proc/<pid>/status (VmHWM, VmRSS)."""
+    values = {"VmHWM": 0, "VmRSS": 0}
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            name, _, rest = line.partition(":")
+            if name in values:
+                values[name] = int(rest.split()[0])
+    return values["VmHWM"], values["VmRSS"]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_profiler(out: str, pid: int) -> subprocess.Popen[bytes]:
+    """py-spy (``pip install py-spy`` into the venv; not a project dependency) on the server, all threads,
+    idle frames included so waits on fsync and locks show up (BENCH_PROFILE_IDLE=0: CPU only);
+    collapsed stacks for flamegraph tools."""
+    beside = Path(sys.executable).parent / "py-spy"
+    command = str(beside) if beside.exists() else "py-spy"
+    idle = ["--idle"] if os.environ.get("BENCH_PROFILE_IDLE", "1") == "1" else []
+    options = ["--threads", *idle, "--rate", "250", "--format", "raw", "--output", out]
+    return subprocess.Popen(
+        [command, "record", "--pid", str(pid), *options],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_profiler(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is not None:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+
+
+# -- statistics ---------------------------------------------------------------------------------------
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Linear-interpolated percentile (numpy's default) of unsorted values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * pct / 100.0
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def median(values: Sequence[float]) -> float:
+    return percentile(values, 50.0)
+
+
+def contention(samples: int = 500) -> list[float]:
+    """Seconds taken by a fixed ~0.1 ms CPU task, ``samples`` times: on a shared machine p99 >> p50 means
+    this process was descheduled, which inflates every p99 measured beside it by about as much."""
+    out = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        sum(range(2500))
+        out.append(time.perf_counter() - started)
+    return out
+
+
+def noise_line(samples: list[float]) -> str:
+    p50, p99 = percentile(samples, 50) * 1e3, percentile(samples, 99) * 1e3
+    return (
+        f"machine noise: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work shares "
+        f"them); a fixed 0.1 ms CPU task, sampled between measurements, took p50 {p50:.2f} ms, "
+        f"p99 {p99:.2f} ms (the excess is time descheduled)"
+    )
+
+
+# -- lean SigV4 -----------------------------------------------------------------------------------------
+class Signer:
+    """SigV4 for POST requests with a body, hand-rolled with hashlib/hmac (botocore's AWSRequest machinery
+    costs several times more per call). The server verifies it like any botocore signature."""
+
+    def __init__(self, creds: Credentials, region: str, service: str, host: str) -> None:
+        self.creds = creds
+        self.region = region
+        self.service = service
+        self.host = host
+        self._keys: dict[str, bytes] = {}
+
+    def _key(self, date: str) -> bytes:
+        key = self._keys.get(date)
+        if key is None:
+            key = hmac.new(f"AWS4{self.creds.secret}".encode(), date.encode(), hashlib.sha256).digest()
+            for part in (self.region, self.service, "aws4_request"):
+                key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+            self._keys[date] = key
+        return key
+
+    def headers(
+        self, path: str, body: bytes, content_type: str, target: str | None = None, now: float | None = None
+    ) -> dict[str, str]:
+        amz_date = datetime.fromtimestamp(time.time() if now is None else now, tz=UTC).strftime(
+            "%Y%m%dT%H%M%SZ"
+        )
+        date = amz_date[:8]
+        headers = {"content-type": content_type, "host": self.host, "x-amz-date": amz_date}
+        if target is not None:
+            headers["x-amz-target"] = target
+        names = sorted(headers)
+        canonical = "\n".join(
+            [
+                "POST",
+                path,
+                "",
+                "".join(f"{name}:{headers[name]}\n" for name in names),
+                ";".join(names),
+                hashlib.sha256(body).hexdigest(),
+            ]
+        )
+        scope = f"{date}/{self.region}/{self.service}/aws4_request"
+        to_sign = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+        signature = hmac.new(self._key(date), to_sign.encode(), hashlib.sha256).hexdigest()
+        headers["authorization"] = (
+            f"AWS4-HMAC-SHA256 Credential={self.creds.access_key_id}/{scope}, "
+            f"SignedHeaders={';'.join(names)}, Signature={signature}"
+        )
+        return headers
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection (stdlib ``http.client``: the leanest client at hand)."""
+
+    def __init__(self, port: int, timeout: float = 60.0) -> None:
+        self._conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+
+    def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        self._conn.request("POST", path, body=body, headers=headers)
+        response = self._conn.getresponse()
+        return response.status, response.read()
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        self._conn.request("GET", path)
+        response = self._conn.getresponse()
+        return response.status, response.read()
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def botocore_sign_us(creds: Credentials, service: str, path: str, body: bytes, calls: int = 200) -> float:
+    """Microseconds botocore's SigV4Auth (what ``opentrail.client.Client`` uses) spends per request."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials as BotoCredentials
+
+    boto_creds = BotoCredentials(creds.access_key_id, creds.secret)
+    started = time.perf_counter()
+    for _ in range(calls):
+        request = AWSRequest(
+            method="POST", url=f"http://127.0.0.1:1{path}", data=body, headers={"Content-Type": "x"}
+        )
+        SigV4Auth(boto_creds, service, "us-east-1").add_auth(request)
+        request.prepare()
+    return (time.perf_counter() - started) / calls * 1e6
+
+
+def lean_sign_us(signer: Signer, path: str, body: bytes, calls: int = 200) -> float:
+    started = time.perf_counter()
+    for _ in range(calls):
+        signer.headers(path, body, "application/json")
+    return (time.perf_counter() - started) / calls * 1e6
+
+
+# -- realistic records ------------------------------------------------------------------------------------
+# (eventSource, eventName, readOnly, resource type or None, resource pool or None, weight); weights follow
+# the corpus' skew (Describe*/Get*/Decrypt dominate, writes are a fifth).
+CATALOG: tuple[tuple[str, str, bool, str | None, str | None, float], ...] = (
+    ("kms.amazonaws.com", "Decrypt", True, "AWS::KMS::Key", "kms", 178),
+    ("ec2.amazonaws.com", "DescribeRouteTables", True, None, None, 163),
+    ("iam.amazonaws.com", "GetUser", True, None, None, 130),
+    ("ssm.amazonaws.com", "DescribeParameters", True, None, None, 122),
+    ("rds.amazonaws.com", "ListTagsForResource", True, None, None, 88),
+    ("ssm.amazonaws.com", "GetParameter", True, None, None, 82),
+    ("ssm.amazonaws.com", "DeleteParameter", False, None, "ssm", 78),
+    ("ssm.amazonaws.com", "PutParameter", False, None, "ssm", 67),
+    ("secretsmanager.amazonaws.com", "GetSecretValue", True, None, None, 60),
+    ("ec2.amazonaws.com", "DescribeNatGateways", True, None, None, 54),
+    ("sts.amazonaws.com", "AssumeRole", False, "AWS::IAM::Role", "role", 49),
+    ("ec2.amazonaws.com", "DescribeVpcAttribute", True, None, None, 48),
+    ("health.amazonaws.com", "DescribeEventAggregates", True, None, None, 48),
+    ("ec2.amazonaws.com", "DescribeVpcs", True, None, None, 43),
+    ("s3.amazonaws.com", "GetBucketAcl", True, "AWS::S3::Bucket", "bucket", 42),
+    ("kms.amazonaws.com", "Encrypt", True, "AWS::KMS::Key", "kms", 42),
+    ("ec2.amazonaws.com", "DescribeAccountAttributes", True, None, None, 41),
+    ("ec2.amazonaws.com", "DescribeSubnets", True, None, None, 40),
+    ("iam.amazonaws.com", "ListAttachedRolePolicies", True, "AWS::IAM::Role", "role", 39),
+    ("s3.amazonaws.com", "GetBucketPolicy", True, "AWS::S3::Bucket", "bucket", 30),
+    ("ec2.amazonaws.com", "DescribeInstances", True, None, None, 28),
+    ("iam.amazonaws.com", "GetPolicy", True, None, None, 25),
+    ("lambda.amazonaws.com", "ListFunctions20150331", True, None, None, 20),
+    ("cloudtrail.amazonaws.com", "LookupEvents", True, None, None, 18),
+    ("s3.amazonaws.com", "PutBucketPolicy", False, "AWS::S3::Bucket", "bucket", 14),
+    ("ec2.amazonaws.com", "RunInstances", False, "AWS::EC2::Instance", "instance", 12),
+    ("ec2.amazonaws.com", "TerminateInstances", False, "AWS::EC2::Instance", "instance", 8),
+    ("iam.amazonaws.com", "CreateAccessKey", False, "AWS::IAM::User", "user", 6),
+    ("iam.amazonaws.com", "AttachRolePolicy", False, "AWS::IAM::Role", "role", 5),
+    ("secretsmanager.amazonaws.com", "CreateSecret", False, None, None, 4),
+    ("cloudtrail.amazonaws.com", "StopLogging", False, "AWS::CloudTrail::Trail", "trail", 2),
+)
+_TERRAFORM = (
+    "APN/1.0 HashiCorp/1.0 Terraform/1.1.2 (+https://www.terraform.io) terraform-provider-aws/4.67.0 "
+    "(+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go/1.44.261 (go1.19.8; linux; amd64) "
+    "HashiCorp-terraform-exec/0.17.3"
+)
+# Terraform made most calls in the corpus, so its long user agent is the most common here too.
+USER_AGENTS = (
+    _TERRAFORM,
+    _TERRAFORM,
+    _TERRAFORM,
+    "aws-cli/2.13.0 Python/3.11.4 Linux/5.15.0-1040-aws exe/x86_64.ubuntu.22 prompt/off command/ec2.describe",
+    "Boto3/1.28.3 md/Botocore#1.31.3 ua/2.0 os/linux#5.15.0 md/arch#x86_64 lang/python#3.11.4 "
+    "md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.31.3",
+    "AWS Internal",
+    "console.amazonaws.com",
+)
+TLS = {
+    "tlsVersion": "TLSv1.2",
+    "cipherSuite": "ECDHE-RSA-AES128-GCM-SHA256",
+    "clientProvidedHostHeader": "",
+}
+POOL_SIZES = {"kms": 60, "ssm": 600, "role": 40, "bucket": 150, "instance": 400, "user": 30, "trail": 5}
+
+
+def _resource_name(pool: str, index: int, account: str, region: str) -> str:
+    if pool == "kms":
+        return f"arn:aws:kms:{region}:{account}:key/{uuid.UUID(int=index * 7919 + 1, version=4)}"
+    if pool == "ssm":
+        return f"arn:aws:ssm:{region}:{account}:parameter/app/service-{index % 40}/credentials-{index}"
+    if pool == "role":
+        return f"arn:aws:iam::{account}:role/deploy-role-{index}"
+    if pool == "bucket":
+        return f"arn:aws:s3:::{account}-logs-{index}"
+    if pool == "instance":
+        return f"arn:aws:ec2:{region}:{account}:instance/i-{index:017x}"
+    if pool == "user":
+        return f"arn:aws:iam::{account}:user/engineer-{index}"
+    return f"arn:aws:cloudtrail:{region}:{account}:trail/trail-{index}"
+
+
+class RecordFactory:
+    """Unique, realistic CloudTrail records as bytes (compact JSON, the way log files hold them).
+
+    ``users`` IAM users and ``roles`` assumed-role sessions per account; names, keys and resources are
+    skewed (a few users and resources are very busy, most are quiet), as in real accounts.
+    """
+
+    def __init__(self, seed: int, users: int = 25, roles: int = 8) -> None:
+        self.rng = random.Random(seed)
+        self.users = users
+        self.roles = roles
+        self._weights = [entry[5] for entry in CATALOG]
+        self._catalog_cum = self._cumulative(self._weights)
+        self._principal_cum = self._cumulative([1.0 / (i + 1) for i in range(users + roles)])
+        self._resource_cum = {
+            pool: self._cumulative([1.0 / (i + 1) ** 0.8 for i in range(size)])
+            for pool, size in POOL_SIZES.items()
+        }
+        self._encoder = msgspec.json.Encoder()
+        self._identities: dict[tuple[str, int, int], dict[str, Any]] = {}
+        self._names: dict[tuple[str, int, str, str], str] = {}
+        self._tls: dict[tuple[str, str], dict[str, str]] = {}
+        self._last_epoch = -1
+        self._last_time = ""
+
+    @staticmethod
+    def _cumulative(weights: list[float]) -> list[float]:
+        total = 0.0
+        out = []
+        for weight in weights:
+            total += weight
+            out.append(total)
+        return out
+
+    def _pick(self, cum: list[float]) -> int:
+        return bisect.bisect_left(cum, self.rng.random() * cum[-1])
+
+    def _uuid(self) -> str:
+        """A random version-4 UUID, formatted without the cost of ``uuid.UUID``."""
+        h = f"{self.rng.getrandbits(128):032x}"
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+    def _time(self, epoch: int) -> str:
+        if epoch != self._last_epoch:
+            self._last_epoch = epoch
+            self._last_time = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+        return self._last_time
+
+    def _identity(self, account: str, index: int) -> dict[str, Any]:
+        variant = 0 if index < self.users else self.rng.getrandbits(2)
+        key = (account, index, variant)
+        found = self._identities.get(key)
+        if found is None:
+            found = self._identities[key] = self._make_identity(account, index, variant)
+        return found
+
+    def _make_identity(self, account: str, index: int, variant: int) -> dict[str, Any]:
+        key_suffix = f"{int(account) % 10**6:06d}{index:04d}".upper()
+        if index < self.users:
+            name = f"engineer-{index}"
+            return {
+                "type": "IAMUser",
+                "principalId": f"AIDA{key_suffix}EXAMPLE{index:02d}",
+                "arn": f"arn:aws:iam::{account}:user/{name}",
+                "accountId": account,
+                "accessKeyId": f"AKIA{key_suffix}{index % 3:02d}KEY",
+                "userName": name,
+            }
+        role = f"deploy-role-{index - self.users}"
+        session = f"session-{index - self.users}"
+        return {
+            "type": "AssumedRole",
+            "principalId": f"AROA{key_suffix}ROLE:{session}",
+            "arn": f"arn:aws:sts::{account}:assumed-role/{role}/{session}",
+            "accountId": account,
+            "accessKeyId": f"ASIA{key_suffix}{variant:02d}TMP",
+            "sessionContext": {
+                "sessionIssuer": {
+                    "type": "Role",
+                    "principalId": f"AROA{key_suffix}ROLE",
+                    "arn": f"arn:aws:iam::{account}:role/{role}",
+                    "accountId": account,
+                    "userName": role,
+                },
+                "webIdFederationData": {},
+                "attributes": {"creationDate": "2023-07-10T11:42:07Z", "mfaAuthenticated": "false"},
+            },
+        }
+
+    def record(self, account: str, region: str, epoch: int) -> bytes:
+        rng = self.rng
+        source, name, read_only, rtype, pool, _ = CATALOG[self._pick(self._catalog_cum)]
+        identity = self._identity(account, self._pick(self._principal_cum))
+        resources: list[dict[str, str]] = []
+        params: dict[str, Any]
+        if pool is not None:
+            name_key = (pool, self._pick(self._resource_cum[pool]), account, region)
+            arn = self._names.get(name_key) or self._names.setdefault(name_key, _resource_name(*name_key))
+            resource = (
+                {"accountId": account, "type": rtype, "ARN": arn}
+                if rtype
+                else {"accountId": account, "ARN": arn}
+            )
+            resources.append(resource)
+            params = {"resourceArn": arn, "encryptionAlgorithm": "SYMMETRIC_DEFAULT"}
+        else:
+            vpc = f"vpc-{rng.getrandbits(32):08x}"
+            params = {
+                "maxResults": 50,
+                "filterSet": {"items": [{"name": "vpc-id", "valueSet": {"items": [{"value": vpc}]}}]},
+                "includeAllInstances": False,
+            }
+        bits = rng.getrandbits(16)
+        ip = "AWS Internal" if bits < 3277 else f"198.51.{bits >> 9}.{1 + bits % 254}"
+        tls = self._tls.get((source, region))
+        if tls is None:
+            host = source.replace(".amazonaws.com", f".{region}.amazonaws.com")
+            tls = self._tls[(source, region)] = dict(TLS, clientProvidedHostHeader=host)
+        record: dict[str, Any] = {
+            "eventVersion": "1.09",
+            "userIdentity": identity,
+            "eventTime": self._time(epoch),
+            "eventSource": source,
+            "eventName": name,
+            "awsRegion": region,
+            "sourceIPAddress": ip,
+            "userAgent": USER_AGENTS[(bits >> 3) % len(USER_AGENTS)],
+            "requestParameters": params,
+            "responseElements": None,
+            "requestID": self._uuid(),
+            "eventID": self._uuid(),
+            "readOnly": read_only,
+        }
+        if resources:
+            record["resources"] = resources
+        record.update(
+            eventType="AwsApiCall",
+            managementEvent=True,
+            recipientAccountId=account,
+            eventCategory="Management",
+            tlsDetails=tls,
+        )
+        return self._encoder.encode(record)
+
+    def records(self, count: int, account: str, region: str, epoch: int) -> Iterator[bytes]:
+        for _ in range(count):
+            yield self.record(account, region, epoch)
+
+
+def records_body(records: Sequence[bytes]) -> bytes:
+    """``{"Records": [...]}`` from raw records, byte-for-byte (what a log file holds)."""
+    return b'{"Records":[' + b",".join(records) + b"]}"
+
+
+def fmt_rate(value: float) -> str:
+    return f"{value:,.0f}"

@@ -1,0 +1,150 @@
+"""``opentrail validate-logs`` against ``aws cloudtrail validate-logs`` on the same 24 hours of digests.
+
+1. Build: 24 hourly digests (one chain, signed with a key made by ``Signer`` in the data dir's store)
+   listing ``--logs`` log files each of ``--records`` realistic records (``bench.common``), written into
+   the data dir's local bucket store before ``opentrail serve`` starts, so the server publishes the key
+   through ListPublicKeys and serves the objects through its S3 API.
+2. Run both validators ``--runs`` times over the whole day through the server (same arguments, same
+   endpoint), check both report every file valid, and print the median wall times and their ratio.
+
+    python -m bench.validate [--logs 12] [--records 200] [--runs 3] [--workers 16]
+
+Figures only: nothing here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from opentrail.clock import FixedClock
+from opentrail.digests import ListedLog, PreviousDigest, build_digest, digest_key, metadata
+from opentrail.logfiles import build_log_file, log_file_key, unique_suffix
+from opentrail.signing import Signer
+from opentrail.storage import LocalStorage
+from opentrail.store import open_store
+
+from .common import RecordFactory, Server, remove_dir, temp_dir
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+TRAIL = "bench"
+BUCKET = "bench-trail"
+T0 = int(datetime(2024, 5, 1, 0, 0, 31, tzinfo=UTC).timestamp())
+AWS_CLI = str(Path(sys.executable).parent / "aws")
+OPENTRAIL = str(Path(sys.executable).parent / "opentrail")
+
+
+def build(data_dir: Path, logs: int, records: int) -> int:
+    """Write the day's chain; returns the number of log files."""
+    store = open_store(f"sqlite:///{data_dir / 'opentrail.db'}")
+    try:
+        key = Signer.for_data_dir(store, data_dir, FixedClock(T0 - 60)).current_key(ACCOUNT, REGION)
+    finally:
+        store.close()
+    storage = LocalStorage(data_dir / "buckets")
+    storage.create_bucket(BUCKET)
+    factory = RecordFactory(seed=7)
+    previous: PreviousDigest | None = None
+    count = 0
+    for hour in range(24):
+        start = T0 + hour * 3600
+        listed = []
+        for n in range(logs):
+            at = start + (n + 1) * (3600 // (logs + 1))
+            log = build_log_file(list(factory.records(records, ACCOUNT, REGION, at - 60)))
+            name = log_file_key(None, ACCOUNT, REGION, at, unique_suffix(f"{hour}-{n}".encode()))
+            storage.put_object(BUCKET, name, log.data)
+            listed.append(
+                ListedLog(BUCKET, name, log.sha256_hex, log.newest_event_time, log.oldest_event_time)
+            )
+            count += 1
+        dkey = digest_key(None, ACCOUNT, REGION, TRAIL, REGION, start + 3600)
+        digest = build_digest(
+            account=ACCOUNT,
+            start=start,
+            end=start + 3600,
+            bucket=BUCKET,
+            key=dkey,
+            fingerprint=key.public.fingerprint,
+            log_files=listed,
+            previous=previous,
+        )
+        signature = key.sign(digest.signing_string.encode())
+        storage.put_object(BUCKET, dkey, digest.gz_bytes, metadata(signature))
+        previous = digest.link(signature)
+    return count
+
+
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    began = time.perf_counter()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    return time.perf_counter() - began, done
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--logs", type=int, default=12, help="log files per digest")
+    parser.add_argument("--records", type=int, default=200, help="records per log file")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=16)
+    args = parser.parse_args()
+
+    data_dir = temp_dir("opentrail-bench-validate-")
+    server = Server(data_dir=data_dir, env_extra={"OPENTRAIL_ACCOUNT_ID": ACCOUNT})
+    try:
+        began = time.perf_counter()
+        files = build(data_dir, args.logs, args.records)
+        print(f"built 24 digests, {files} log files in {time.perf_counter() - began:.1f} s")
+        server.start()
+        assert server.root is not None
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OPENTRAIL_"))}
+        env.update(
+            AWS_ACCESS_KEY_ID=server.root.access_key_id,
+            AWS_SECRET_ACCESS_KEY=server.root.secret,
+            AWS_DEFAULT_REGION=REGION,
+            AWS_ENDPOINT_URL=f"http://127.0.0.1:{server.port}",
+            AWS_CONFIG_FILE=os.devnull,
+            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+            AWS_EC2_METADATA_DISABLED="true",
+        )
+        common = [
+            "--trail-arn",
+            f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/{TRAIL}",
+            "--start-time",
+            "2024-05-01T00:00:00Z",
+            "--end-time",
+            "2024-05-02T00:00:00Z",
+            "--s3-bucket",
+            BUCKET,
+        ]
+        aws_argv = [AWS_CLI, "cloudtrail", "validate-logs", *common]
+        ours_argv = [OPENTRAIL, "validate-logs", *common, "--workers", str(args.workers)]
+        times: dict[str, list[float]] = {"aws": [], "opentrail": []}
+        for _ in range(args.runs):
+            for name, argv in (("aws", aws_argv), ("opentrail", ours_argv)):
+                seconds, done = timed(argv, env)
+                if done.returncode != 0 or f"{files}/{files} log files valid" not in done.stdout:
+                    raise SystemExit(f"{name} did not validate the day: {done.stdout}\n{done.stderr}")
+                times[name].append(seconds)
+        aws, ours = statistics.median(times["aws"]), statistics.median(times["opentrail"])
+        for name, label in (
+            ("aws", "aws cloudtrail validate-logs"),
+            ("opentrail", "opentrail validate-logs"),
+        ):
+            runs = ", ".join(f"{t:.2f}" for t in times[name])
+            print(f"{label:<30} median {statistics.median(times[name]):.2f} s  ({runs})")
+        print(f"ratio (aws / opentrail): {aws / ours:.1f}x")
+    finally:
+        server.stop()
+        remove_dir(data_dir)
+
+
+if __name__ == "__main__":
+    main()
