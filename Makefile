@@ -28,6 +28,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.lookup
+	$(BIN)/python -m bench.validate
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

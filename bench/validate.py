@@ -5,7 +5,8 @@
    the data dir's local bucket store before ``opentrail serve`` starts, so the server publishes the key
    through ListPublicKeys and serves the objects through its S3 API.
 2. Run both validators ``--runs`` times over the whole day through the server (same arguments, same
-   endpoint), check both report every file valid, and print the median wall times and their ratio.
+   endpoint), and ``opentrail validate-logs --storage-url file://`` (no server in the way); check each
+   reports every file valid, and print the median wall times and the ratios.
 
     python -m bench.validate [--logs 12] [--records 200] [--runs 3] [--workers 16]
 
@@ -126,9 +127,10 @@ def main() -> None:
         ]
         aws_argv = [AWS_CLI, "cloudtrail", "validate-logs", *common]
         ours_argv = [OPENTRAIL, "validate-logs", *common, "--workers", str(args.workers)]
-        times: dict[str, list[float]] = {"aws": [], "opentrail": []}
+        direct_argv = [*ours_argv, "--storage-url", f"file://{data_dir / 'buckets'}"]
+        times: dict[str, list[float]] = {"aws": [], "opentrail": [], "direct": []}
         for _ in range(args.runs):
-            for name, argv in (("aws", aws_argv), ("opentrail", ours_argv)):
+            for name, argv in (("aws", aws_argv), ("opentrail", ours_argv), ("direct", direct_argv)):
                 seconds, done = timed(argv, env)
                 if done.returncode != 0 or f"{files}/{files} log files valid" not in done.stdout:
                     raise SystemExit(f"{name} did not validate the day: {done.stdout}\n{done.stderr}")
@@ -140,7 +142,10 @@ def main() -> None:
         ):
             runs = ", ".join(f"{t:.2f}" for t in times[name])
             print(f"{label:<30} median {statistics.median(times[name]):.2f} s  ({runs})")
-        print(f"ratio (aws / opentrail): {aws / ours:.1f}x")
+        print(
+            f"ratio (aws / opentrail): {aws / ours:.1f}x, reading the store directly: "
+            f"{aws / statistics.median(times['direct']):.1f}x"
+        )
     finally:
         server.stop()
         remove_dir(data_dir)
