@@ -22,7 +22,6 @@ from typing import Any
 from . import params as p
 from .context import Call
 from .errors import InvalidTimeRange, api_error
-from .lookup import parse_time
 from .signing import keys_between
 
 InvalidToken = api_error("InvalidTokenException")
@@ -35,8 +34,8 @@ def list_public_keys(call: Call, params: p.Params) -> dict[str, Any]:
     if token is not None:
         # Never issued, so this always refuses; opening it keeps one path if paging is ever needed.
         call.services.sealer.open(token, _TOKEN_SCOPE, error=InvalidToken)
-    start = parse_time(params, "StartTime")
-    end = parse_time(params, "EndTime")
+    start = p.time_bound(params, "StartTime")
+    end = p.time_bound(params, "EndTime")
     now = call.now
     start_at = now if start is None else float(start)
     end_at = now if end is None else float(end)

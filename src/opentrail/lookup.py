@@ -43,8 +43,6 @@ MAX_VALUE_LENGTH = 2000
 # CloudTrail counts these characters twice towards the 2000-character limit of AttributeValue.
 _DOUBLE_WIDTH = frozenset("_ ,\n")
 INSIGHT_ATTRIBUTES = ("EventId", "EventName", "EventSource")
-# 9999-12-31T23:59:59Z: the last second an ISO-8601 timestamp (and CloudTrail's eventTime) can name.
-MAX_EPOCH = 253_402_300_799
 _DAY = 86_400
 # Limiter entries are dropped once idle and full, when there are more than this many (any region name
 # in a SigV4 scope is accepted, so the key space is not bounded by configuration).
@@ -110,29 +108,6 @@ def parse_attribute(params: p.Params, category: str | None) -> tuple[str | None,
     return key, value
 
 
-def parse_time(params: p.Params, name: str) -> float | int | None:
-    """Epoch seconds as sent (int or float), or an ISO-8601 string's value; ``None`` when absent.
-
-    A time no timestamp can represent (negative, past year 9999, NaN, infinite) is a bad time range,
-    not a malformed request: the JSON is fine, the value is out of range.
-    """
-    value = params.get(name)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number: float | int = value
-    else:
-        parsed = p.timestamp(params, name)  # strings, and the SerializationException for wrong types
-        if parsed is None:
-            return None
-        number = parsed
-    # NaN compares false with everything, so this one test refuses it along with the infinities.
-    if not 0 <= number <= MAX_EPOCH:
-        raise InvalidTimeRange(
-            f"{name} {value!r} is outside the range of possible values; expected epoch seconds from 0 "
-            f"(1970-01-01T00:00:00Z) to {MAX_EPOCH} (9999-12-31T23:59:59Z)"
-        )
-    return number
-
-
 def parse(params: p.Params) -> Lookup:
     category = p.string(params, "EventCategory", error=InvalidEventCategory)
     if category is not None and category != "insight":
@@ -149,8 +124,8 @@ def parse(params: p.Params) -> Lookup:
     return Lookup(
         attribute=attribute,
         value=value,
-        start=parse_time(params, "StartTime"),
-        end=parse_time(params, "EndTime"),
+        start=p.time_bound(params, "StartTime"),
+        end=p.time_bound(params, "EndTime"),
         category=category,
         max_results=max_results,
         token=token,

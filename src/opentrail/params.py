@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 from .clock import parse_time
-from .errors import ApiError, InvalidParameter, RecordError, SerializationException
+from .errors import ApiError, InvalidParameter, InvalidTimeRange, RecordError, SerializationException
 
 Params = dict[str, Any]
 
@@ -103,3 +103,30 @@ def structure(value: Any, name: str) -> Params:
     if not isinstance(value, dict):
         raise SerializationException(f"{name} must be an object, got {type(value).__name__} {value!r}")
     return value
+
+
+# 9999-12-31T23:59:59Z: the last second an ISO-8601 timestamp (and CloudTrail's eventTime) can name.
+MAX_EPOCH = 253_402_300_799
+
+
+def time_bound(params: Params, name: str) -> float | int | None:
+    """Epoch seconds as sent (int or float), or an ISO-8601 string's value; ``None`` when absent.
+
+    A time no timestamp can represent (negative, past year 9999, NaN, infinite) is a bad time range,
+    not a malformed request: the JSON is fine, the value is out of range.
+    """
+    value = params.get(name)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number: float | int = value
+    else:
+        parsed = timestamp(params, name)  # strings, and the SerializationException for wrong types
+        if parsed is None:
+            return None
+        number = parsed
+    # NaN compares false with everything, so this one test refuses it along with the infinities.
+    if not 0 <= number <= MAX_EPOCH:
+        raise InvalidTimeRange(
+            f"{name} {value!r} is outside the range of possible values; expected epoch seconds from 0 "
+            f"(1970-01-01T00:00:00Z) to {MAX_EPOCH} (9999-12-31T23:59:59Z)"
+        )
+    return number
