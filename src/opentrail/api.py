@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from . import accounts, audit, channels, ingest, keys, lookup, s3api, sigv4, tags, trails
+from . import accounts, audit, channels, delivery, ingest, keys, lookup, s3api, sigv4, tags, trails
 from .clock import Clock, SystemClock
 from .context import Call, Services
 from .errors import (
@@ -44,6 +44,7 @@ from .errors import (
     error_body,
 )
 from .settings import Settings
+from .signing import Signer
 from .storage import open_storage
 from .store import Store, open_store
 from .tokens import TokenSealer
@@ -53,6 +54,7 @@ log = logging.getLogger("opentrail")
 TARGET_PREFIX = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
 JSON_11 = "application/x-amz-json-1.1"
 MAX_API_BODY = 1024 * 1024
+READ_AUDIT_FLUSH_SECONDS = 0.1
 Operation = Callable[[Call, dict[str, Any]], dict[str, Any]]
 
 # The CloudTrail operations this server answers, by wire name.
@@ -114,6 +116,10 @@ class Edge:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self._keys: dict[str, Any] = {}
+        # Audit rows of successful read calls, committed together by ``flush_reads`` instead of one
+        # fsync'd commit per call (reads are not acknowledged as durable; changes and failures are).
+        self._reads: list[Any] = []
 
     async def authenticate(self, request: Request, body: bytes) -> tuple[sigv4.Credential, Any]:
         signed = sigv4.Request(
@@ -124,7 +130,12 @@ class Edge:
             body=body,
         )
         credential, verifier = sigv4.read_credential(signed, self.services.clock.now())
-        key = self.services.store.get_access_key(credential.access_key_id)
+        key = self._keys.get(credential.access_key_id)
+        if key is None:
+            key = self.services.store.get_access_key(credential.access_key_id)
+            if key is not None:
+                # Keys never change once created: cache them so auth costs no store read per call.
+                self._keys[credential.access_key_id] = key
         if key is None:
             raise UnrecognizedClient(
                 f"The security token included in the request is invalid: unknown access key "
@@ -212,7 +223,12 @@ class Edge:
                     f"Content-Type must be {JSON_11}, got {content_type or 'nothing'!r}"
                 )
             params = self.decode_params(body)
-            result = await run_in_threadpool(OPERATIONS[operation], call, params)
+            handler = OPERATIONS[operation]
+            if audit.is_read_only(operation):
+                # Reads are a few index probes: cheaper inline than a thread-pool hop.
+                result = handler(call, params)
+            else:
+                result = await run_in_threadpool(handler, call, params)
         except ApiError as err:
             error = err
         except ConflictError as err:
@@ -246,9 +262,23 @@ class Edge:
     ) -> None:
         """Audit the call. Changes wait for the audit event to be durable; reads do not."""
         row = audit.audit_row(call, operation, params, result, error)
-        future = self.services.store.submit([row])
-        if not audit.is_read_only(operation) or error is not None:
-            await asyncio.wrap_future(future)
+        if audit.is_read_only(operation) and error is None:
+            self._reads.append(row)
+            return
+        await asyncio.wrap_future(self.services.store.submit([row]))
+
+    def flush_reads(self) -> None:
+        if self._reads:
+            rows, self._reads = self._reads, []
+            self.services.store.submit(rows)
+
+    async def flush_reads_forever(self, interval: float = READ_AUDIT_FLUSH_SECONDS) -> None:
+        try:
+            while True:
+                await asyncio.sleep(interval)
+                self.flush_reads()
+        finally:
+            self.flush_reads()
 
     async def data_plane(self, call: Call, operation: str, request: Request, body: bytes) -> Response:
         if operation == "PutAuditEvents":
@@ -301,6 +331,7 @@ def build_services(settings: Settings, clock: Clock | None = None, store: Store 
         storage=open_storage(settings.storage),
         clock=clock,
         sealer=TokenSealer(bytes.fromhex(secret)),
+        signer=Signer.for_data_dir(store, settings.data_dir, clock),
     )
 
 
@@ -327,13 +358,19 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        retention = asyncio.create_task(enforce_retention(services))
+        workers = [
+            asyncio.create_task(enforce_retention(services)),
+            asyncio.create_task(delivery.run(services)),
+            asyncio.create_task(edge.flush_reads_forever()),
+        ]
         try:
             yield
         finally:
-            retention.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await retention
+            for task in workers:
+                task.cancel()
+            for task in workers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             services.store.close()
 
     async def entry(request: Request) -> Response:

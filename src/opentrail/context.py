@@ -9,6 +9,7 @@ from typing import Any
 
 from .clock import Clock
 from .settings import Settings
+from .signing import Signer
 from .storage import Storage
 from .store import AccessKey, Store
 from .tokens import TokenSealer
@@ -24,6 +25,8 @@ class Services:
     clock: Clock
     sealer: TokenSealer
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+    # Signs digests; None only in tests that build Services by hand and deliver nothing.
+    signer: Signer | None = None
     # Per-(account, region) state of rate limiters, owned by the modules that limit.
     limiters: dict[Any, Any] = field(default_factory=dict)
 

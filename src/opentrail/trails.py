@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from . import destinations, params
+from . import delivery, destinations, params
 from .arns import TrailId, check_trail_name, parse_trail_id, trail_arn
 from .clock import format_time
 from .context import Call
@@ -364,6 +364,8 @@ _CONFIG_FIELDS = (
 
 def delete_trail(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     trail = require_home(call, _trail_name(p))
+    # Before the trail goes: delivery keeps a copy to write the last files and the final digest.
+    delivery.logging_stopped(call.store, call.account, trail, deleted=True)
     if not call.store.delete_doc(KIND, call.account, trail.trail_arn):
         raise _not_found(call, trail.trail_arn)
     return {}
@@ -428,6 +430,7 @@ def get_trail_status(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     if trail.stop_logging_time is not None:
         status["StopLoggingTime"] = trail.stop_logging_time
         status["TimeLoggingStopped"] = format_time(trail.stop_logging_time)
+    status.update(delivery.status(call.store, call.account, trail.trail_arn))
     return status
 
 
@@ -440,12 +443,18 @@ def start_logging(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     trail = require_home(call, _trail_name(p))
     now = _now(call)
 
+    started = False
+
     def start(current: Trail) -> Trail:
+        nonlocal started
         if current.is_logging:  # idempotent: logging continues since the first start
             return current
+        started = True
         return msgspec.structs.replace(current, is_logging=True, start_logging_time=now)
 
-    _change(call, trail, start)
+    trail = _change(call, trail, start)
+    if started:
+        delivery.logging_started(call.store, call.account, trail)
     return {}
 
 
@@ -453,12 +462,18 @@ def stop_logging(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     trail = require_home(call, _trail_name(p))
     now = _now(call)
 
+    stopped = False
+
     def stop(current: Trail) -> Trail:
+        nonlocal stopped
         if not current.is_logging:
             return current
+        stopped = True
         return msgspec.structs.replace(current, is_logging=False, stop_logging_time=now)
 
     _change(call, trail, stop)
+    if stopped:
+        delivery.logging_stopped(call.store, call.account, trail)
     return {}
 
 

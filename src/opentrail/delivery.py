@@ -1,0 +1,508 @@
+"""Trail delivery: the worker that turns the event log into log files and signed digest chains (§5).
+
+Each trail with delivery state has one document of kind ``delivery`` (same account, home region and ARN
+as the trail). It holds everything the worker needs to resume after a crash (DESIGN.md rule 2):
+
+- ``cursor``: the highest sequence already delivered; ``batch``: the range being delivered
+  (``first``, ``last`` and the delivery time ``at``), written BEFORE any object. A crash between
+  writing files and advancing the cursor re-reads the same range and rewrites the same objects: every
+  key and byte is a function of (trail ARN, source region, first and last sequence, ``at``).
+- ``until``: set by StopLogging and DeleteTrail to the store's high sequence at that call; delivery
+  finishes that range, writes final digests and goes quiet (or drops the document after a delete).
+- ``regions``: per source region, the digest chain (``window`` start, the log files delivered since,
+  the ``previous`` link) — digests are per (trail, source region) as CloudTrail's are.
+- ``status``: the GetTrailStatus delivery facts.
+
+One process delivers (the SQLite deployment); ``_LOCK`` keeps the worker's passes from overlapping.
+Sharing trails between nodes needs row leases, a later issue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from starlette.concurrency import run_in_threadpool
+
+from . import trails
+from .clock import Clock, format_time
+from .context import Services
+from .digests import ListedLog, PreviousDigest, build_digest, digest_key, metadata
+from .errors import ConfigError, ConflictError, StoreError
+from .events import EventRow, Kind, StoredEvent
+from .logfiles import build_log_file, log_file_key, unique_suffix
+from .selectors import EventSelection
+from .signing import Signer
+from .storage import NoSuchBucket, Storage, StorageError
+from .store import Doc, Store
+
+log = logging.getLogger("opentrail.delivery")
+
+KIND = "delivery"
+MAX_FILE_EVENTS = 50_000
+# CloudTrail caps a file at 50 MB compressed; capping the uncompressed records keeps us well inside.
+MAX_FILE_BYTES = 50 * 1024 * 1024
+READ_CHUNK = 10_000
+# The loop looks for due work this often, so StopLogging/DeleteTrail flush within about a second.
+TICK_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 300.0
+_LOCK = threading.Lock()
+
+
+# -- the store's high-water mark ------------------------------------------------------------------------
+
+
+def high_sequence(store: Store) -> int:
+    """The highest committed sequence, found with ``read_after`` alone (galloping, then bisecting), so
+    every Store backend answers it without a new method. "Is there an event after n" only turns from
+    yes to no as n grows (a purge drops the oldest rows, never the newest), so bisection is sound."""
+    if not store.read_after(0, 1):
+        return 0
+    low, high = 0, 1  # invariant: an event after ``low``, none after ``high`` (once found)
+    while store.read_after(high, 1):
+        low, high = high, high * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        if store.read_after(middle, 1):
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+# -- selection ------------------------------------------------------------------------------------------
+
+
+def selects(selection: EventSelection, row: EventRow) -> bool:
+    """Whether a trail with ``selection`` delivers ``row``: management events by the basic selectors'
+    ReadWriteType, IncludeManagementEvents and ExcludeManagementEventSources. Data events and advanced
+    selectors get the full engine in a later issue; until then advanced selectors decide management
+    events by their category and readOnly only. One function, so the engine can replace it."""
+    if row.kind != Kind.MANAGEMENT:
+        return False
+    if selection.basic is not None:
+        for selector in selection.basic:
+            if not selector.include_management_events:
+                continue
+            if row.event_source in selector.exclude_management_event_sources:
+                continue
+            if selector.read_write_type == "ReadOnly" and row.read_only is False:
+                continue
+            if selector.read_write_type == "WriteOnly" and row.read_only is True:
+                continue
+            return True
+        return False
+    writes = row.read_only is not True
+    return selection.logs_management(writes=writes)
+
+
+# -- state ----------------------------------------------------------------------------------------------
+
+
+class _Batch(msgspec.Struct):
+    first: int
+    last: int
+    at: float
+
+
+class _Region(msgspec.Struct):
+    window: float | None = None  # start of the open digest period; None: the next digest starts a chain
+    logs: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    previous: dict[str, str] | None = None
+
+
+class State(msgspec.Struct):
+    trail: dict[str, Any]  # the trail as last seen, so a deleted trail can still be finished
+    started: float | None = None  # the StartLoggingTime this state was reset for
+    # StartLogging's high sequence when it came before the previous stop was finished (see _finish).
+    resume: int | None = None
+    cursor: int = 0
+    batch: _Batch | None = None
+    until: int | None = None
+    deleted: bool = False
+    regions: dict[str, _Region] = msgspec.field(default_factory=dict)
+    status: dict[str, Any] = msgspec.field(default_factory=dict)
+    last_flush: float = 0.0
+    failures: int = 0
+    retry_at: float = 0.0
+
+
+def _load(doc: Doc) -> State:
+    return msgspec.convert(doc.body, State)
+
+
+def _save(store: Store, doc: Doc, state: State) -> None:
+    """The worker's write: everything but ``until`` and ``deleted``, which StopLogging and DeleteTrail
+    set concurrently (StartLogging, which writes ``started`` and ``resume`` or resets everything, waits
+    for the worker's lock instead, so within a pass those are as the worker read them)."""
+    body = msgspec.to_builtins(state)
+
+    def change(current: Doc) -> Doc:
+        body["until"] = current.body.get("until")
+        body["deleted"] = current.body.get("deleted", False)
+        current.body = body
+        return current
+
+    store.update_doc(KIND, doc.account, doc.arn, change)
+
+
+# -- hooks called by trails.py ----------------------------------------------------------------------------
+
+
+def logging_started(store: Store, account: str, trail: trails.Trail) -> None:
+    """StartLogging: deliver only events committed after this call; digests start a new chain."""
+    high = high_sequence(store)
+    fresh = State(trail=msgspec.to_builtins(trail), cursor=high, started=trail.start_logging_time)
+    doc = Doc(KIND, account, trail.home_region, trail.name, trail.trail_arn, msgspec.to_builtins(fresh))
+
+    def restart(current: Doc) -> Doc:
+        state = _load(current)
+        state.started = fresh.started
+        if state.until is not None:
+            # The last stop's files and final digest are not written yet: the worker writes them,
+            # then resumes from ``high`` (events of the stopped interval are skipped, as CloudTrail does).
+            state.resume = high
+        else:
+            state.trail, state.cursor, state.batch = fresh.trail, high, None
+            state.deleted, state.regions, state.resume = False, {}, None
+        current.body = msgspec.to_builtins(state)
+        return current
+
+    with _LOCK:
+        try:
+            store.insert_doc(doc, _absent(trail.trail_arn))
+        except ConflictError:
+            store.update_doc(KIND, account, trail.trail_arn, restart)
+
+
+def _absent(arn: str) -> Any:
+    def check(docs: list[Doc]) -> None:
+        if any(d.arn == arn for d in docs):
+            raise ConflictError(f"delivery state for {arn} exists")
+
+    return check
+
+
+def logging_stopped(store: Store, account: str, trail: trails.Trail, *, deleted: bool = False) -> None:
+    """StopLogging or DeleteTrail: finish what was committed up to now, then final digests."""
+    high = high_sequence(store)
+
+    def stop(current: Doc) -> Doc:
+        state = _load(current)
+        # A trail deleted after StopLogging has nothing left to deliver: its final digest is written.
+        if state.until is None and trail.is_logging:
+            state.until = high
+        state.deleted = state.deleted or deleted
+        state.trail = msgspec.to_builtins(trail)
+        current.body = msgspec.to_builtins(state)
+        return current
+
+    with contextlib.suppress(KeyError):  # never logged: nothing to finish
+        store.update_doc(KIND, account, trail.trail_arn, stop)
+
+
+def status(store: Store, account: str, arn: str) -> dict[str, Any]:
+    """GetTrailStatus's delivery members (absent until a delivery was attempted)."""
+    doc = store.get_doc(KIND, account, arn)
+    return {} if doc is None else dict(_load(doc).status)
+
+
+# -- the pass -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Deliverer:
+    store: Store
+    storage: Storage
+    signer: Signer
+    clock: Clock
+    interval: float
+    digest_interval: float
+
+    def run_once(self, force: bool = False) -> None:
+        """One pass over every trail with delivery state (blocking; the loop runs it in a thread)."""
+        with _LOCK:
+            high = high_sequence(self.store)
+            for doc in self.store.list_docs(KIND):
+                try:
+                    self._trail(doc, high, force)
+                except (StoreError, KeyError) as err:
+                    log.warning("delivery of %s deferred: %s", doc.arn, err)
+
+    def _trail(self, doc: Doc, high: int, force: bool) -> None:
+        state = _load(doc)
+        live = self.store.get_doc(trails.KIND, doc.account, doc.arn)
+        if live is not None and not state.deleted:
+            state.trail = live.body
+        trail = msgspec.convert(state.trail, trails.Trail)
+        active = state.until is not None or trail.is_logging
+        now = self.clock.now()
+        if not active:
+            if state.deleted:  # deleted while stopped: nothing left to finish
+                self.store.delete_doc(KIND, doc.account, doc.arn)
+            return
+        if now < state.retry_at:
+            return
+        if state.until is None and state.started != trail.start_logging_time:
+            return  # StartLogging is between its trail write and resetting this state: wait for it
+        # Sooner than the interval once a full file's worth may be waiting (an upper bound: the log
+        # also holds other trails' and accounts' events), so a pending file never outgrows the cap.
+        backlog = high - state.cursor >= MAX_FILE_EVENTS
+        due = force or backlog or state.until is not None or now >= state.last_flush + self.interval
+        if due and not self._deliver(doc, state, trail):
+            return
+        if state.until is not None and state.batch is None and state.cursor >= state.until:
+            self._finish(doc, state, trail)
+            return
+        if trail.log_file_validation_enabled:
+            self._digests(doc, state, trail, final=False)
+        else:
+            state.regions = {r: _Region() for r in state.regions}
+
+    # -- log files --------------------------------------------------------------------------------------
+
+    def _read(self, state: State, trail: trails.Trail) -> tuple[int, list[StoredEvent]]:
+        """The next range after the cursor: (its last sequence, the events of it the trail selects)."""
+        limit = state.until
+        last = state.cursor
+        picked: list[StoredEvent] = []
+        size = 0
+        while len(picked) < MAX_FILE_EVENTS and size < MAX_FILE_BYTES:
+            rows = self.store.read_after(last, READ_CHUNK)
+            if limit is not None:
+                rows = [r for r in rows if r.seq <= limit]
+            if not rows:
+                break
+            for event in rows:
+                last = event.seq
+                if _wanted(trail, event.row):
+                    picked.append(event)
+                    size += len(event.row.record)
+                    if len(picked) >= MAX_FILE_EVENTS or size >= MAX_FILE_BYTES:
+                        break
+        return last, picked
+
+    def _replay(self, state: State, trail: trails.Trail, batch: _Batch) -> list[StoredEvent]:
+        picked: list[StoredEvent] = []
+        after = batch.first - 1
+        while after < batch.last:
+            rows = [r for r in self.store.read_after(after, READ_CHUNK) if r.seq <= batch.last]
+            if not rows:
+                break
+            picked.extend(r for r in rows if _wanted(trail, r.row))
+            after = rows[-1].seq
+        return picked
+
+    def _deliver(self, doc: Doc, state: State, trail: trails.Trail) -> bool:
+        """Deliver every range up to now (or ``until``); False when storage failed (cursor kept)."""
+        while True:
+            if state.batch is None:
+                last, picked = self._read(state, trail)
+                if last == state.cursor:
+                    state.last_flush = self.clock.now()
+                    _save(self.store, doc, state)
+                    return True
+                if not picked:  # nothing selected: move on without a file
+                    state.cursor = last
+                    continue
+                # Fixed before any write: a retry after a crash or failure rewrites the same objects.
+                state.batch = _Batch(first=picked[0].seq, last=last, at=self.clock.now())
+                _save(self.store, doc, state)
+            else:
+                picked = self._replay(state, trail, state.batch)
+            batch = state.batch
+            try:
+                written = self._write(trail, doc.account, batch, picked)
+            except StorageError as err:
+                self._failed(doc, state, err)
+                return False
+            if trail.log_file_validation_enabled:
+                for region, listed in written:
+                    state.regions.setdefault(region, _Region()).logs.append(msgspec.to_builtins(listed))
+            state.cursor, state.batch = batch.last, None
+            state.failures, state.retry_at = 0, 0.0
+            attempt = format_time(batch.at)
+            state.status.update(
+                LatestDeliveryTime=batch.at,
+                LatestDeliveryAttemptTime=attempt,
+                LatestDeliveryAttemptSucceeded=attempt,
+            )
+            state.status.pop("LatestDeliveryError", None)
+            _save(self.store, doc, state)
+
+    def _write(
+        self, trail: trails.Trail, account: str, batch: _Batch, picked: list[StoredEvent]
+    ) -> list[tuple[str, ListedLog]]:
+        by_region: dict[str, list[StoredEvent]] = {}
+        for event in picked:
+            by_region.setdefault(event.row.region, []).append(event)
+        written = []
+        for region, events in sorted(by_region.items()):
+            seed = f"{trail.trail_arn}\0{region}\0{events[0].seq}\0{events[-1].seq}".encode()
+            unique = unique_suffix(hashlib.sha256(seed).digest())
+            key = log_file_key(trail.s3_key_prefix, account, region, batch.at, unique)
+            built = build_log_file([e.row.record for e in events], [e.row.time_ms / 1000 for e in events])
+            self.storage.put_object(trail.s3_bucket_name, key, built.data, content_type="application/x-gzip")
+            listed = ListedLog(
+                trail.s3_bucket_name, key, built.sha256_hex, built.newest_event_time, built.oldest_event_time
+            )
+            written.append((region, listed))
+        return written
+
+    def _failed(self, doc: Doc, state: State, err: StorageError, digest: bool = False) -> None:
+        now = self.clock.now()
+        text = "NoSuchBucket" if isinstance(err, NoSuchBucket) else f"InternalError: {err}"
+        if digest:
+            state.status["LatestDigestDeliveryError"] = text
+        else:
+            state.status.update(LatestDeliveryError=text, LatestDeliveryAttemptTime=format_time(now))
+        state.failures += 1
+        backoff = min(self.interval * 2 ** (state.failures - 1), 8 * self.interval, MAX_BACKOFF_SECONDS)
+        state.retry_at = now + backoff
+        log.warning("delivery for %s failed (retry in %.0f s): %s", doc.arn, backoff, err)
+        _save(self.store, doc, state)
+
+    # -- digests ----------------------------------------------------------------------------------------
+
+    def _regions(self, state: State, trail: trails.Trail) -> list[str]:
+        regions = set(state.regions)
+        regions.add(trail.home_region)
+        return sorted(regions)
+
+    def _digests(self, doc: Doc, state: State, trail: trails.Trail, *, final: bool) -> bool:
+        period = max(1, round(self.digest_interval))
+        now = int(self.clock.now())
+        changed = False
+        for region in self._regions(state, trail):
+            chain = state.regions.setdefault(region, _Region())
+            if chain.window is None:
+                chain.window = float(now)
+                changed = True
+            start = int(chain.window)
+            if final:
+                # At least a second long, so its key never equals the previous digest's.
+                end = max(now, start + 1)
+            elif now >= start + period:
+                end = start + period
+            else:
+                continue
+            try:
+                self._digest(doc.account, trail, region, chain, start, end)
+            except StorageError as err:
+                self._failed(doc, state, err, digest=True)
+                return False
+            changed = True
+            state.status["LatestDigestDeliveryTime"] = float(end)
+            state.status.pop("LatestDigestDeliveryError", None)
+        if changed:
+            _save(self.store, doc, state)
+        return True
+
+    def _digest(
+        self, account: str, trail: trails.Trail, region: str, chain: _Region, start: int, end: int
+    ) -> None:
+        # Signed with the SOURCE region's key: validate-logs asks ListPublicKeys in the region it
+        # validates (its --region), which is also the source region whose digests it lists (§5.8).
+        key = self.signer.current_key(account, region)
+        bucket = trail.s3_bucket_name
+        name = digest_key(trail.s3_key_prefix, account, region, trail.name, trail.home_region, end)
+        previous = None if chain.previous is None else PreviousDigest(**chain.previous)
+        digest = build_digest(
+            account=account,
+            start=start,
+            end=end,
+            bucket=bucket,
+            key=name,
+            fingerprint=key.public.fingerprint,
+            log_files=[msgspec.convert(entry, ListedLog) for entry in chain.logs],
+            previous=previous,
+        )
+        signature = key.sign(digest.signing_string.encode())
+        self.storage.put_object(
+            bucket, name, digest.gz_bytes, metadata(signature), content_type="application/x-gzip"
+        )
+        link = digest.link(signature)
+        chain.previous = {
+            "bucket": link.bucket,
+            "key": link.key,
+            "sha256_hex": link.sha256_hex,
+            "signature_hex": link.signature_hex,
+        }
+        chain.logs = []
+        chain.window = float(end)
+
+    def _finish(self, doc: Doc, state: State, trail: trails.Trail) -> None:
+        """Logging stopped or the trail was deleted: final digests, then quiet."""
+        if trail.log_file_validation_enabled and not self._digests(doc, state, trail, final=True):
+            return
+        resumed = state.resume is not None
+        if state.deleted and not resumed:
+            self.store.delete_doc(KIND, doc.account, doc.arn)
+            return
+        state.regions, state.batch = {}, None
+        if state.resume is not None:  # StartLogging came before this stop was finished: carry it out now
+            state.cursor, state.resume = state.resume, None
+        _save(self.store, doc, state)
+        # ``until`` and ``deleted`` are written by the hooks too; clearing them needs their own change.
+
+        def settle(current: Doc) -> Doc:
+            body = dict(current.body)
+            if body.get("until") == state.until:
+                body["until"] = None
+            if resumed:
+                body["deleted"] = False
+            current.body = body
+            return current
+
+        self.store.update_doc(KIND, doc.account, doc.arn, settle)
+
+
+def _wanted(trail: trails.Trail, row: EventRow) -> bool:
+    if row.account != _account(trail):
+        return False
+    if not trail.is_multi_region_trail and row.region != trail.home_region:
+        return False
+    return selects(trail.event_selection, row)
+
+
+def _account(trail: trails.Trail) -> str:
+    return trail.trail_arn.split(":")[4]
+
+
+# -- the loop -------------------------------------------------------------------------------------------
+
+
+def deliverer(services: Services) -> Deliverer:
+    if services.signer is None:
+        raise ConfigError("delivery needs a signer; build services with api.build_services")
+    settings = services.settings
+    return Deliverer(
+        store=services.store,
+        storage=services.storage,
+        signer=services.signer,
+        clock=services.clock,
+        interval=settings.delivery_interval,
+        digest_interval=settings.digest_interval,
+    )
+
+
+async def run(services: Services) -> None:
+    """The delivery worker: a pass every tick, blocking work in a thread."""
+    worker = deliverer(services)
+    tick = min(TICK_SECONDS, services.settings.delivery_interval)
+    while True:
+        try:
+            await run_in_threadpool(worker.run_once)
+        except (StoreError, StorageError) as err:
+            log.warning("delivery pass failed, will retry: %s", err)
+        except Exception:
+            # The worker's boundary: an unforeseen failure in one pass must not end delivery for good;
+            # the cursor did not move, so the next pass retries the same range.
+            log.exception("delivery pass failed unexpectedly, will retry")
+        await asyncio.sleep(tick)
