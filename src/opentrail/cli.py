@@ -496,7 +496,10 @@ def validate_logs(
     """Check the digest chain and log files of a trail, as `aws cloudtrail validate-logs` does (same
     arguments, lines and exit codes), in parallel, plus unlisted log files and digest hash links."""
     try:
-        code = _validate_logs(
+        from .validation_report import command
+
+        code = command(
+            err_console,
             data_dir, trail_arn, start_time, end_time, s3_bucket, s3_prefix, account_id,
             verbose, endpoint_url, region, storage_url, workers, output,
         )  # fmt: skip
@@ -510,114 +513,6 @@ def validate_logs(
         sys.stderr.write(f"\n{exc}\n")
         sys.exit(_ABORTED)
     sys.exit(code)
-
-
-def _validate_logs(
-    data_dir: str | None,
-    trail_arn: str,
-    start_time: str,
-    end_time: str | None,
-    s3_bucket: str | None,
-    s3_prefix: str | None,
-    account_id: str | None,
-    verbose: bool,
-    endpoint_url: str | None,
-    region: str | None,
-    storage_url: str | None,
-    workers: int,
-    output: str,
-) -> int:
-    import os
-    from datetime import UTC, datetime
-
-    import botocore.exceptions
-    import botocore.session
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from . import client as remote
-    from . import validation as v
-    from . import validation_readers as readers
-    from . import validation_report as report
-
-    start = v.parse_cli_time(start_time)
-    end = v.parse_cli_time(end_time) if end_time else datetime.now(UTC)
-    if start > end:
-        raise v.ValidationAborted("Invalid time range specified: start-time must occur before end-time")
-    try:
-        credentials = remote.resolve_credentials(Path(data_dir) if data_dir else None)
-        signing_region = region or botocore.session.Session().get_config_variable("region") or "us-east-1"
-    except botocore.exceptions.BotoCoreError as exc:
-        raise ConfigError(f"cannot read the AWS configuration: {exc}") from None
-    endpoint = remote.resolve_endpoint(endpoint_url)
-
-    with remote.Client(endpoint, credentials, str(signing_region)) as conn:
-
-        def cloudtrail(operation: str, params: dict[str, Any]) -> Any:
-            try:
-                return conn.cloudtrail(operation, params)
-            except remote.RemoteError as exc:
-                raise v.ValidationAborted(
-                    f"An error occurred ({exc.code}) when calling the {operation} operation: {exc.message}"
-                ) from None
-
-        trail = v.find_trail(
-            trail_arn,
-            lambda: list(cloudtrail("DescribeTrails", {}).get("trailList") or []),
-            s3_bucket,
-            s3_prefix,
-            account_id,
-            region,
-        )
-        result = v.Result(start, end)
-        if output == "text":
-            sys.stdout.write(report.startup_text(trail_arn, result))
-            sys.stdout.flush()
-        reader: v.Reader
-        if storage_url is not None:
-            reader = readers.StorageReader(open_storage(storage_url))
-        else:
-            # The server answers S3 on its own port; AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL win, as
-            # they do for the AWS CLI.
-            s3_endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-            reader = readers.S3Reader.connect(
-                s3_endpoint or endpoint,
-                str(signing_region),
-                credentials.access_key or "",
-                credentials.secret_key or "",
-                credentials.token,
-                workers,
-            )
-
-        def public_keys(since: datetime, until: datetime) -> list[dict[str, Any]]:
-            window = {"StartTime": since.timestamp(), "EndTime": until.timestamp()}
-            return list(cloudtrail("ListPublicKeys", window).get("PublicKeyList") or [])
-
-        progress = Progress(
-            TextColumn("validating"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("log files"),
-            console=err_console,
-            transient=True,
-            disable=output != "text" or not err_console.is_terminal,
-        )
-        try:
-            with progress:
-                task = progress.add_task("validate-logs", total=0)
-
-                def scheduled(future: Any) -> None:
-                    progress.update(task, total=(progress.tasks[0].total or 0) + 1)
-                    future.add_done_callback(lambda _: progress.advance(task))
-
-                done = report.run(reader, trail, result, public_keys, workers, scheduled)
-        finally:
-            if isinstance(reader, readers.S3Reader):
-                reader.close()
-    if output == "json":
-        report.write_json(done, sys.stdout)
-    else:
-        report.write_text(done, verbose, sys.stdout, sys.stderr)
-    return 0 if done.ok else 1
 
 
 def main() -> None:

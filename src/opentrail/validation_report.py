@@ -1,4 +1,5 @@
-"""What ``opentrail validate-logs`` prints: the AWS CLI's lines and summary, or a JSON report.
+"""``opentrail validate-logs`` end to end, and what it prints: the AWS CLI's lines and summary, or a
+JSON report.
 
 Text output is the AWS CLI's to the byte (§5.8 step 11): ``valid`` lines on stdout with ``--verbose``,
 INVALID and gap lines on stderr each followed by a blank line, the summary on stdout. Lines from the
@@ -8,11 +9,25 @@ checks the AWS CLI does not make use the same shape, so a script that greps INVA
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import IO, Any
 
+import botocore.exceptions
+import botocore.session
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from . import client as remote
+from . import validation as v
+from . import validation_readers as readers
+from .errors import ConfigError
+from .storage import open_storage
 from .validation import (
     Entry,
     Gap,
@@ -157,3 +172,102 @@ def write_json(report: Report, out: IO[str]) -> None:
 
 
 __all__ = ["Report", "ValidationAborted", "run", "startup_text", "to_json", "write_json", "write_text"]
+
+
+def command(
+    err_console: Console,
+    data_dir: str | None,
+    trail_arn: str,
+    start_time: str,
+    end_time: str | None,
+    s3_bucket: str | None,
+    s3_prefix: str | None,
+    account_id: str | None,
+    verbose: bool,
+    endpoint_url: str | None,
+    region: str | None,
+    storage_url: str | None,
+    workers: int,
+    output: str,
+) -> int:
+    """``opentrail validate-logs``: resolve the trail, walk its chain, print the AWS CLI's report."""
+
+    start = v.parse_cli_time(start_time)
+    end = v.parse_cli_time(end_time) if end_time else datetime.now(UTC)
+    if start > end:
+        raise v.ValidationAborted("Invalid time range specified: start-time must occur before end-time")
+    try:
+        credentials = remote.resolve_credentials(Path(data_dir) if data_dir else None)
+        signing_region = region or botocore.session.Session().get_config_variable("region") or "us-east-1"
+    except botocore.exceptions.BotoCoreError as exc:
+        raise ConfigError(f"cannot read the AWS configuration: {exc}") from None
+    endpoint = remote.resolve_endpoint(endpoint_url)
+
+    with remote.Client(endpoint, credentials, str(signing_region)) as conn:
+
+        def cloudtrail(operation: str, params: dict[str, Any]) -> Any:
+            try:
+                return conn.cloudtrail(operation, params)
+            except remote.RemoteError as exc:
+                raise v.ValidationAborted(
+                    f"An error occurred ({exc.code}) when calling the {operation} operation: {exc.message}"
+                ) from None
+
+        trail = v.find_trail(
+            trail_arn,
+            lambda: list(cloudtrail("DescribeTrails", {}).get("trailList") or []),
+            s3_bucket,
+            s3_prefix,
+            account_id,
+            region,
+        )
+        result = v.Result(start, end)
+        if output == "text":
+            sys.stdout.write(startup_text(trail_arn, result))
+            sys.stdout.flush()
+        reader: v.Reader
+        if storage_url is not None:
+            reader = readers.StorageReader(open_storage(storage_url))
+        else:
+            # The server answers S3 on its own port; AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL win, as
+            # they do for the AWS CLI.
+            s3_endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+            reader = readers.S3Reader.connect(
+                s3_endpoint or endpoint,
+                str(signing_region),
+                credentials.access_key or "",
+                credentials.secret_key or "",
+                credentials.token,
+                workers,
+            )
+
+        def public_keys(since: datetime, until: datetime) -> list[dict[str, Any]]:
+            window = {"StartTime": since.timestamp(), "EndTime": until.timestamp()}
+            return list(cloudtrail("ListPublicKeys", window).get("PublicKeyList") or [])
+
+        progress = Progress(
+            TextColumn("validating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("log files"),
+            console=err_console,
+            transient=True,
+            disable=output != "text" or not err_console.is_terminal,
+        )
+        try:
+            with progress:
+                task = progress.add_task("validate-logs", total=0)
+
+                def scheduled(future: Any) -> None:
+                    progress.update(task, total=(progress.tasks[0].total or 0) + 1)
+                    future.add_done_callback(lambda _: progress.advance(task))
+
+                done = run(reader, trail, result, public_keys, workers, scheduled)
+        finally:
+            if isinstance(reader, readers.S3Reader):
+                reader.close()
+    if output == "json":
+        write_json(done, sys.stdout)
+    else:
+        write_text(done, verbose, sys.stdout, sys.stderr)
+    return 0 if done.ok else 1
