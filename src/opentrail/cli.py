@@ -478,31 +478,13 @@ _ABORTED = 255  # the AWS CLI's exit status when validate-logs cannot run at all
 )
 @click.option("--workers", type=click.IntRange(1, 256), default=16, show_default=True, help="Parallel reads.")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", help="Report format.")
-def validate_logs(
-    data_dir: str | None,
-    trail_arn: str,
-    start_time: str,
-    end_time: str | None,
-    s3_bucket: str | None,
-    s3_prefix: str | None,
-    account_id: str | None,
-    verbose: bool,
-    endpoint_url: str | None,
-    region: str | None,
-    storage_url: str | None,
-    workers: int,
-    output: str,
-) -> None:
+def validate_logs(**arguments: Any) -> None:
     """Check the digest chain and log files of a trail, as `aws cloudtrail validate-logs` does (same
     arguments, lines and exit codes), in parallel, plus unlisted log files and digest hash links."""
     try:
-        from .validation_report import command
+        from .validation_report import Options, command
 
-        code = command(
-            err_console,
-            data_dir, trail_arn, start_time, end_time, s3_bucket, s3_prefix, account_id,
-            verbose, endpoint_url, region, storage_url, workers, output,
-        )  # fmt: skip
+        code = command(err_console, Options(**arguments))
     except OpenTrailError as exc:
         from .validation import ValidationAborted
 

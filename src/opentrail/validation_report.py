@@ -8,6 +8,7 @@ checks the AWS CLI does not make use the same shape, so a script that greps INVA
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -174,23 +175,31 @@ def write_json(report: Report, out: IO[str]) -> None:
 __all__ = ["Report", "ValidationAborted", "run", "startup_text", "to_json", "write_json", "write_text"]
 
 
-def command(
-    err_console: Console,
-    data_dir: str | None,
-    trail_arn: str,
-    start_time: str,
-    end_time: str | None,
-    s3_bucket: str | None,
-    s3_prefix: str | None,
-    account_id: str | None,
-    verbose: bool,
-    endpoint_url: str | None,
-    region: str | None,
-    storage_url: str | None,
-    workers: int,
-    output: str,
-) -> int:
+@dataclass(frozen=True)
+class Options:
+    """The arguments of ``opentrail validate-logs``, as the CLI parsed them."""
+
+    data_dir: str | None
+    trail_arn: str
+    start_time: str
+    end_time: str | None
+    s3_bucket: str | None
+    s3_prefix: str | None
+    account_id: str | None
+    verbose: bool
+    endpoint_url: str | None
+    region: str | None
+    storage_url: str | None
+    workers: int
+    output: str
+
+
+def command(err_console: Console, options: Options) -> int:
     """``opentrail validate-logs``: resolve the trail, walk its chain, print the AWS CLI's report."""
+    (
+        data_dir, trail_arn, start_time, end_time, s3_bucket, s3_prefix, account_id,
+        verbose, endpoint_url, region, storage_url, workers, output,
+    ) = dataclasses.astuple(options)  # fmt: skip
 
     start = v.parse_cli_time(start_time)
     end = v.parse_cli_time(end_time) if end_time else datetime.now(UTC)
