@@ -28,6 +28,7 @@ from typing import Any
 import msgspec
 
 from opentrail.events import EventRow, index_record
+from opentrail.store.sqlite import attr_values, event_values
 
 from .common import (
     Connection,
@@ -268,24 +269,8 @@ def baseline_rows(rows: list[EventRow]) -> tuple[list[tuple[Any, ...]], list[tup
     attrs: list[tuple[Any, ...]] = []
     for seq, row in enumerate(rows, start=1):
         sid = streams.setdefault((row.account, row.region), len(streams) + 1)
-        events.append(
-            (
-                seq,
-                sid,
-                int(row.account),
-                int(row.kind),
-                row.time_ms,
-                row.event_id,
-                row.event_name,
-                row.event_source,
-                None if row.read_only is None else int(row.read_only),
-                row.username,
-                row.access_key_id,
-                row.record,
-            )
-        )
-        values = {(1, t) for t, _ in row.resources if t} | {(2, n) for _, n in row.resources if n}
-        attrs.extend((sid, int(row.kind), attr, value, row.time_ms, seq) for attr, value in values)
+        events.append((seq, *event_values(sid, row)))
+        attrs.extend(attr_values(sid, row, seq))
     return events, attrs
 
 

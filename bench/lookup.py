@@ -42,7 +42,7 @@ import msgspec
 
 from opentrail import lookup as lookup_op
 from opentrail.events import Kind, index_record
-from opentrail.store import EventQuery
+from opentrail.store import LOOKUP_ATTRIBUTES, EventQuery
 from opentrail.store.sqlite import SQLiteStore, connect, migrate
 from opentrail.tokens import TokenSealer
 
@@ -86,17 +86,7 @@ STREAMS = (
 MAIN_REGION = "us-east-1"
 GROUP = 5000
 PAGE = 50
-ATTRIBUTES = (
-    None,
-    "EventId",
-    "EventName",
-    "ReadOnly",
-    "Username",
-    "ResourceType",
-    "ResourceName",
-    "EventSource",
-    "AccessKeyId",
-)
+ATTRIBUTES: tuple[str | None, ...] = (None, *LOOKUP_ATTRIBUTES)
 # The store's column (or attribute kind) per lookup attribute, to choose values by their frequency.
 _COLUMNS = {
     "EventName": "event_name",

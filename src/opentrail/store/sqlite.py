@@ -71,6 +71,31 @@ def migrate(conn: sqlite3.Connection) -> int:
     return version
 
 
+def event_values(sid: int, row: EventRow) -> tuple[Any, ...]:
+    """An ``events`` row as the store lays it out (without seq): the one definition of that layout."""
+    return (
+        sid,
+        int(row.account),
+        int(row.kind),
+        row.time_ms,
+        row.event_id,
+        row.event_name,
+        row.event_source,
+        None if row.read_only is None else int(row.read_only),
+        row.username,
+        row.access_key_id,
+        row.record,
+    )
+
+
+def attr_values(sid: int, row: EventRow, seq: int) -> list[tuple[Any, ...]]:
+    """The ``event_attrs`` rows of an event: each distinct resource type and name once."""
+    attrs = {(_ATTR_TYPE, t) for t, _ in row.resources if t} | {
+        (_ATTR_NAME, n) for _, n in row.resources if n
+    }
+    return [(sid, int(row.kind), attr, value, row.time_ms, seq) for attr, value in attrs]
+
+
 class _Task:
     __slots__ = ("fn", "future", "rows")
 
@@ -241,19 +266,7 @@ class SQLiteStore(Store):
         run: list[tuple[Any, ...]] = []
         for row in rows:
             sid = self._stream_id(conn, row.account, row.region, created)
-            values = (
-                sid,
-                int(row.account),
-                int(row.kind),
-                row.time_ms,
-                row.event_id,
-                row.event_name,
-                row.event_source,
-                None if row.read_only is None else int(row.read_only),
-                row.username,
-                row.access_key_id,
-                row.record,
-            )
+            values = event_values(sid, row)
             if not row.resources:
                 run.append(values)
                 continue
@@ -263,12 +276,9 @@ class SQLiteStore(Store):
             cur = conn.execute(sql, values)
             if cur.rowcount != 1:
                 continue  # a duplicate eventID: already stored with its attributes
-            attrs = {(_ATTR_TYPE, t) for t, _ in row.resources if t} | {
-                (_ATTR_NAME, n) for _, n in row.resources if n
-            }
             conn.executemany(
                 "INSERT INTO event_attrs (stream, kind, attr, value, time, seq) VALUES (?,?,?,?,?,?)",
-                [(sid, values[2], attr, value, row.time_ms, cur.lastrowid) for attr, value in attrs],
+                attr_values(sid, row, int(cur.lastrowid or 0)),
             )
         if run:
             conn.executemany(sql, run)
