@@ -21,25 +21,14 @@ import msgspec
 
 from ..clock import Clock, SystemClock
 from ..errors import ConflictError, StoreError
-from ..events import EventRow, Kind, StoredEvent
+from ..events import EventRow, StoredEvent
+from . import sqlite_events as sql_events
 from .base import AccessKey, Account, Doc, EventQuery, Store
+from .sqlite_history import INDEX_BATCH, HistoryIndexer, attach_history, purge_below
 
 T = TypeVar("T")
 MAX_GROUP_ROWS = 5000
 WAL_CHECKPOINT_PAGES = 16_000
-_ATTR_TYPE, _ATTR_NAME = 1, 2
-
-_EVENT_COLUMNS = (
-    "e.seq, s.account, s.region, e.kind, e.time, e.event_id, e.event_name, e.event_source, "
-    "e.read_only, e.username, e.access_key, e.record"
-)
-_ATTRIBUTE_COLUMNS = {
-    "EventName": "event_name",
-    "EventSource": "event_source",
-    "Username": "username",
-    "AccessKeyId": "access_key",
-    "ReadOnly": "read_only",
-}
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -71,31 +60,6 @@ def migrate(conn: sqlite3.Connection) -> int:
     return version
 
 
-def event_values(sid: int, row: EventRow) -> tuple[Any, ...]:
-    """An ``events`` row as the store lays it out (without seq): the one definition of that layout."""
-    return (
-        sid,
-        int(row.account),
-        int(row.kind),
-        row.time_ms,
-        row.event_id,
-        row.event_name,
-        row.event_source,
-        None if row.read_only is None else int(row.read_only),
-        row.username,
-        row.access_key_id,
-        row.record,
-    )
-
-
-def attr_values(sid: int, row: EventRow, seq: int) -> list[tuple[Any, ...]]:
-    """The ``event_attrs`` rows of an event: each distinct resource type and name once."""
-    attrs = {(_ATTR_TYPE, t) for t, _ in row.resources if t} | {
-        (_ATTR_NAME, n) for _, n in row.resources if n
-    }
-    return [(sid, int(row.kind), attr, value, row.time_ms, seq) for attr, value in attrs]
-
-
 class _Task:
     __slots__ = ("fn", "future", "rows")
 
@@ -125,6 +89,8 @@ class SQLiteStore(Store):
             self._streams[(account, region)] = sid
             self._stream_names[sid] = (account, region)
         self._closed = False
+        self._history = HistoryIndexer(path)
+        self._unindexed = 0  # rows committed since the indexer was last nudged
         self._writer = threading.Thread(target=self._run, name="opentrail-sqlite-writer", daemon=True)
         self._writer.start()
 
@@ -135,12 +101,14 @@ class SQLiteStore(Store):
         self._closed = True
         self._queue.put(None)
         self._writer.join()
+        self._history.close()
         self._conn.close()
 
     def _reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = connect(self.path)
+            attach_history(conn, self.path)
             self._local.conn = conn
         return conn
 
@@ -205,6 +173,10 @@ class SQLiteStore(Store):
             if rows:
                 self._insert_events(conn, rows, new_streams)
             conn.execute("COMMIT")
+            self._unindexed += len(rows)
+            if self._unindexed >= INDEX_BATCH:  # a full pass is ready: no need to wait for the timer
+                self._unindexed = 0
+                self._history.nudge()
         except Exception as exc:
             # The writer must outlive any failed group: if it died, every later caller would wait
             # forever. sqlite3 errors become StoreError; anything else (a malformed row) goes back as is.
@@ -257,31 +229,8 @@ class SQLiteStore(Store):
         self, conn: sqlite3.Connection, rows: list[EventRow], created: list[tuple[tuple[str, str], int]]
     ) -> None:
         self._mark_day(conn)
-        sql = (
-            "INSERT OR IGNORE INTO events (stream, acct, kind, time, event_id, event_name, event_source, "
-            "read_only, username, access_key, record) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-        )
-        # Rows keep their order (sequence = arrival order): runs of rows without resources go in one
-        # executemany; a row with resources goes alone, since its attributes need its sequence number.
-        run: list[tuple[Any, ...]] = []
-        for row in rows:
-            sid = self._stream_id(conn, row.account, row.region, created)
-            values = event_values(sid, row)
-            if not row.resources:
-                run.append(values)
-                continue
-            if run:
-                conn.executemany(sql, run)
-                run = []
-            cur = conn.execute(sql, values)
-            if cur.rowcount != 1:
-                continue  # a duplicate eventID: already stored with its attributes
-            conn.executemany(
-                "INSERT INTO event_attrs (stream, kind, attr, value, time, seq) VALUES (?,?,?,?,?,?)",
-                attr_values(sid, row, int(cur.lastrowid or 0)),
-            )
-        if run:
-            conn.executemany(sql, run)
+        keyed = [(self._stream_id(conn, row.account, row.region, created), row) for row in rows]
+        sql_events.insert_events(conn, keyed)
 
     # -- meta --------------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -471,24 +420,6 @@ class SQLiteStore(Store):
         self._queue.put(task)
         return task.future
 
-    def _event(self, row: tuple[Any, ...]) -> StoredEvent:
-        return StoredEvent(
-            seq=row[0],
-            row=EventRow(
-                account=row[1],
-                region=row[2],
-                kind=Kind(row[3]),
-                time_ms=row[4],
-                event_id=row[5],
-                event_name=row[6],
-                event_source=row[7],
-                read_only=None if row[8] is None else bool(row[8]),
-                username=row[9],
-                access_key_id=row[10],
-                record=bytes(row[11]),
-            ),
-        )
-
     def _known_stream(self, account: str, region: str) -> int | None:
         sid = self._streams.get((account, region))
         if sid is None:
@@ -507,63 +438,24 @@ class SQLiteStore(Store):
         sid = self._known_stream(query.account, query.region)
         if sid is None:
             return []
-        cursor_time, cursor_seq = query.before or (query.end_ms + 1, 0)
-        base = [sid, int(query.kind)]
-        # The cursor caps the time range too (rows before it have time <= cursor_time): SQLite seeks
-        # an index only on the plain bounds, not on the row value, so without this a page N events deep
-        # scanned N index entries (bench.lookup, 250,000 events deep: 47 ms of SQL before, 0.3 ms now).
-        window = [query.start_ms, min(query.end_ms, cursor_time), cursor_time, cursor_seq]
-        joins = "events e JOIN streams s ON s.id = e.stream"
-        if query.attribute is None:
-            where = "e.stream = ? AND e.kind = ?"
-            args: list[Any] = base
-        elif query.attribute == "EventId":
-            where = "e.acct = ? AND e.event_id = ? AND e.stream = ? AND e.kind = ?"
-            args = [int(query.account), query.value, sid, int(query.kind)]
-        elif query.attribute in ("ResourceType", "ResourceName"):
-            attr = _ATTR_TYPE if query.attribute == "ResourceType" else _ATTR_NAME
-            sql = (
-                f"SELECT {_EVENT_COLUMNS} FROM event_attrs a JOIN events e ON e.seq = a.seq "
-                "JOIN streams s ON s.id = e.stream "
-                "WHERE a.stream = ? AND a.kind = ? AND a.attr = ? AND a.value = ? "
-                "AND a.time >= ? AND a.time <= ? AND (a.time, a.seq) < (?, ?) "
-                "ORDER BY a.time DESC, a.seq DESC LIMIT ?"
-            )
-            with self._reading() as conn:
-                rows = conn.execute(sql, [*base, attr, query.value, *window, query.limit]).fetchall()
-            return [self._event(row) for row in rows]
-        else:
-            column = _ATTRIBUTE_COLUMNS[query.attribute]
-            value: Any = query.value
-            if query.attribute == "ReadOnly":
-                value = 1 if query.value == "true" else 0
-            where = f"e.stream = ? AND e.kind = ? AND e.{column} = ?"
-            args = [*base, value]
-        sql = (
-            f"SELECT {_EVENT_COLUMNS} FROM {joins} WHERE {where} "
-            "AND e.time >= ? AND e.time <= ? AND (e.time, e.seq) < (?, ?) "
-            "ORDER BY e.time DESC, e.seq DESC LIMIT ?"
-        )
         with self._reading() as conn:
-            rows = conn.execute(sql, [*args, *window, query.limit]).fetchall()
-        return [self._event(row) for row in rows]
+            return sql_events.lookup(conn, sid, query)
 
     def read_after(self, seq: int, limit: int) -> list[StoredEvent]:
         with self._reading() as conn:
-            rows = conn.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM events e JOIN streams s ON s.id = e.stream "
-                "WHERE e.seq > ? ORDER BY e.seq LIMIT ?",
-                (seq, limit),
-            ).fetchall()
-        return [self._event(row) for row in rows]
+            return sql_events.read_after(conn, seq, limit)
 
     def purge_ingested_before(self, cutoff: float, chunk: int = 10_000) -> int:
         day = int(cutoff // 86400)
         with self._reading() as conn:
+            # Everything below the first sequence number of the cutoff day or later was ingested on
+            # earlier days; with no such day, every event was.
             row = conn.execute(
-                "SELECT first_seq FROM day_marks WHERE day <= ? ORDER BY day DESC LIMIT 1", (day,)
+                "SELECT first_seq FROM day_marks WHERE day >= ? ORDER BY day LIMIT 1", (day,)
             ).fetchone()
-        if row is None:
+            if row is None:
+                row = conn.execute("SELECT max(seq) + 1 FROM events").fetchone()
+        if row is None or row[0] is None:
             return 0
         limit_seq = int(row[0])
 
@@ -575,13 +467,14 @@ class SQLiteStore(Store):
             ).fetchone()[0]
             if top is None:
                 return 0
-            conn.execute("DELETE FROM event_attrs WHERE seq <= ?", (top,))
             return int(conn.execute("DELETE FROM events WHERE seq <= ?", (top,)).rowcount)
 
         total = 0
         while (removed := self._call(run)) > 0:
             total += removed
+
         self._call(lambda conn: conn.execute("DELETE FROM day_marks WHERE day < ?", (day,)))
+        purge_below(self.path, limit_seq)
         return total
 
     def count_events(self, account: str | None = None) -> int:
@@ -594,9 +487,4 @@ class SQLiteStore(Store):
 
     def get_event(self, account: str, event_id: str) -> StoredEvent | None:
         with self._reading() as conn:
-            row = conn.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM events e JOIN streams s ON s.id = e.stream "
-                "WHERE e.acct = ? AND e.event_id = ?",
-                (int(account), event_id),
-            ).fetchone()
-        return None if row is None else self._event(row)
+            return sql_events.find_event(conn, account, event_id)

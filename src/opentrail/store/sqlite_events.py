@@ -1,0 +1,240 @@
+"""The SQLite event log's SQL: row layout, group inserts, and event history as a consumer of the log.
+
+The acknowledged write touches only keys in time or sequence order (the rowid and the
+(account, eventTime, eventID) dedupe index), so a group commit appends at the right edge of each B-tree.
+Event history is built behind a cursor (``sqlite_history``): ``index_history`` turns thousands of new
+rows at a time into ``history`` entries, one per lookup attribute value; ``lookup`` and ``find_event``
+search the entries plus the few log rows above the cursor, so they see every acknowledged event.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import msgspec
+
+from ..events import EventRow, Kind, StoredEvent
+from .base import EventQuery
+
+EVERY, RESOURCE_TYPE, RESOURCE_NAME = 0, 1, 2
+EVENT_NAME, EVENT_SOURCE, USERNAME, ACCESS_KEY, READ_ONLY, EVENT_ID = 3, 4, 5, 6, 7, 8
+ATTRIBUTES = {
+    "ResourceType": RESOURCE_TYPE,
+    "ResourceName": RESOURCE_NAME,
+    "EventName": EVENT_NAME,
+    "EventSource": EVENT_SOURCE,
+    "Username": USERNAME,
+    "AccessKeyId": ACCESS_KEY,
+    "ReadOnly": READ_ONLY,
+    "EventId": EVENT_ID,
+}
+
+EVENT_COLUMNS = (
+    "e.seq, s.account, s.region, e.kind, e.time, e.event_id, e.event_name, e.event_source, "
+    "e.read_only, e.username, e.access_key, e.record"
+)
+_FROM_EVENTS = "events e JOIN streams s ON s.id = e.stream"
+INSERT_EVENT_SQL = (
+    "INSERT OR IGNORE INTO events (seq, stream, acct, kind, time, event_id, event_name, event_source, "
+    "read_only, username, access_key, record, resources) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+INSERT_HISTORY_SQL = (
+    "INSERT OR IGNORE INTO history (stream, kind, attr, value, time, seq) VALUES (?,?,?,?,?,?)"
+)
+_KINDS = tuple(Kind)  # Kind(n) costs an enum lookup per row; indexing a tuple does not
+_resources = msgspec.json.Decoder(list[tuple[str | None, str | None]])
+_encoder = msgspec.json.Encoder()
+
+
+def event_values(sid: int, row: EventRow) -> tuple[Any, ...]:
+    """An ``events`` row as the store lays it out (without seq): the one definition of that layout."""
+    return (
+        sid,
+        int(row.account),
+        int(row.kind),
+        row.time_ms,
+        row.event_id,
+        row.event_name,
+        row.event_source,
+        None if row.read_only is None else int(row.read_only),
+        row.username,
+        row.access_key_id,
+        row.record,
+        _encoder.encode(row.resources) if row.resources else None,
+    )
+
+
+def next_seq(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+    return (int(row[0]) if row else 0) + 1
+
+
+def insert_events(conn: sqlite3.Connection, rows: list[tuple[int, EventRow]]) -> None:
+    """Insert (stream id, row) pairs numbered in order from the next sequence number, in one statement.
+
+    A row whose (account, eventTime, eventID) is stored already is skipped, leaving a gap in the
+    sequence (consumers read ``seq > cursor``, so gaps are harmless; a number is never reused).
+    """
+    first = next_seq(conn)
+    conn.executemany(
+        INSERT_EVENT_SQL, [(seq, *event_values(sid, row)) for seq, (sid, row) in enumerate(rows, first)]
+    )
+
+
+def history_cursor(conn: sqlite3.Connection) -> int:
+    """The last sequence number history covers (``history_cursor`` lives in the history file)."""
+    return int(conn.execute("SELECT seq FROM history_cursor").fetchone()[0])
+
+
+def high_seq(conn: sqlite3.Connection) -> int:
+    return next_seq(conn) - 1
+
+
+def _history_select(attr: int, value: str, where: str = "") -> str:
+    return (
+        f"SELECT e.stream, e.kind, {attr}, {value}, e.time, e.seq FROM events e{where} "
+        f"WHERE e.seq > ?1 AND e.seq <= ?2 AND {value} IS NOT NULL"
+    )
+
+
+# History entries of the events in a sequence range, built by SQLite itself: binding each entry from
+# Python cost more than inserting it (bench: 54 µs per event that way, 25 µs this way). Sorting them
+# first (ORDER BY the key) made it slower, not faster.
+INDEX_HISTORY_SQL = (
+    "INSERT OR IGNORE INTO history (stream, kind, attr, value, time, seq) "
+    + " UNION ALL ".join(
+        [
+            _history_select(EVERY, "''"),
+            _history_select(EVENT_ID, "e.event_id"),
+            _history_select(EVENT_NAME, "e.event_name"),
+            _history_select(EVENT_SOURCE, "e.event_source"),
+            _history_select(USERNAME, "e.username"),
+            _history_select(ACCESS_KEY, "e.access_key"),
+            _history_select(READ_ONLY, "CASE e.read_only WHEN 1 THEN 'true' WHEN 0 THEN 'false' END"),
+            _history_select(RESOURCE_TYPE, "r.value ->> 0", ", json_each(e.resources) r"),
+            _history_select(RESOURCE_NAME, "r.value ->> 1", ", json_each(e.resources) r"),
+        ]
+    )
+)
+
+
+def index_history(conn: sqlite3.Connection, limit: int) -> int:
+    """Index the next ``limit`` events above the history cursor; return how many it covered."""
+    cursor = history_cursor(conn)
+    low, high, count = conn.execute(
+        "SELECT min(seq), max(seq), count(*) FROM "
+        "(SELECT seq FROM events WHERE seq > ? ORDER BY seq LIMIT ?)",
+        (cursor, limit),
+    ).fetchone()
+    if not count:
+        return 0
+    conn.execute(INDEX_HISTORY_SQL, (low - 1, high))
+    conn.execute("UPDATE history_cursor SET seq = ?", (high,))
+    return int(count)
+
+
+def to_event(row: tuple[Any, ...]) -> StoredEvent:
+    return StoredEvent(
+        seq=row[0],
+        row=EventRow(
+            account=row[1],
+            region=row[2],
+            kind=_KINDS[row[3]],
+            time_ms=row[4],
+            event_id=row[5],
+            event_name=row[6],
+            event_source=row[7],
+            read_only=None if row[8] is None else bool(row[8]),
+            username=row[9],
+            access_key_id=row[10],
+            record=bytes(row[11]),
+        ),
+    )
+
+
+_COLUMN_OF = {
+    EVENT_NAME: "e.event_name",
+    EVENT_SOURCE: "e.event_source",
+    USERNAME: "e.username",
+    ACCESS_KEY: "e.access_key",
+    EVENT_ID: "e.event_id",
+}
+
+
+def _tail(
+    conn: sqlite3.Connection, where: str, args: tuple[Any, ...], attr: int = EVERY, value: str = ""
+) -> list[tuple[Any, ...]]:
+    """Rows above the history cursor matching ``where`` and one attribute: what history does not cover
+    yet. The indexer runs at most ``INDEX_DELAY_S`` behind, so this is a short rowid range."""
+    if attr in _COLUMN_OF:
+        where += f" AND {_COLUMN_OF[attr]} = ?"
+        args = (*args, value)
+    elif attr == READ_ONLY:
+        where += " AND e.read_only = ?"
+        args = (*args, 1 if value == "true" else 0 if value == "false" else -1)
+    elif attr in (RESOURCE_TYPE, RESOURCE_NAME):
+        where += " AND e.resources IS NOT NULL"
+    rows = conn.execute(
+        f"SELECT {EVENT_COLUMNS}, e.resources FROM {_FROM_EVENTS} WHERE e.seq > ? AND {where}",
+        (history_cursor(conn), *args),
+    ).fetchall()
+    if attr in (RESOURCE_TYPE, RESOURCE_NAME):
+        at = 0 if attr == RESOURCE_TYPE else 1
+        rows = [row for row in rows if any(pair[at] == value for pair in _resources.decode(row[-1]))]
+    return rows
+
+
+def find_event(conn: sqlite3.Connection, account: str, event_id: str) -> StoredEvent | None:
+    """The first stored event of ``account`` with ``event_id`` (any stream, any kind)."""
+    # The tail is read first: the indexer only moves the cursor forward, so history (which covers at
+    # least up to the cursor read here) and the tail together miss nothing.
+    tail = _tail(conn, "e.acct = ?", (int(account),), EVENT_ID, event_id)
+    row = conn.execute(
+        f"SELECT {EVENT_COLUMNS} FROM history h JOIN events e ON e.seq = h.seq "
+        "JOIN streams s ON s.id = e.stream "
+        "WHERE h.stream IN (SELECT id FROM streams WHERE account = ?) AND h.kind IN (0, 1, 2, 3) "
+        "AND h.attr = ? AND h.value = ? ORDER BY h.seq LIMIT 1",
+        (account, EVENT_ID, event_id),
+    ).fetchone()
+    if row is None and tail:
+        row = tail[0]
+    return None if row is None else to_event(row)
+
+
+def lookup(conn: sqlite3.Connection, sid: int, query: EventQuery) -> list[StoredEvent]:
+    """One page of a stream's history, newest first, by at most one lookup attribute."""
+    cursor_time, cursor_seq = query.before or (query.end_ms + 1, 0)
+    attr, value = EVERY, ""
+    if query.attribute is not None:
+        attr, value = ATTRIBUTES[query.attribute], query.value or ""
+    # The cursor caps the time range too (entries before it have time <= cursor_time): SQLite seeks an
+    # index only on the plain bounds, not on the row value, so without this a page N events deep
+    # scanned N index entries (bench.lookup, 250,000 events deep: 47 ms of SQL before, 0.3 ms now).
+    window = (query.start_ms, min(query.end_ms, cursor_time), cursor_time, cursor_seq)
+    tail = _tail(
+        conn,
+        "e.stream = ? AND e.kind = ? AND e.time >= ? AND e.time <= ? AND (e.time, e.seq) < (?, ?)",
+        (sid, int(query.kind), *window),
+        attr,
+        value,
+    )
+    sql = (
+        f"SELECT {EVENT_COLUMNS} FROM history h JOIN events e ON e.seq = h.seq "
+        "JOIN streams s ON s.id = e.stream "
+        "WHERE h.stream = ? AND h.kind = ? AND h.attr = ? AND h.value = ? "
+        "AND h.time >= ? AND h.time <= ? AND (h.time, h.seq) < (?, ?) "
+        "ORDER BY h.time DESC, h.seq DESC LIMIT ?"
+    )
+    rows = conn.execute(sql, (sid, int(query.kind), attr, value, *window, query.limit)).fetchall()
+    if tail:
+        merged = {row[0]: row for row in rows} | {row[0]: row[:-1] for row in tail}
+        rows = sorted(merged.values(), key=lambda row: (row[4], row[0]), reverse=True)[: query.limit]
+    return [to_event(row) for row in rows]
+
+
+def read_after(conn: sqlite3.Connection, seq: int, limit: int) -> list[StoredEvent]:
+    rows = conn.execute(
+        f"SELECT {EVENT_COLUMNS} FROM {_FROM_EVENTS} WHERE e.seq > ? ORDER BY e.seq LIMIT ?", (seq, limit)
+    ).fetchall()
+    return [to_event(row) for row in rows]

@@ -1,0 +1,121 @@
+"""Event history for the SQLite store: a consumer of the event log, in a database file of its own.
+
+The log (``events``) is what an ingest call commits and waits for. History — one entry per event and
+lookup attribute value — is derived from it behind a cursor by ``HistoryIndexer``, a thread with its own
+connection to ``<name>.history.db``, so indexing runs beside the log's writer (on the other core; SQLite
+has one writer per database file) instead of inside its commits.
+
+History is rebuildable: its cursor lives in its own file, each pass writes entries and cursor in one
+transaction (``INSERT OR IGNORE``, so a repeated pass changes nothing), and a history file that is
+lost or deleted is rebuilt from the log from sequence 0. Durability of this file is therefore
+``synchronous=NORMAL``: after a power cut it may roll back to an earlier cursor, never past it.
+Lookups read the cursor first and search the log rows above it directly (``sqlite_events``), so the
+history lag (at most ``INDEX_DELAY_S``) is never visible to a reader.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+import threading
+from pathlib import Path
+
+from . import sqlite_events as sql_events
+
+log = logging.getLogger(__name__)
+
+INDEX_BATCH = 20_000  # events per pass
+INDEX_DELAY_S = 0.25  # a pass runs at least this often while there is something to index
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS history (
+    stream INTEGER NOT NULL,
+    kind   INTEGER NOT NULL,
+    attr   INTEGER NOT NULL,
+    value  TEXT NOT NULL,
+    time   INTEGER NOT NULL,
+    seq    INTEGER NOT NULL,
+    PRIMARY KEY (stream, kind, attr, value, time, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS history_cursor (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    seq INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO history_cursor (one, seq) VALUES (1, 0);
+"""
+
+
+def history_path(log_path: str) -> str:
+    path = Path(log_path)
+    stem = path.name[:-3] if path.name.endswith(".db") else path.name
+    return str(path.with_name(f"{stem}.history.db"))
+
+
+def open_history(log_path: str, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
+    """A connection whose main database is the history file, with the log attached as ``log``."""
+    conn = sqlite3.connect(history_path(log_path), isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA cache_size=-65536")
+    conn.executescript(f"BEGIN IMMEDIATE;\n{SCHEMA}\nCOMMIT;")
+    conn.execute("ATTACH DATABASE ? AS log", (log_path,))
+    return conn
+
+
+def attach_history(conn: sqlite3.Connection, log_path: str) -> None:
+    """Make ``history`` and ``history_cursor`` visible to a connection on the log."""
+    conn.execute("ATTACH DATABASE ? AS hist", (history_path(log_path),))
+
+
+def purge_below(log_path: str, seq: int) -> None:
+    """Drop the history of events below ``seq`` (retention). History is keyed for lookups, not by
+    sequence, so this is one pass over it."""
+    conn = open_history(log_path)
+    try:
+        conn.execute("DELETE FROM history WHERE seq < ?", (seq,))
+    finally:
+        conn.close()
+
+
+class HistoryIndexer:
+    """The thread that keeps history up with the log. ``nudge`` asks for a pass now."""
+
+    def __init__(self, log_path: str) -> None:
+        self._log_path = log_path
+        self._conn = open_history(log_path)
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="opentrail-history-indexer", daemon=True)
+        self._thread.start()
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    def close(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        self._thread.join()
+        self._conn.close()
+
+    def _run(self) -> None:
+        while not self._stopping:
+            self._wake.wait(INDEX_DELAY_S)
+            self._wake.clear()
+            while not self._stopping and self._pass() == INDEX_BATCH:
+                pass
+
+    def _pass(self) -> int:
+        conn = self._conn
+        try:
+            # Deferred, not IMMEDIATE: IMMEDIATE would take the write lock of the attached log too and
+            # stall ingest; this transaction only reads the log (a WAL snapshot) and writes history.
+            conn.execute("BEGIN")
+            done = sql_events.index_history(conn, INDEX_BATCH)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            log.warning("indexing event history failed, will retry: %s", exc)
+            return 0
+        return done
