@@ -6,7 +6,7 @@ runs on spend the timed window on the server, not on generating or signing), the
 keep-alive connection each. The baseline inserts the same rows with plain ``sqlite3`` executemany into a
 fresh database built from the store's own migration file, WAL and synchronous=FULL like the server.
 
-    python -m bench.ingest [--events 300000] [--clients 4] [--runs 3]
+    python -m bench.ingest [--events 300000] [--clients 8] [--runs 3]
 
 Figures only: nothing here asserts a timing.
 """
@@ -342,7 +342,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--events", type=int, default=300_000, help="events per run [300000]")
-    parser.add_argument("--clients", type=int, default=4, help="client processes [4]")
+    parser.add_argument("--clients", type=int, default=8, help="client processes [8]")
     parser.add_argument("--batch", type=int, default=100, help="records per call [100]")
     parser.add_argument(
         "--client",

@@ -4,11 +4,15 @@
    last 7 days, written *directly* into the data dir's database before the server starts:
    ``opentrail.events.index_record`` + ``SQLiteStore.submit`` (what ``append`` does) in 5,000-row
    groups, the same code path HTTP ingest ends in, minus HTTP. The bootstrap account's us-east-1 stream
-   (the one the root credentials look up) holds about half of them.
+   (the one the root credentials look up) holds about half of them. The store's ``HistoryIndexer``
+   builds event history (``<name>.history.db``) from the log beside the load; the bench waits until
+   ``history_cursor`` reaches the last sequence number, so lookups measure the indexed path, not a
+   scan of unindexed log rows (the tail lookups also search).
 2. In-process: for each attribute, the page LookupEvents asks the store for (50 events + 1 to detect a next
    page) timed through ``SQLiteStore.lookup``, and the bare SQL it runs (captured with sqlite3's trace
-   callback and replayed on a plain connection): the first page, the page ``--walk-pages`` pages down
-   (reached by walking the cursor as NextToken does) and the page in the middle of the matches.
+   callback and replayed on a plain connection with the history file attached, as the store's are):
+   the first page, the page ``--walk-pages`` pages down (reached by walking the cursor as NextToken
+   does) and the page in the middle of the matches (its cursor read from ``history``).
 3. HTTP: ``opentrail serve`` on that data dir; LookupEvents signed with SigV4 (service cloudtrail) and sent
    on one keep-alive connection; the walked page is reached by walking NextToken, the middle page with
    the token the server's own code seals for that cursor (walking 5,000 pages would take minutes). A
@@ -24,11 +28,13 @@ Figures only: nothing here asserts a timing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import hashlib
 import multiprocessing as mp
 import os
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -43,7 +49,10 @@ import msgspec
 from opentrail import lookup as lookup_op
 from opentrail.events import Kind, index_record
 from opentrail.store import LOOKUP_ATTRIBUTES, EventQuery
-from opentrail.store.sqlite import SQLiteStore, connect, migrate
+from opentrail.store import sqlite_events as sql_events
+from opentrail.store.sqlite import SQLiteStore, connect
+from opentrail.store.sqlite_history import SCHEMA as HISTORY_SCHEMA
+from opentrail.store.sqlite_history import attach_history, history_path
 from opentrail.tokens import TokenSealer
 
 from .common import (
@@ -87,14 +96,6 @@ MAIN_REGION = "us-east-1"
 GROUP = 5000
 PAGE = 50
 ATTRIBUTES: tuple[str | None, ...] = (None, *LOOKUP_ATTRIBUTES)
-# The store's column (or attribute kind) per lookup attribute, to choose values by their frequency.
-_COLUMNS = {
-    "EventName": "event_name",
-    "ReadOnly": "read_only",
-    "Username": "username",
-    "EventSource": "event_source",
-    "AccessKeyId": "access_key",
-}
 
 
 # -- loading ---------------------------------------------------------------------------------------------
@@ -127,33 +128,9 @@ def _produce(total: int, first_epoch: int, last_epoch: int, out: Any) -> None:
     out.put(None)
 
 
-def drop_event_indexes(db_path: Path) -> list[str]:
-    """Create the schema, drop the event indexes; return their CREATE statements (to build them after)."""
-    conn = connect(str(db_path))
-    try:
-        migrate(conn)
-        found = conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-            "AND tbl_name IN ('events', 'event_attrs')"
-        ).fetchall()
-        for name, _ in found:
-            conn.execute(f'DROP INDEX "{name}"')
-    finally:
-        conn.close()
-    return [str(sql) for _, sql in found]
-
-
-def build_indexes(db_path: Path, statements: list[str]) -> None:
-    conn = connect(str(db_path))
-    try:
-        for sql in statements:
-            conn.execute(sql)
-    finally:
-        conn.close()
-
-
 def load(db_path: Path, total: int, first_epoch: int, last_epoch: int) -> float:
-    """Write ``total`` events through the store at ``db_path``; returns events/s of the whole load.
+    """Write ``total`` events through the store at ``db_path``; returns events/s of the whole load
+    (acknowledged rows; history is still catching up when this returns).
 
     A forked process generates records while this one indexes them and the store's writer commits.
     """
@@ -178,15 +155,36 @@ def load(db_path: Path, total: int, first_epoch: int, last_epoch: int) -> float:
                 print(f"  loaded {done:>9,} events ({fmt_rate(rate)} events/s)", flush=True)
         for future in pending:
             future.result()
+        rate = total / (time.perf_counter() - started)
+        await_history(store)
     finally:
         store.close()
         producer.join()
-    return total / (time.perf_counter() - started)
+    return rate
+
+
+def await_history(store: SQLiteStore, timeout_s: float = 3600) -> tuple[int, float]:
+    """Wait until the store's ``HistoryIndexer`` covers every stored event (``history_cursor`` at the
+    highest sequence number); return (that sequence number, seconds waited)."""
+    started = time.perf_counter()
+    conn = store._reader()  # the log with the history file attached, as lookups read it
+    reported = started
+    while True:
+        cursor, high = sql_events.history_cursor(conn), sql_events.high_seq(conn)
+        waited = time.perf_counter() - started
+        if cursor >= high:
+            return high, waited
+        if waited > timeout_s:
+            raise RuntimeError(f"history stuck at {cursor:,} of {high:,} after {waited:.0f} s")
+        if time.perf_counter() - reported > 10:
+            reported = time.perf_counter()
+            print(f"  history at {cursor:>9,} of {high:,} events", flush=True)
+        time.sleep(0.2)
 
 
 def schema_digest() -> str:
     """A kept data dir is reused only if it was loaded under the same migrations."""
-    return hashlib.sha256("\n".join(migration_sql()).encode()).hexdigest()[:16]
+    return hashlib.sha256("\n".join([*migration_sql(), HISTORY_SCHEMA]).encode()).hexdigest()[:16]
 
 
 # -- choosing values -------------------------------------------------------------------------------------
@@ -197,40 +195,46 @@ class Target:
     matches: int
 
 
-def choose_targets(db_path: Path, needed: int, window_ms: tuple[int, int]) -> tuple[list[Target], int]:
-    """For each attribute, a value of the main stream with at least ``needed`` events in the window if
-    any has (the least frequent such value, so selective attributes stay selective), else the most
-    frequent one. Counts are within the window: a reused data dir also holds earlier runs' audit events.
-    """
+@contextlib.contextmanager
+def read_history(db_path: Path) -> Iterator[tuple[sqlite3.Connection, int]]:
+    """A read-only connection on the log with the history file attached (as ``hist``), and the main
+    stream's id."""
     with read_only(db_path) as conn:
+        conn.execute("ATTACH DATABASE ? AS hist", (f"file:{history_path(str(db_path))}?mode=ro",))
         sid = conn.execute(
             "SELECT id FROM streams WHERE account = ? AND region = ?", (MAIN_ACCOUNT, MAIN_REGION)
         ).fetchone()[0]
-        scope = (sid, int(Kind.MANAGEMENT), *window_ms)
-        where = "stream = ? AND kind = ? AND time BETWEEN ? AND ?"
-        total = int(conn.execute(f"SELECT count(*) FROM events WHERE {where}", scope).fetchone()[0])  # noqa: S608 - constant text
+        yield conn, int(sid)
+
+
+_IN_HISTORY = "stream = ? AND kind = ? AND attr = ? AND time BETWEEN ? AND ?"
+
+
+def choose_targets(db_path: Path, needed: int, window_ms: tuple[int, int]) -> tuple[list[Target], int]:
+    """For each attribute, a value of the main stream with at least ``needed`` events in the window if
+    any has (the least frequent such value, so selective attributes stay selective), else the most
+    frequent one. Counted in ``history``, the entries lookups search, within the window: a reused data
+    dir also holds earlier runs' audit events.
+    """
+    with read_history(db_path) as (conn, sid):
+        scope = (sid, int(Kind.MANAGEMENT))
+        every = (*scope, sql_events.EVERY, *window_ms)
+        total = int(
+            conn.execute(f"SELECT count(*) FROM hist.history WHERE {_IN_HISTORY}", every).fetchone()[0]  # noqa: S608 - constant text
+        )
         targets = [Target(None, None, total)]
         middle = conn.execute(
-            f"SELECT event_id FROM events WHERE {where} ORDER BY time, seq LIMIT 1 OFFSET ?",  # noqa: S608 - constant text
-            (*scope, total // 2),
+            f"SELECT e.event_id FROM events e WHERE e.seq = (SELECT seq FROM hist.history "  # noqa: S608 - constant text
+            f"WHERE {_IN_HISTORY} ORDER BY time, seq LIMIT 1 OFFSET ?)",
+            (*every, total // 2),
         ).fetchone()[0]
         targets.append(Target("EventId", str(middle), 1))
         for attribute in ATTRIBUTES[2:]:
             assert attribute is not None
-            if attribute in ("ResourceType", "ResourceName"):
-                counts = conn.execute(
-                    f"SELECT value, count(*) FROM event_attrs WHERE {where} AND attr = ? GROUP BY value",  # noqa: S608 - constant text
-                    (*scope, 1 if attribute == "ResourceType" else 2),
-                ).fetchall()
-            else:
-                column = _COLUMNS[attribute]
-                counts = conn.execute(
-                    f"SELECT {column}, count(*) FROM events WHERE {where} "  # noqa: S608 - fixed column names
-                    f"AND {column} IS NOT NULL GROUP BY {column}",
-                    scope,
-                ).fetchall()
-            if attribute == "ReadOnly":
-                counts = [("true" if v else "false", n) for v, n in counts]
+            counts = conn.execute(
+                f"SELECT value, count(*) FROM hist.history WHERE {_IN_HISTORY} GROUP BY value",  # noqa: S608 - constant text
+                (*scope, sql_events.ATTRIBUTES[attribute], *window_ms),
+            ).fetchall()
             enough = sorted((n, str(v)) for v, n in counts if n >= needed)
             n, value = enough[0] if enough else max((n, str(v)) for v, n in counts)
             targets.append(Target(attribute, value, n))
@@ -276,24 +280,14 @@ def _query(target: Target, window: tuple[int, int]) -> EventQuery:
 
 
 def cursor_at(db_path: Path, target: Target, window: tuple[int, int], depth: int) -> tuple[int, int]:
-    """The (time, seq) of the ``depth``-th newest match: the position a NextToken carries ``depth``
-    events into the result (walking there page by page over HTTP would take minutes)."""
-    with read_only(db_path) as conn:
-        sid = conn.execute(
-            "SELECT id FROM streams WHERE account = ? AND region = ?", (MAIN_ACCOUNT, MAIN_REGION)
-        ).fetchone()[0]
-        args: list[Any] = [sid, int(Kind.MANAGEMENT), *window]
-        table, extra = "events", ""
-        if target.attribute in ("ResourceType", "ResourceName"):
-            table, extra = "event_attrs", " AND attr = ? AND value = ?"
-            args += [1 if target.attribute == "ResourceType" else 2, target.value]
-        elif target.attribute is not None:
-            extra = f" AND {_COLUMNS[target.attribute]} = ?"
-            args.append((target.value == "true") if target.attribute == "ReadOnly" else target.value)
+    """The (time, seq) of the ``depth``-th newest match, read from ``history``: the position a NextToken
+    carries ``depth`` events into the result (walking there page by page over HTTP would take minutes)."""
+    attr = sql_events.EVERY if target.attribute is None else sql_events.ATTRIBUTES[target.attribute]
+    with read_history(db_path) as (conn, sid):
         row = conn.execute(
-            f"SELECT time, seq FROM {table} WHERE stream = ? AND kind = ? AND time BETWEEN ? AND ?{extra} "  # noqa: S608 - constant text
+            f"SELECT time, seq FROM hist.history WHERE {_IN_HISTORY} AND value = ? "  # noqa: S608 - constant text
             "ORDER BY time DESC, seq DESC LIMIT 1 OFFSET ?",
-            [*args, depth - 1],
+            (sid, int(Kind.MANAGEMENT), attr, *window, target.value or "", depth - 1),
         ).fetchone()
     return int(row[0]), int(row[1])
 
@@ -412,12 +406,6 @@ def main() -> None:
     )
     parser.add_argument("--keep", type=Path, help="data dir to keep and reuse across runs (skips the load)")
     parser.add_argument(
-        "--incremental",
-        action="store_true",
-        help="load with every index in place (the ingest path at 1M-event scale; slow) instead of "
-        "building the event indexes after the rows",
-    )
-    parser.add_argument(
         "--profile", metavar="FILE", help="record the server with py-spy during the HTTP phase"
     )
     opts = parser.parse_args()
@@ -444,20 +432,20 @@ def main() -> None:
             window_s = (last - 7 * 86400, last)
             print(
                 f"  loading directly into the store ({data_dir}) before the server starts: index_record + "
-                f"SQLiteStore.submit, {GROUP:,}-row group commits"
-                + ("" if opts.incremental else "; event indexes dropped first and rebuilt after the load")
+                f"SQLiteStore.submit, {GROUP:,}-row group commits; the store's HistoryIndexer builds history"
             )
-            deferred = [] if opts.incremental else drop_event_indexes(db_path)
+            started = time.perf_counter()
             rate = load(db_path, opts.events, window_s[0], window_s[1])
-            print(f"  rows: {fmt_rate(rate)} events/s through the store", flush=True)
-            if deferred:
-                started = time.perf_counter()
-                build_indexes(db_path, deferred)
-                print(f"  {len(deferred)} indexes rebuilt in {time.perf_counter() - started:.0f} s")
+            print(
+                f"  log: {fmt_rate(rate)} events/s through the store; log + history complete after "
+                f"{time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
             meta_path.write_bytes(
                 msgspec.json.encode({"schema": schema_digest(), "events": opts.events, "window": window_s})
             )
-            print(f"  database {db_path.stat().st_size / 2**20:,.0f} MiB")
+            history_mb = Path(history_path(str(db_path))).stat().st_size / 2**20
+            print(f"  log {db_path.stat().st_size / 2**20:,.0f} MiB, history {history_mb:,.0f} MiB")
         window_ms = (window_s[0] * 1000, window_s[1] * 1000)
         targets, main_total = choose_targets(db_path, 4 * (opts.walk_pages + 1) * PAGE, window_ms)
         print(
@@ -469,10 +457,13 @@ def main() -> None:
         # In-process: the store, then its bare SQL on a plain connection.
         store = SQLiteStore(str(db_path))
         try:
+            high, waited = await_history(store)  # a kept dir: earlier runs' audit events, a lost history
+            print(f"  history covers every event (seq {high:,}; waited {waited:.1f} s)")
             pages = store_pages(store, db_path, targets, window_ms, opts.walk_pages)
             store_times = {}
             raw_times = {}
             raw_conn = connect(str(db_path))
+            attach_history(raw_conn, str(db_path))
             for page in pages:
                 statements = captured_sql(store, page.query)
                 store.lookup(page.query)

@@ -3,13 +3,33 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 from pathlib import Path
 
 from opentrail.clock import FixedClock
 from opentrail.events import index_record
 from opentrail.store.sqlite import SQLiteStore
+from opentrail.store.sqlite_history import history_path
 
 DAY = 86400.0
+
+
+def history_seqs(db: Path) -> set[int]:
+    """The events the history file indexes, once the indexer has caught up with the log."""
+    deadline = time.monotonic() + 20
+    conn = sqlite3.connect(db)
+    conn.execute("ATTACH DATABASE ? AS hist", (history_path(str(db)),))
+    try:
+        while True:
+            cursor = conn.execute("SELECT seq FROM history_cursor").fetchone()[0]
+            high = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+            if cursor >= high:
+                return {row[0] for row in conn.execute("SELECT DISTINCT seq FROM history")}
+            assert time.monotonic() < deadline, "history did not catch up"
+            time.sleep(0.05)
+    finally:
+        conn.close()
 
 
 def _record(n: int) -> bytes:
@@ -42,5 +62,6 @@ def test_purge_drops_days_before_cutoff_and_keeps_the_rest(tmp_path: Path) -> No
         assert store.get_event("111111111111", "00000000-0000-4000-8000-000000000010") is not None
         assert store.purge_ingested_before(102 * DAY) == 5
         assert store.count_events() == 2
+        assert history_seqs(tmp_path / "db.sqlite") == {16, 17}  # history of purged events went too
     finally:
         store.close()

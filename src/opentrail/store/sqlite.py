@@ -474,7 +474,10 @@ class SQLiteStore(Store):
             total += removed
 
         self._call(lambda conn: conn.execute("DELETE FROM day_marks WHERE day < ?", (day,)))
-        purge_below(self.path, limit_seq)
+        if total:
+            # One pass over the history file: only when events went. Entries a crash left behind
+            # point at no event (lookups join on the log) and go with the next purge.
+            purge_below(self.path, limit_seq)
         return total
 
     def count_events(self, account: str | None = None) -> int:
