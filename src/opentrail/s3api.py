@@ -258,11 +258,12 @@ async def _route(call: Call, request: Request, body: bytes, target: _Target) -> 
         if method == "DELETE":
             raise not_implemented("DeleteBucket")
         raise S3Error("MethodNotAllowed", 405, f"{method} is not allowed on a bucket")
+    if method in ("GET", "HEAD") and "uploadId" not in query and "uploads" not in query:
+        # The read the validators make once per file: authorized on the same worker-thread hop.
+        return await _get_object(call, request, target, head=method == "HEAD")
     await _authorize(call, target.bucket)
     if "uploadId" in query or "uploads" in query:
         return await _multipart(call, request, body, target)
-    if method in ("GET", "HEAD"):
-        return await _get_object(call, request, target, head=method == "HEAD")
     if method == "PUT":
         if "x-amz-copy-source" in request.headers:
             raise not_implemented("CopyObject")
@@ -273,14 +274,19 @@ async def _route(call: Call, request: Request, body: bytes, target: _Target) -> 
     raise S3Error("MethodNotAllowed", 405, f"{method} is not allowed on an object")
 
 
-async def _authorize(call: Call, bucket: str) -> None:
-    """A bucket recorded for another account is theirs alone; a missing one is NoSuchBucket."""
+def _check_access(call: Call, bucket: str) -> None:
+    """A bucket recorded for another account is theirs alone; a missing one is NoSuchBucket. Blocking:
+    run it on a worker thread."""
     check_bucket_name(bucket)
-    owner = await run_in_threadpool(call.store.bucket_owner, bucket)
+    owner = call.store.bucket_owner(bucket)
     if owner is not None and owner != call.account:
         raise S3Error("AccessDenied", 403, "Access Denied")
-    if not await run_in_threadpool(call.services.storage.bucket_exists, bucket):
+    if not call.services.storage.bucket_exists(bucket):
         raise S3Error("NoSuchBucket", 404, "The specified bucket does not exist")
+
+
+async def _authorize(call: Call, bucket: str) -> None:
+    await run_in_threadpool(_check_access, call, bucket)
 
 
 async def _list_buckets(call: Call) -> Response:
@@ -371,13 +377,20 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
     return first, last
 
 
-async def _get_object(call: Call, request: Request, target: _Target, head: bool) -> Response:
+def _read_object(call: Call, target: _Target, head: bool) -> tuple[ObjectInfo, bytes]:
+    _check_access(call, target.bucket)
     storage = call.services.storage
     if head:
-        info = await run_in_threadpool(storage.head_object, target.bucket, target.key)
-        data = b""
+        return storage.head_object(target.bucket, target.key), b""
+    return storage.get_object(target.bucket, target.key)
+
+
+async def _get_object(call: Call, request: Request, target: _Target, head: bool) -> Response:
+    if call.services.storage.inline_reads:
+        # An index probe and a file read from the page cache cost less than the thread hop would.
+        info, data = _read_object(call, target, head)
     else:
-        info, data = await run_in_threadpool(storage.get_object, target.bucket, target.key)
+        info, data = await run_in_threadpool(_read_object, call, target, head)
     headers = _object_headers(info)
     span = _byte_range(request.headers.get("range", ""), info.size) if "range" in request.headers else None
     status = 200

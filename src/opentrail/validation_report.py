@@ -12,23 +12,17 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
-import botocore.exceptions
-import botocore.session
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-from . import client as remote
 from . import validation as v
 from . import validation_readers as readers
 from .errors import ConfigError
-from .storage import open_storage
 from .validation import (
     Entry,
     Gap,
@@ -41,6 +35,7 @@ from .validation import (
     load_public_keys,
     resolve,
 )
+from .validation_http import Client, SigV4, TransportError, json_error
 
 
 @dataclass
@@ -194,7 +189,94 @@ class Options:
     output: str
 
 
-def command(err_console: Console, options: Options) -> int:
+# ``opentrail.client``'s default, repeated here so that this path does not import botocore and httpx.
+DEFAULT_ENDPOINT = "http://127.0.0.1:8790"
+MAX_CONNECTIONS = 4
+
+
+def _credentials(data_dir: str | None) -> tuple[str, str, str | None]:
+    """Access key, secret and token: from the environment as botocore's first provider reads them, else
+    the standard chain (profiles, ...) and the server's credentials file through botocore."""
+    env = os.environ
+    if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
+        token = next((env[name] for name in ("AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN") if name in env), None)
+        return env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], token
+    import botocore.exceptions
+
+    from . import client as remote
+
+    try:
+        found = remote.resolve_credentials(Path(data_dir) if data_dir else None)
+    except botocore.exceptions.BotoCoreError as exc:
+        raise ConfigError(f"cannot read the AWS configuration: {exc}") from None
+    if not found.access_key or not found.secret_key:
+        raise ConfigError("credentials need both an access key id and a secret access key")
+    return found.access_key, found.secret_key, found.token
+
+
+def _signing_region(region: str | None) -> str:
+    if region:
+        return region
+    if "AWS_DEFAULT_REGION" in os.environ:  # botocore's first source for the region
+        return os.environ["AWS_DEFAULT_REGION"] or "us-east-1"
+    import botocore.exceptions
+    import botocore.session
+
+    try:
+        configured = botocore.session.Session().get_config_variable("region")
+    except botocore.exceptions.BotoCoreError as exc:
+        raise ConfigError(f"cannot read the AWS configuration: {exc}") from None
+    return str(configured or "us-east-1")
+
+
+@contextmanager
+def _progress(output: str) -> Iterator[Callable[[Future[v.Entry]], None]]:
+    """A progress bar on a terminal's stderr (rich is imported only then); yields the callback the walk
+    calls for each log check it schedules."""
+    env = os.environ
+    maybe_terminal = sys.stderr.isatty() or "FORCE_TERMINAL" in env or "TTY_COMPATIBLE" in env
+    if output != "text" or not maybe_terminal:
+        yield lambda _: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    console = Console(stderr=True, soft_wrap=True)
+    progress = Progress(
+        TextColumn("validating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("log files"),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+    with progress:
+        task = progress.add_task("validate-logs", total=0)
+
+        def scheduled(future: Future[v.Entry]) -> None:
+            progress.update(task, total=(progress.tasks[0].total or 0) + 1)
+            future.add_done_callback(lambda _: progress.advance(task))
+
+        yield scheduled
+
+
+ABORTED = 255  # the AWS CLI's exit status when validate-logs cannot run at all
+
+
+def execute(arguments: dict[str, Any]) -> NoReturn:
+    """Run ``opentrail validate-logs`` with its parsed arguments and exit with its status."""
+    try:
+        code = command(Options(**arguments))
+    except v.ValidationAborted as exc:
+        # The AWS CLI's own rendering of an exception, so scripts see the same text and status.
+        sys.stdout.flush()
+        sys.stderr.write(f"\n{exc}\n")
+        sys.exit(ABORTED)
+    sys.exit(code)
+
+
+def command(options: Options) -> int:
     """``opentrail validate-logs``: resolve the trail, walk its chain, print the AWS CLI's report."""
     (
         data_dir, trail_arn, start_time, end_time, s3_bucket, s3_prefix, account_id,
@@ -205,22 +287,37 @@ def command(err_console: Console, options: Options) -> int:
     end = v.parse_cli_time(end_time) if end_time else datetime.now(UTC)
     if start > end:
         raise v.ValidationAborted("Invalid time range specified: start-time must occur before end-time")
+    access_key, secret_key, token = _credentials(data_dir)
+    signer = SigV4(access_key, secret_key, token, _signing_region(region))
+    endpoint = (
+        endpoint_url
+        or os.environ.get("OPENTRAIL_ENDPOINT_URL")
+        or os.environ.get("AWS_ENDPOINT_URL")
+        or DEFAULT_ENDPOINT
+    ).rstrip("/")
+    # The server answers S3 on its own port; AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL win, as they do for
+    # the AWS CLI.
+    s3_endpoint = (
+        os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or endpoint
+    ).rstrip("/")
+    # A few connections keep the server busy; more only add wake-ups (one I/O thread drives them all).
+    connections = min(workers, MAX_CONNECTIONS)
+    conn = Client(endpoint, signer, connections)
+    s3 = conn if s3_endpoint == endpoint else Client(s3_endpoint, signer, connections)
     try:
-        credentials = remote.resolve_credentials(Path(data_dir) if data_dir else None)
-        signing_region = region or botocore.session.Session().get_config_variable("region") or "us-east-1"
-    except botocore.exceptions.BotoCoreError as exc:
-        raise ConfigError(f"cannot read the AWS configuration: {exc}") from None
-    endpoint = remote.resolve_endpoint(endpoint_url)
-
-    with remote.Client(endpoint, credentials, str(signing_region)) as conn:
 
         def cloudtrail(operation: str, params: dict[str, Any]) -> Any:
             try:
-                return conn.cloudtrail(operation, params)
-            except remote.RemoteError as exc:
-                raise v.ValidationAborted(
-                    f"An error occurred ({exc.code}) when calling the {operation} operation: {exc.message}"
-                ) from None
+                reply = conn.cloudtrail(operation, params)
+            except TransportError as exc:
+                code, message = "ConnectionError", f"cannot reach {endpoint}: {exc}"
+            else:
+                if reply.status < 300:
+                    return json.loads(reply.body) if reply.body else {}
+                code, message = json_error(reply)
+            raise v.ValidationAborted(
+                f"An error occurred ({code}) when calling the {operation} operation: {message}"
+            )
 
         trail = v.find_trail(
             trail_arn,
@@ -236,45 +333,21 @@ def command(err_console: Console, options: Options) -> int:
             sys.stdout.flush()
         reader: v.Reader
         if storage_url is not None:
+            from .storage import open_storage
+
             reader = readers.StorageReader(open_storage(storage_url))
         else:
-            # The server answers S3 on its own port; AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL win, as
-            # they do for the AWS CLI.
-            s3_endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-            reader = readers.S3Reader.connect(
-                s3_endpoint or endpoint,
-                str(signing_region),
-                credentials.access_key or "",
-                credentials.secret_key or "",
-                credentials.token,
-                workers,
-            )
+            reader = readers.S3Reader(s3)
 
         def public_keys(since: datetime, until: datetime) -> list[dict[str, Any]]:
             window = {"StartTime": since.timestamp(), "EndTime": until.timestamp()}
             return list(cloudtrail("ListPublicKeys", window).get("PublicKeyList") or [])
 
-        progress = Progress(
-            TextColumn("validating"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("log files"),
-            console=err_console,
-            transient=True,
-            disable=output != "text" or not err_console.is_terminal,
-        )
-        try:
-            with progress:
-                task = progress.add_task("validate-logs", total=0)
-
-                def scheduled(future: Any) -> None:
-                    progress.update(task, total=(progress.tasks[0].total or 0) + 1)
-                    future.add_done_callback(lambda _: progress.advance(task))
-
-                done = run(reader, trail, result, public_keys, workers, scheduled)
-        finally:
-            if isinstance(reader, readers.S3Reader):
-                reader.close()
+        with _progress(output) as scheduled:
+            done = run(reader, trail, result, public_keys, workers, scheduled)
+    finally:
+        conn.close()
+        s3.close()
     if output == "json":
         write_json(done, sys.stdout)
     else:

@@ -89,6 +89,10 @@ def check_key(key: str) -> None:
 class Storage(abc.ABC):
     """Public methods check input, then call the backend's underscore method."""
 
+    # Whether a read is cheaper done in place than on a worker thread (a local disk behind the page
+    # cache: tens of microseconds); not for a backend whose every read is a network round trip.
+    inline_reads: bool = False
+
     def create_bucket(self, name: str) -> None:
         check_bucket_name(name)
         self._create_bucket(name)

@@ -126,6 +126,8 @@ def _md5_file(path: Path) -> str:
 class LocalStorage(Storage):
     """Buckets as folders: ``<root>/<bucket>/<key>``, sidecars under ``<root>/.meta/``."""
 
+    inline_reads = True
+
     def __init__(self, root: Path) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
@@ -233,8 +235,8 @@ class LocalStorage(Storage):
 
     def _read_sidecar(self, bucket: str, parts: list[str]) -> dict[str, Any]:
         try:
-            raw = self.root.joinpath(META_DIR, bucket, *parts).read_bytes()
-            doc = json.loads(raw)
+            with open(os.path.join(self.root, META_DIR, bucket, *parts), "rb") as src:
+                doc = json.loads(src.read())
         except (OSError, ValueError):
             # Objects copied in by hand (or by the old store) have no sidecar: plain defaults.
             return {}
@@ -262,13 +264,17 @@ class LocalStorage(Storage):
         return parts, self._bucket_dir(bucket).joinpath(*parts)
 
     def _get_object(self, bucket: str, key: str) -> tuple[ObjectInfo, bytes]:
-        parts, path = self._object_path(bucket, key)
+        # Plain os calls, not pathlib: this is the read every GetObject makes, and pathlib's parsing
+        # cost more than the read. The bucket is looked for only when the object is not there.
+        parts = _segments(key)
+        path = os.path.join(self.root, bucket, *parts)
         for _ in range(_READ_RETRIES):
             try:
-                with path.open("rb") as src:
+                with open(path, "rb") as src:
                     stat = os.fstat(src.fileno())
                     data = src.read()
             except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                self._bucket_dir(bucket)
                 raise NoSuchKey(f"object {key!r} does not exist in bucket {bucket}") from None
             except OSError as exc:
                 raise StorageError(f"cannot read object {key!r} in bucket {bucket}: {exc}") from None
