@@ -37,7 +37,26 @@ def tenant(server: Server) -> Tenant:
 
 @pytest.fixture(scope="module")
 def module_tenant(server: Server) -> Tenant:
-    return Tenant.create(server)
+    tenant = Tenant.create(server)
+    # Trails may only name topics that exist (InsufficientSnsTopicPolicyException otherwise).
+    for name, region in (
+        ("trail-topic", EAST),
+        ("alerts", EAST),
+        ("topic", EAST),
+        ("other_topic", "eu-west-1"),
+    ):
+        server.cli(
+            "topic",
+            "create",
+            name,
+            "--url",
+            "http://127.0.0.1:9/",
+            "--account",
+            tenant.account_id,
+            "--region",
+            region,
+        )
+    return tenant
 
 
 @pytest.fixture
@@ -145,14 +164,14 @@ def test_kms_key_forms_are_returned_as_full_arns(shared: Tenant, given: str, sto
     [
         ("alerts", "alerts", "arn:aws:sns:us-east-1:{account}:alerts"),
         (
-            "arn:aws:sns:eu-west-1:111122223333:other_topic",
+            "arn:aws:sns:eu-west-1:{account}:other_topic",
             "other_topic",
-            "arn:aws:sns:eu-west-1:111122223333:other_topic",
+            "arn:aws:sns:eu-west-1:{account}:other_topic",
         ),
     ],
 )
 def test_sns_topic_name_or_arn(shared: Tenant, given: str, name: str, arn: str) -> None:
-    created = shared.trail("sns-forms", SnsTopicName=given)
+    created = shared.trail("sns-forms", SnsTopicName=given.format(account=shared.account_id))
     assert created["SnsTopicName"] == name
     assert created["SnsTopicARN"] == arn.format(account=shared.account_id)
 

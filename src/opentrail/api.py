@@ -28,7 +28,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from . import accounts, audit, channels, delivery, ingest, keys, lookup, s3api, sigv4, tags, trails
+from . import (
+    accounts,
+    audit,
+    channels,
+    delivery,
+    ingest,
+    keys,
+    lookup,
+    notifications,
+    s3api,
+    sigv4,
+    tags,
+    trails,
+)
 from .clock import Clock, SystemClock
 from .context import Call, Services
 from .errors import (
@@ -358,9 +371,16 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        notifier = notifications.Notifier(
+            services.store,
+            services.clock,
+            delivery.record_notification(services.store),
+            retry_delay=services.settings.notification_retry_delay,
+        )
         workers = [
             asyncio.create_task(enforce_retention(services)),
-            asyncio.create_task(delivery.run(services)),
+            asyncio.create_task(notifier.run()),
+            asyncio.create_task(delivery.run(services, notifier.submit)),
             asyncio.create_task(edge.flush_reads_forever()),
         ]
         try:

@@ -12,11 +12,13 @@ import click
 from rich.console import Console
 
 from . import __version__, accounts
+from .cli_topics import topic
 from .clock import SystemClock
 from .errors import ConfigError, ConflictError, OpenTrailError
 from .settings import Settings
 from .storage import BucketExists, InvalidBucketName, open_storage
 from .store import Store, open_store
+from .validation_cli import validate_logs
 
 err_console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -456,45 +458,8 @@ def lookup_events(
         _lookup_table(events)
 
 
-# -- validate-logs -------------------------------------------------------------------------------------
-_ABORTED = 255  # the AWS CLI's exit status when validate-logs cannot run at all
-
-
-@cli.command("validate-logs")
-@data_dir_option
-@click.option("--trail-arn", required=True, help="ARN of the trail whose log files to validate.")
-@click.option("--start-time", required=True, help="Validate log files delivered at or after this UTC time.")
-@click.option("--end-time", default=None, help="... and at or before this UTC time [now].")
-@click.option("--s3-bucket", default=None, help="Bucket of the digests [the trail's, from DescribeTrails].")
-@click.option("--s3-prefix", default=None, help="Key prefix of the digests (with --s3-bucket).")
-@click.option("--account-id", default=None, help="Account whose files to validate [the trail's].")
-@click.option("--verbose", is_flag=True, help="Also print every valid digest and log file.")
-@click.option("--endpoint-url", default=None, help="Server [$OPENTRAIL_ENDPOINT_URL, else the local one].")
-@click.option("--region", default=None, help="Source region to validate [the trail's home region].")
-@click.option(
-    "--storage-url",
-    default=None,
-    help="Read the buckets directly (file:///path or s3://) instead of through the server's S3 API.",
-)
-@click.option("--workers", type=click.IntRange(1, 256), default=16, show_default=True, help="Parallel reads.")
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", help="Report format.")
-def validate_logs(**arguments: Any) -> None:
-    """Check the digest chain and log files of a trail, as `aws cloudtrail validate-logs` does (same
-    arguments, lines and exit codes), in parallel, plus unlisted log files and digest hash links."""
-    try:
-        from .validation_report import Options, command
-
-        code = command(err_console, Options(**arguments))
-    except OpenTrailError as exc:
-        from .validation import ValidationAborted
-
-        if not isinstance(exc, ValidationAborted):
-            raise
-        # The AWS CLI's own rendering of an exception, so scripts see the same text and status.
-        sys.stdout.flush()
-        sys.stderr.write(f"\n{exc}\n")
-        sys.exit(_ABORTED)
-    sys.exit(code)
+# -- validate-logs: defined in validation_cli, which ``opentrail validate-logs`` runs without this module --
+cli.add_command(validate_logs)
 
 
 def main() -> None:
@@ -510,3 +475,6 @@ def main() -> None:
         err_console.print(f"[red]error:[/red] {exc}")
         err_console.print("see `opentrail --help`, or the settings listed in docs/settings.md")
         sys.exit(2)
+
+
+cli.add_command(topic)

@@ -41,6 +41,12 @@ def format_time(epoch: float) -> str:
     return datetime.fromtimestamp(int(epoch), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def format_time_millis(epoch: float) -> str:
+    """SNS's message time: ``YYYY-MM-DDTHH:MM:SS.mmmZ``, UTC."""
+    moment = datetime.fromtimestamp(epoch, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
 def parse_time(text: str) -> float:
     """Parse an ISO-8601 record time (``Z`` or an offset; a zone-less value is UTC) to epoch seconds."""
     value = text.strip()

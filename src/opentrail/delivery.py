@@ -11,7 +11,8 @@ as the trail). It holds everything the worker needs to resume after a crash (DES
   finishes that range, writes final digests and goes quiet (or drops the document after a delete).
 - ``regions``: per source region, the digest chain (``window`` start, the log files delivered since,
   the ``previous`` link) — digests are per (trail, source region) as CloudTrail's are.
-- ``status``: the GetTrailStatus delivery facts.
+- ``status``: the GetTrailStatus delivery facts, and the notification facts (``LatestNotification*``),
+  which only ``record_notification`` writes (the notifier reports outcomes after the files are out).
 
 One process delivers (the SQLite deployment); ``_LOCK`` keeps the worker's passes from overlapping.
 Sharing trails between nodes needs row leases, a later issue.
@@ -24,6 +25,7 @@ import contextlib
 import hashlib
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +39,7 @@ from .digests import ListedLog, PreviousDigest, build_digest, digest_key, metada
 from .errors import ConfigError, ConflictError, StoreError
 from .events import EventRow, Kind, StoredEvent
 from .logfiles import build_log_file, log_file_key, unique_suffix
+from .notifications import Notice, Outcome
 from .selectors import EventSelection
 from .signing import Signer
 from .storage import NoSuchBucket, Storage, StorageError
@@ -131,21 +134,33 @@ class State(msgspec.Struct):
     last_flush: float = 0.0
     failures: int = 0
     retry_at: float = 0.0
+    # The end time of the final digests, fixed before the first is written (see _finish).
+    closing: float | None = None
 
 
 def _load(doc: Doc) -> State:
     return msgspec.convert(doc.body, State)
 
 
-def _save(store: Store, doc: Doc, state: State) -> None:
+def _save(
+    store: Store, doc: Doc, state: State, settle: Callable[[dict[str, Any]], None] | None = None
+) -> None:
     """The worker's write: everything but ``until`` and ``deleted``, which StopLogging and DeleteTrail
     set concurrently (StartLogging, which writes ``started`` and ``resume`` or resets everything, waits
-    for the worker's lock instead, so within a pass those are as the worker read them)."""
+    for the worker's lock instead, so within a pass those are as the worker read them). ``settle`` may
+    change those two in the same write, from the stored body."""
     body = msgspec.to_builtins(state)
 
     def change(current: Doc) -> Doc:
         body["until"] = current.body.get("until")
         body["deleted"] = current.body.get("deleted", False)
+        # The notifier records its outcomes concurrently: keep the stored ones, not this pass's copy.
+        status = {k: v for k, v in body["status"].items() if not k.startswith(_NOTIFICATION)}
+        stored = current.body.get("status") or {}
+        status.update((k, v) for k, v in stored.items() if k.startswith(_NOTIFICATION))
+        body["status"] = status
+        if settle is not None:
+            settle(body)
         current.body = body
         return current
 
@@ -170,7 +185,7 @@ def logging_started(store: Store, account: str, trail: trails.Trail) -> None:
             state.resume = high
         else:
             state.trail, state.cursor, state.batch = fresh.trail, high, None
-            state.deleted, state.regions, state.resume = False, {}, None
+            state.deleted, state.regions, state.resume, state.closing = False, {}, None, None
         current.body = msgspec.to_builtins(state)
         return current
 
@@ -207,6 +222,32 @@ def logging_stopped(store: Store, account: str, trail: trails.Trail, *, deleted:
         store.update_doc(KIND, account, trail.trail_arn, stop)
 
 
+_NOTIFICATION = "LatestNotification"
+
+
+def record_notification(store: Store) -> Callable[[Notice, Outcome], None]:
+    """The notifier's report: GetTrailStatus's notification facts for the notice's trail (KeyError
+    when the trail's delivery state is gone)."""
+
+    def record(notice: Notice, outcome: Outcome) -> None:
+        def change(current: Doc) -> Doc:
+            facts = dict(current.body.get("status") or {})
+            attempt = format_time(outcome.at)
+            facts["LatestNotificationAttemptTime"] = attempt
+            if outcome.error is None:
+                facts["LatestNotificationTime"] = outcome.at
+                facts["LatestNotificationAttemptSucceeded"] = attempt
+                facts.pop("LatestNotificationError", None)
+            else:
+                facts["LatestNotificationError"] = outcome.error
+            current.body = {**current.body, "status": facts}
+            return current
+
+        store.update_doc(KIND, notice.account, notice.trail_arn, change)
+
+    return record
+
+
 def status(store: Store, account: str, arn: str) -> dict[str, Any]:
     """GetTrailStatus's delivery members (absent until a delivery was attempted)."""
     doc = store.get_doc(KIND, account, arn)
@@ -224,6 +265,8 @@ class Deliverer:
     clock: Clock
     interval: float
     digest_interval: float
+    # Announces each delivered log file to the trail's topic; None delivers without notifications.
+    notify: Callable[[Notice], None] | None = None
 
     def run_once(self, force: bool = False) -> None:
         """One pass over every trail with delivery state (blocking; the loop runs it in a thread)."""
@@ -335,6 +378,15 @@ class Deliverer:
             )
             state.status.pop("LatestDeliveryError", None)
             _save(self.store, doc, state)
+            self._announce(trail, doc.account, written)
+
+    def _announce(self, trail: trails.Trail, account: str, written: list[tuple[str, ListedLog]]) -> None:
+        """After the cursor moved past the files: one notification per file (the notifier sends it
+        in the background, so a slow or failing topic never holds up delivery)."""
+        if self.notify is None or trail.sns_topic_arn is None:
+            return
+        for _, listed in written:
+            self.notify(Notice(account, trail.trail_arn, trail.sns_topic_arn, listed.bucket, (listed.key,)))
 
     def _write(
         self, trail: trails.Trail, account: str, batch: _Batch, picked: list[StoredEvent]
@@ -379,15 +431,20 @@ class Deliverer:
         period = max(1, round(self.digest_interval))
         now = int(self.clock.now())
         changed = False
+        # Final digests end at the recorded ``closing`` time, not "now": one rewritten after a crash gets
+        # the same key and bytes, instead of a second final digest beside the first.
+        closing = now if state.closing is None else int(state.closing)
         for region in self._regions(state, trail):
             chain = state.regions.setdefault(region, _Region())
             if chain.window is None:
-                chain.window = float(now)
+                chain.window = float(closing if final else now)
                 changed = True
             start = int(chain.window)
             if final:
+                if start >= closing and chain.previous is not None and not chain.logs:
+                    continue  # closed already: this final digest was written and recorded before a crash
                 # At least a second long, so its key never equals the previous digest's.
-                end = max(now, start + 1)
+                end = max(closing, start + 1)
             elif now >= start + period:
                 end = start + period
             else:
@@ -438,29 +495,35 @@ class Deliverer:
         chain.window = float(end)
 
     def _finish(self, doc: Doc, state: State, trail: trails.Trail) -> None:
-        """Logging stopped or the trail was deleted: final digests, then quiet."""
-        if trail.log_file_validation_enabled and not self._digests(doc, state, trail, final=True):
-            return
+        """Logging stopped or the trail was deleted: final digests, then quiet.
+
+        Crash-safe like log files: the final digests' end time is recorded before any is written, so a
+        restart rewrites the same objects, and skips those already recorded (see ``_digests``); the
+        chains are dropped in the same write that clears ``until``, so a restart never finds the stop
+        unfinished with its chains gone (it would open new chains, each with an empty final digest)."""
+        if trail.log_file_validation_enabled:
+            if state.closing is None:
+                state.closing = float(int(self.clock.now()))
+                _save(self.store, doc, state)
+            if not self._digests(doc, state, trail, final=True):
+                return
         resumed = state.resume is not None
         if state.deleted and not resumed:
             self.store.delete_doc(KIND, doc.account, doc.arn)
             return
-        state.regions, state.batch = {}, None
+        state.regions, state.batch, state.closing = {}, None, None
         if state.resume is not None:  # StartLogging came before this stop was finished: carry it out now
             state.cursor, state.resume = state.resume, None
-        _save(self.store, doc, state)
-        # ``until`` and ``deleted`` are written by the hooks too; clearing them needs their own change.
+        until = state.until
 
-        def settle(current: Doc) -> Doc:
-            body = dict(current.body)
-            if body.get("until") == state.until:
+        # ``until`` and ``deleted`` are written by the hooks too: cleared only if still what this pass saw.
+        def settle(body: dict[str, Any]) -> None:
+            if body.get("until") == until:
                 body["until"] = None
             if resumed:
                 body["deleted"] = False
-            current.body = body
-            return current
 
-        self.store.update_doc(KIND, doc.account, doc.arn, settle)
+        _save(self.store, doc, state, settle)
 
 
 def _wanted(trail: trails.Trail, row: EventRow) -> bool:
@@ -478,7 +541,7 @@ def _account(trail: trails.Trail) -> str:
 # -- the loop -------------------------------------------------------------------------------------------
 
 
-def deliverer(services: Services) -> Deliverer:
+def deliverer(services: Services, notify: Callable[[Notice], None] | None = None) -> Deliverer:
     if services.signer is None:
         raise ConfigError("delivery needs a signer; build services with api.build_services")
     settings = services.settings
@@ -489,12 +552,13 @@ def deliverer(services: Services) -> Deliverer:
         clock=services.clock,
         interval=settings.delivery_interval,
         digest_interval=settings.digest_interval,
+        notify=notify,
     )
 
 
-async def run(services: Services) -> None:
+async def run(services: Services, notify: Callable[[Notice], None] | None = None) -> None:
     """The delivery worker: a pass every tick, blocking work in a thread."""
-    worker = deliverer(services)
+    worker = deliverer(services, notify)
     tick = min(TICK_SECONDS, services.settings.delivery_interval)
     while True:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from . import topics
 from .context import Call
 from .errors import api_error
 from .storage import InvalidBucketName, StorageError, check_bucket_name
@@ -18,6 +19,7 @@ S3BucketDoesNotExist = api_error("S3BucketDoesNotExistException")
 InsufficientS3BucketPolicy = api_error("InsufficientS3BucketPolicyException")
 InvalidS3Prefix = api_error("InvalidS3PrefixException")
 InvalidSnsTopicName = api_error("InvalidSnsTopicNameException")
+InsufficientSnsTopicPolicy = api_error("InsufficientSnsTopicPolicyException")
 InvalidKmsKeyId = api_error("InvalidKmsKeyIdException")
 InvalidCloudWatchLogsLogGroupArn = api_error("InvalidCloudWatchLogsLogGroupArnException")
 InvalidCloudWatchLogsRoleArn = api_error("InvalidCloudWatchLogsRoleArnException")
@@ -80,6 +82,18 @@ def sns_topic(value: str, region: str, account: str) -> tuple[str, str]:
             "nor an SNS topic ARN (arn:aws:sns:region:account:name)"
         )
     return match.group(1), value
+
+
+def check_topic(call: Call, arn: str) -> None:
+    """The topic must exist and be the caller's: CloudTrail answers InsufficientSnsTopicPolicy when it
+    cannot publish to a topic, whether it is missing or its policy does not let CloudTrail in. Topics
+    have no policies here, so another account's topic is never usable (and not revealed to exist)."""
+    topic = topics.get(call.store, arn)
+    if topic is None or topic.account != call.account:
+        raise InsufficientSnsTopicPolicy(
+            f"Incorrect SNS topic policy or topic not found: {arn[:300]}; create the topic in account "
+            f"{call.account} (opentrail topic create NAME --url URL) before pointing a trail at it"
+        )
 
 
 def kms_key(value: str, region: str, account: str) -> str:

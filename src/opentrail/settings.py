@@ -25,6 +25,8 @@ class Settings:
     delivery_interval: float = 30.0
     digest_interval: float = 3600.0
     retention_days: int = 90
+    # Seconds before a failed notification's first retry; each further retry waits twice as long.
+    notification_retry_delay: float = 2.0
     # Beyond CloudTrail: LookupEvents is not throttled unless an operator sets a rate (calls/s per
     # account and region); CloudTrail's own limit is 2.
     lookup_rate: float = 0.0
@@ -70,6 +72,11 @@ class Settings:
             raise ConfigError(f"OPENTRAIL_DELIVERY_INTERVAL must be positive, got {self.delivery_interval}")
         if self.digest_interval <= 0:
             raise ConfigError(f"OPENTRAIL_DIGEST_INTERVAL must be positive, got {self.digest_interval}")
+        if self.notification_retry_delay < 0:
+            raise ConfigError(
+                "OPENTRAIL_NOTIFICATION_RETRY_DELAY must be 0 or positive (seconds), got "
+                f"{self.notification_retry_delay}"
+            )
         if self.retention_days < 1:
             raise ConfigError(f"OPENTRAIL_RETENTION_DAYS must be at least 1, got {self.retention_days}")
         if self.lookup_rate < 0:
