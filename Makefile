@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.lookup
 	$(BIN)/python -m bench.validate
+	$(BIN)/python -m bench.delivery
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
