@@ -9,6 +9,7 @@ search the entries plus the few log rows above the cursor, so they see every ack
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from typing import Any
 
@@ -70,16 +71,31 @@ def next_seq(conn: sqlite3.Connection) -> int:
     return (int(row[0]) if row else 0) + 1
 
 
+_ROWS_PER_STATEMENT = 250  # 13 values a row: well under SQLite's 32,766 variables per statement
+
+
+@functools.lru_cache(maxsize=_ROWS_PER_STATEMENT)
+def _insert_rows_sql(count: int) -> str:
+    one = "(?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    return INSERT_EVENT_SQL.replace(one, ",".join([one] * count))
+
+
 def insert_events(conn: sqlite3.Connection, rows: list[tuple[int, EventRow]]) -> None:
-    """Insert (stream id, row) pairs numbered in order from the next sequence number, in one statement.
+    """Insert (stream id, row) pairs numbered in order from the next sequence number.
 
     A row whose (account, eventTime, eventID) is stored already is skipped, leaving a gap in the
     sequence (consumers read ``seq > cursor``, so gaps are harmless; a number is never reused).
+
+    Up to 250 rows go in one multi-row INSERT rather than ``executemany``: sqlite3 releases the GIL
+    around every step, and ``executemany`` steps once per row, so while the event loop's thread was
+    busy the writer waited for the GIL once per row (bench: 39k rows/s alone, 9k beside a busy thread;
+    one statement per 250 rows: 12-19k).
     """
-    first = next_seq(conn)
-    conn.executemany(
-        INSERT_EVENT_SQL, [(seq, *event_values(sid, row)) for seq, (sid, row) in enumerate(rows, first)]
-    )
+    seq = next_seq(conn)
+    values = [(number, *event_values(sid, row)) for number, (sid, row) in enumerate(rows, seq)]
+    for low in range(0, len(values), _ROWS_PER_STATEMENT):
+        part = values[low : low + _ROWS_PER_STATEMENT]
+        conn.execute(_insert_rows_sql(len(part)), [value for row in part for value in row])
 
 
 def history_cursor(conn: sqlite3.Connection) -> int:
