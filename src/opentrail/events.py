@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -113,7 +114,8 @@ class EventRow:
     username: str | None
     access_key_id: str | None
     record: bytes
-    resources: list[tuple[str | None, str | None]] = field(default_factory=list)
+    # (type, ARN) pairs; read back from the store as () — only ingest and history need them.
+    resources: Sequence[tuple[str | None, str | None]] = ()
 
 
 @dataclass(slots=True)
