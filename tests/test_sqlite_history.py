@@ -276,3 +276,22 @@ def test_a_version_1_database_migrates_with_its_history(
         assert store.count_events() == len(records)
     finally:
         store.close()
+
+
+def test_ingest_waits_for_history_that_falls_too_far_behind(
+    db: Path, records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the indexer's timer at an hour and no full batch to nudge it, only the writer's back-pressure
+    can wake it: history must never fall more than MAX_LAG (+ one group) behind the log."""
+    monkeypatch.setattr(history, "INDEX_DELAY_S", 3600.0)
+    monkeypatch.setattr(history, "MAX_LAG", 100)
+    store = SQLiteStore(str(db))
+    try:
+        for low in range(0, 600, 60):
+            store.append(rows_of(records[low : low + 60]))
+            cursor, high = history_state(db)
+            assert high - cursor <= 100 + 60, (cursor, high)
+        assert history_state(db)[0] > 0
+        check_all(store, records)
+    finally:
+        store.close()

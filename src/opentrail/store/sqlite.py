@@ -94,6 +94,7 @@ class SQLiteStore(Store):
         self._closed = False
         self._history = HistoryIndexer(path)
         self._unindexed = 0  # rows committed since the indexer was last nudged
+        self._high = sql_events.high_seq(self._conn)  # the last sequence number given out
         self._writer = threading.Thread(target=self._run, name="opentrail-sqlite-writer", daemon=True)
         self._writer.start()
 
@@ -151,6 +152,7 @@ class SQLiteStore(Store):
             self._commit_group(batch)
             if stop:
                 return
+            self._history.hold_back(self._high)
 
     def _commit_group(self, batch: list[_Task]) -> None:
         conn = self._conn
@@ -233,7 +235,7 @@ class SQLiteStore(Store):
     ) -> None:
         self._mark_day(conn)
         keyed = [(self._stream_id(conn, row.account, row.region, created), row) for row in rows]
-        sql_events.insert_events(conn, keyed)
+        self._high = sql_events.insert_events(conn, keyed)
 
     # -- meta --------------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

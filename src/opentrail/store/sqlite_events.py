@@ -80,7 +80,7 @@ def _insert_rows_sql(count: int) -> str:
     return INSERT_EVENT_SQL.replace(one, ",".join([one] * count))
 
 
-def insert_events(conn: sqlite3.Connection, rows: list[tuple[int, EventRow]]) -> None:
+def insert_events(conn: sqlite3.Connection, rows: list[tuple[int, EventRow]]) -> int:
     """Insert (stream id, row) pairs numbered in order from the next sequence number.
 
     A row whose (account, eventTime, eventID) is stored already is skipped, leaving a gap in the
@@ -89,13 +89,14 @@ def insert_events(conn: sqlite3.Connection, rows: list[tuple[int, EventRow]]) ->
     Up to 250 rows go in one multi-row INSERT rather than ``executemany``: sqlite3 releases the GIL
     around every step, and ``executemany`` steps once per row, so while the event loop's thread was
     busy the writer waited for the GIL once per row (bench: 39k rows/s alone, 9k beside a busy thread;
-    one statement per 250 rows: 12-19k).
+    one statement per 250 rows: 12-19k). Returns the last sequence number given out.
     """
     seq = next_seq(conn)
     values = [(number, *event_values(sid, row)) for number, (sid, row) in enumerate(rows, seq)]
     for low in range(0, len(values), _ROWS_PER_STATEMENT):
         part = values[low : low + _ROWS_PER_STATEMENT]
         conn.execute(_insert_rows_sql(len(part)), [value for row in part for value in row])
+    return seq + len(values) - 1
 
 
 def history_cursor(conn: sqlite3.Connection) -> int:

@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 
 INDEX_BATCH = 20_000  # events per pass
 INDEX_DELAY_S = 0.25  # a pass runs at least this often while there is something to index
+# Ingest waits while history is this many events behind (until it is half as far behind): lookups
+# search the log above the history cursor row by row, so the lag must stay bounded under sustained
+# ingest faster than indexing. 50,000 rows take a lookup about 50-100 ms to search.
+MAX_LAG = 50_000
+LAG_WAIT_S = 10.0  # a wait longer than this lets ingest go on (history will catch up when it can)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS history (
@@ -86,15 +91,34 @@ class HistoryIndexer:
         self._conn = open_history(log_path)
         self._wake = threading.Event()
         self._stopping = False
+        self._progress = threading.Condition()
+        self.covered = sql_events.history_cursor(self._conn)  # the last sequence history covers
+        self._healthy = True
         self._thread = threading.Thread(target=self._run, name="opentrail-history-indexer", daemon=True)
         self._thread.start()
 
     def nudge(self) -> None:
         self._wake.set()
 
+    def hold_back(self, high: int) -> None:
+        """Called by the log's writer after committing up to ``high``: wait while history is more than
+        ``MAX_LAG`` events behind, until it is half that (never while indexing is failing)."""
+        if high - self.covered <= MAX_LAG or not self._healthy:
+            return
+        self._wake.set()
+        with self._progress:
+            caught_up = self._progress.wait_for(
+                lambda: high - self.covered <= MAX_LAG // 2 or not self._healthy or self._stopping,
+                timeout=LAG_WAIT_S,
+            )
+        if not caught_up:
+            log.warning("event history is %d events behind the log", high - self.covered)
+
     def close(self) -> None:
         self._stopping = True
         self._wake.set()
+        with self._progress:
+            self._progress.notify_all()
         self._thread.join()
         self._conn.close()
 
@@ -113,9 +137,17 @@ class HistoryIndexer:
             conn.execute("BEGIN")
             done = sql_events.index_history(conn, INDEX_BATCH)
             conn.execute("COMMIT")
+            covered = sql_events.history_cursor(conn)
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             log.warning("indexing event history failed, will retry: %s", exc)
+            self._set_progress(self.covered, healthy=False)
             return 0
+        self._set_progress(covered, healthy=True)
         return done
+
+    def _set_progress(self, covered: int, *, healthy: bool) -> None:
+        with self._progress:
+            self.covered, self._healthy = covered, healthy
+            self._progress.notify_all()
