@@ -29,7 +29,7 @@ from opentrail.client import Client
 from opentrail.clock import SystemClock
 from opentrail.events import index_record
 from opentrail.signing import Signer
-from opentrail.storage import LocalStorage, ObjectInfo, StorageError
+from opentrail.storage import Encryption, LocalStorage, ObjectInfo, StorageError
 from opentrail.store import Doc
 from opentrail.store.sqlite import SQLiteStore
 
@@ -483,9 +483,15 @@ class _LosesTheAck(LocalStorage):
         self.failures_left = 1
 
     def _put_object(
-        self, bucket: str, key: str, data: bytes, metadata: dict[str, str], content_type: str
+        self,
+        bucket: str,
+        key: str,
+        data: bytes,
+        metadata: dict[str, str],
+        content_type: str,
+        sse: Encryption | None = None,
     ) -> ObjectInfo:
-        info = super()._put_object(bucket, key, data, metadata, content_type)
+        info = super()._put_object(bucket, key, data, metadata, content_type, sse)
         if self.failures_left:
             self.failures_left -= 1
             raise StorageError("connection reset after the write")

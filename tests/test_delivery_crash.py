@@ -39,7 +39,7 @@ from opentrail.client import Client, RemoteError
 from opentrail.clock import FixedClock
 from opentrail.events import index_record
 from opentrail.signing import Signer
-from opentrail.storage import LocalStorage, ObjectInfo, StorageError
+from opentrail.storage import Encryption, LocalStorage, ObjectInfo, StorageError
 from opentrail.store import Doc, open_store
 from opentrail.store.sqlite import SQLiteStore
 
@@ -338,9 +338,15 @@ class _LosesADigestAck(LocalStorage):
         self.armed = False
 
     def _put_object(
-        self, bucket: str, key: str, data: bytes, metadata: dict[str, str], content_type: str
+        self,
+        bucket: str,
+        key: str,
+        data: bytes,
+        metadata: dict[str, str],
+        content_type: str,
+        sse: Encryption | None = None,
     ) -> ObjectInfo:
-        info = super()._put_object(bucket, key, data, metadata, content_type)
+        info = super()._put_object(bucket, key, data, metadata, content_type, sse)
         if self.armed and "/CloudTrail-Digest/" in key:
             self.armed = False
             raise StorageError("connection reset after the write")

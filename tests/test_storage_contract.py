@@ -22,9 +22,13 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from conftest import OPENTRAIL, free_port
+from opentrail.encryption import MasterKey
 from opentrail.errors import ConfigError
 from opentrail.storage import (
+    SSE_KMS,
+    SSE_S3,
     BucketExists,
+    Encryption,
     InvalidBucketName,
     InvalidKey,
     LocalStorage,
@@ -38,6 +42,8 @@ from opentrail.storage.s3 import S3Storage
 
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 SIGNED = {"signature": "ab12", "signature-algorithm": "SHA256withRSA"}
+MASTER = MasterKey(bytes(range(32)))
+KMS_KEY = "arn:aws:kms:us-east-1:111122223333:key/0d6f1b8e-2f3a-4c5d-9e7f-8a9b0c1d2e3f"
 # Keys whose S3 order differs from a per-folder walk, from UTF-16 order, or from locale order:
 # ' ' '#' '+' '-' '.' sort before '/', '0' and '~' after it; U+FF5E sorts before U+1F600 in UTF-8
 # but after it in UTF-16.
@@ -125,7 +131,7 @@ def fast_dir(tmp_path: Path) -> Iterator[Path]:
 @pytest.fixture(params=["local", "s3"])
 def storage(request: pytest.FixtureRequest, fast_dir: Path) -> Storage:
     if request.param == "local":
-        return LocalStorage(fast_dir / "buckets")
+        return LocalStorage(fast_dir / "buckets", MASTER)
     backend: S3Storage = request.getfixturevalue("s3")
     return backend
 
@@ -516,3 +522,65 @@ def test_cli_bucket_create_on_s3(tmp_path: Path, s3: S3Storage, moto_endpoint: s
     first = subprocess.run(run, env=env, capture_output=True, text=True, timeout=60)
     assert first.returncode == 0, first.stderr
     assert s3.bucket_exists("cli-bucket")
+
+
+# -- server-side encryption -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sse", [Encryption(SSE_KMS, KMS_KEY), Encryption(SSE_S3)], ids=["kms", "s3"])
+def test_sse_round_trip(storage: Storage, bucket: str, sse: Encryption) -> None:
+    data = b"\x1f\x8b secret log file" * 50
+    put = storage.put_object(bucket, "AWSLogs/x.json.gz", data, SIGNED, "application/x-gzip", sse)
+    assert put.sse == sse
+    head = storage.head_object(bucket, "AWSLogs/x.json.gz")
+    info, got = storage.get_object(bucket, "AWSLogs/x.json.gz")
+    assert got == data
+    for seen in (head, info):
+        assert (seen.sse, seen.size, seen.metadata, seen.content_type) == (
+            sse,
+            len(data),
+            SIGNED,
+            "application/x-gzip",
+        )
+    assert head.etag == info.etag
+    assert [o.size for o in storage.list_objects(bucket).objects] == [len(data)]
+    # Overwritten without encryption, the object reports none.
+    storage.put_object(bucket, "AWSLogs/x.json.gz", b"plain")
+    assert storage.get_object(bucket, "AWSLogs/x.json.gz") == (
+        storage.head_object(bucket, "AWSLogs/x.json.gz"),
+        b"plain",
+    )
+    assert storage.head_object(bucket, "AWSLogs/x.json.gz").sse is None
+
+
+def test_local_kms_objects_are_encrypted_at_rest(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path, MASTER)
+    storage.create_bucket("trail-logs")
+    data = b"plaintext records " * 20
+    storage.put_object("trail-logs", "a/b", data, sse=Encryption(SSE_KMS, KMS_KEY))
+    stored = (tmp_path / "trail-logs" / "a" / "b").read_bytes()
+    assert b"plaintext" not in stored
+    assert len(stored) > len(data)
+    sidecar = json.loads((tmp_path / ".meta" / "trail-logs" / "a" / "b").read_bytes())
+    assert sidecar["sse"] == {"mode": SSE_KMS, "key_id": KMS_KEY}
+    assert (sidecar["size"], sidecar["stored_size"]) == (len(data), len(stored))
+    assert sidecar["etag"] == hashlib.md5(data, usedforsecurity=False).hexdigest()
+    # SSE-S3 is recorded; the bytes stay as they are (as do unencrypted objects').
+    storage.put_object("trail-logs", "a/c", data, sse=Encryption(SSE_S3))
+    assert (tmp_path / "trail-logs" / "a" / "c").read_bytes() == data
+    # Without the master key, or with another one, the object does not open.
+    with pytest.raises(StorageError, match="master key"):
+        LocalStorage(tmp_path).get_object("trail-logs", "a/b")
+    with pytest.raises(StorageError, match="failed authentication"):
+        LocalStorage(tmp_path, MasterKey(bytes(32))).get_object("trail-logs", "a/b")
+    # Sealed bytes moved to another key do not open there.
+    storage.put_object("trail-logs", "a/d", b"other", sse=Encryption(SSE_KMS, KMS_KEY))
+    (tmp_path / "trail-logs" / "a" / "d").write_bytes(stored)
+    with pytest.raises(StorageError, match="failed authentication"):
+        storage.get_object("trail-logs", "a/d")
+
+
+def test_sse_needs_a_known_mode_and_a_kms_key() -> None:
+    for bad in (("aws:kms", None), ("AES256", KMS_KEY), ("aws:kms:dsse", KMS_KEY)):
+        with pytest.raises(StorageError):
+            Encryption(*bad)

@@ -44,6 +44,7 @@ from . import (
 )
 from .clock import Clock, SystemClock
 from .context import Call, Services
+from .encryption import MasterKey
 from .errors import (
     ApiError,
     ConflictError,
@@ -338,13 +339,15 @@ def build_services(settings: Settings, clock: Clock | None = None, store: Store 
     clock = clock or SystemClock()
     store = store or open_store(settings.database, clock)
     secret = store.set_meta_default("token_secret", secrets.token_hex(32))
+    # One master key seals signing keys and the local bucket store's SSE-KMS objects.
+    master = MasterKey.load_or_create(settings.data_dir)
     return Services(
         settings=settings,
         store=store,
-        storage=open_storage(settings.storage),
+        storage=open_storage(settings.storage, master),
         clock=clock,
         sealer=TokenSealer(bytes.fromhex(secret)),
-        signer=Signer.for_data_dir(store, settings.data_dir, clock),
+        signer=Signer(store, master, clock),
     )
 
 

@@ -42,7 +42,7 @@ from .logfiles import build_log_file, log_file_key, unique_suffix
 from .notifications import Notice, Outcome
 from .selectors import EventSelection
 from .signing import Signer
-from .storage import NoSuchBucket, Storage, StorageError
+from .storage import SSE_KMS, SSE_S3, Encryption, NoSuchBucket, Storage, StorageError
 from .store import Doc, Store
 
 log = logging.getLogger("opentrail.delivery")
@@ -400,7 +400,8 @@ class Deliverer:
             unique = unique_suffix(hashlib.sha256(seed).digest())
             key = log_file_key(trail.s3_key_prefix, account, region, batch.at, unique)
             built = build_log_file([e.row.record for e in events], [e.row.time_ms / 1000 for e in events])
-            self.storage.put_object(trail.s3_bucket_name, key, built.data, content_type="application/x-gzip")
+            sse = _sse(trail, digest=False)
+            self.storage.put_object(trail.s3_bucket_name, key, built.data, {}, "application/x-gzip", sse)
             listed = ListedLog(
                 trail.s3_bucket_name, key, built.sha256_hex, built.newest_event_time, built.oldest_event_time
             )
@@ -482,7 +483,7 @@ class Deliverer:
         )
         signature = key.sign(digest.signing_string.encode())
         self.storage.put_object(
-            bucket, name, digest.gz_bytes, metadata(signature), content_type="application/x-gzip"
+            bucket, name, digest.gz_bytes, metadata(signature), "application/x-gzip", _sse(trail, digest=True)
         )
         link = digest.link(signature)
         chain.previous = {
@@ -532,6 +533,14 @@ def _wanted(trail: trails.Trail, row: EventRow) -> bool:
     if not trail.is_multi_region_trail and row.region != trail.home_region:
         return False
     return selects(trail.event_selection, row)
+
+
+def _sse(trail: trails.Trail, *, digest: bool) -> Encryption | None:
+    """A trail with a KMS key has its log files stored SSE-KMS under that key; its digests SSE-S3, as
+    CloudTrail's are (they are never encrypted with the trail's key)."""
+    if trail.kms_key_id is None:
+        return None
+    return Encryption(SSE_S3) if digest else Encryption(SSE_KMS, trail.kms_key_id)
 
 
 def _account(trail: trails.Trail) -> str:

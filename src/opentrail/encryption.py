@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .errors import ConfigError
 
@@ -35,6 +37,7 @@ class MasterKey:
         if len(key) != KEY_BYTES:
             raise ConfigError(f"a master key must be {KEY_BYTES} bytes, got {len(key)}")
         self._aead = AESGCM(key)
+        self._key = key
         self._random = random_bytes
         # Identifies the key without revealing it (a hash of a 256-bit random key).
         self.key_id = hashlib.sha256(b"opentrail-master-key-id\0" + key).hexdigest()[:16]
@@ -61,6 +64,13 @@ class MasterKey:
                 f"{path} must hold exactly {KEY_BYTES} bytes, got {len(data)}; restore it from backup"
             )
         return cls(data, random_bytes)
+
+    def derive(self, purpose: bytes) -> bytes:
+        """A key of its own for ``purpose`` (HKDF-SHA256): the same master key and purpose give the same
+        key, different purposes unrelated ones, and none reveals the master key."""
+        info = b"opentrail-derive\0" + purpose
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info)
+        return hkdf.derive(self._key)
 
     def seal(self, plaintext: bytes, aad: bytes) -> dict[str, Any]:
         nonce = self._random(NONCE_BYTES)

@@ -357,6 +357,10 @@ def _object_headers(info: ObjectInfo) -> dict[str, str]:
     # Names go out lower-case exactly as stored: awscli looks up Metadata['signature'] verbatim.
     for name, value in info.metadata.items():
         headers[f"x-amz-meta-{name.lower()}"] = _meta_header(value)
+    if info.sse is not None:
+        headers["x-amz-server-side-encryption"] = info.sse.mode
+        if info.sse.key_id is not None:
+            headers["x-amz-server-side-encryption-aws-kms-key-id"] = info.sse.key_id
     return headers
 
 

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from . import validation as v
 from . import validation_readers as readers
@@ -36,6 +36,9 @@ from .validation import (
     resolve,
 )
 from .validation_http import Client, SigV4, TransportError, json_error
+
+if TYPE_CHECKING:
+    from .encryption import MasterKey
 
 
 @dataclass
@@ -264,6 +267,17 @@ def _progress(output: str) -> Iterator[Callable[[Future[v.Entry]], None]]:
 ABORTED = 255  # the AWS CLI's exit status when validate-logs cannot run at all
 
 
+def _master_key(data_dir: str | None) -> MasterKey | None:
+    """The data dir's master key, which opens SSE-KMS log files in a local bucket store; None when there
+    is none (never created here: a new key would open nothing)."""
+    from .encryption import MASTER_KEY_FILE, MasterKey
+
+    path = Path(data_dir or os.environ.get("OPENTRAIL_DATA_DIR", "./opentrail-data"))
+    if not (path / MASTER_KEY_FILE).is_file():
+        return None
+    return MasterKey.load_or_create(path)
+
+
 def execute(arguments: dict[str, Any]) -> NoReturn:
     """Run ``opentrail validate-logs`` with its parsed arguments and exit with its status."""
     try:
@@ -335,7 +349,7 @@ def command(options: Options) -> int:
         if storage_url is not None:
             from .storage import open_storage
 
-            reader = readers.StorageReader(open_storage(storage_url))
+            reader = readers.StorageReader(open_storage(storage_url, _master_key(data_dir)))
         else:
             reader = readers.S3Reader(s3)
 

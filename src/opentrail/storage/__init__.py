@@ -5,9 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from ..encryption import MasterKey
 from ..errors import ConfigError
 from .base import (
+    SSE_KMS,
+    SSE_S3,
     BucketExists,
+    Encryption,
     InvalidBucketName,
     InvalidKey,
     Listing,
@@ -21,7 +25,10 @@ from .base import (
 from .local import LocalStorage
 
 __all__ = [
+    "SSE_KMS",
+    "SSE_S3",
     "BucketExists",
+    "Encryption",
     "InvalidBucketName",
     "InvalidKey",
     "Listing",
@@ -36,15 +43,17 @@ __all__ = [
 ]
 
 
-def open_storage(url: str) -> Storage:
+def open_storage(url: str, master_key: MasterKey | None = None) -> Storage:
     """``file:///path`` opens the local bucket store; ``s3://`` (optionally ``s3://?region=R``) opens S3.
+
+    ``master_key`` lets the local bucket store encrypt and decrypt SSE-KMS objects (S3 has its own KMS).
 
     The S3 URL names no bucket (trails name their own) and no endpoint: the AWS chain supplies it
     (``AWS_ENDPOINT_URL_S3``), as it supplies credentials.
     """
     parts = urlsplit(url)
     if parts.scheme == "file":
-        return LocalStorage(Path(unquote(parts.path)))
+        return LocalStorage(Path(unquote(parts.path)), master_key)
     if parts.scheme == "s3":
         if parts.netloc or parts.path not in ("", "/"):
             raise ConfigError(

@@ -3,7 +3,9 @@
 Backends implement the underscore methods and do only I/O; ``Storage`` checks names and keys (untrusted
 input) before any backend sees them, so every backend refuses the same things in the same words.
 Object metadata (``x-amz-meta-*``) must survive exactly, lower-case names included: the digest signature
-lives there.
+lives there. An object may be stored with server-side encryption (``Encryption``): readers get the
+plaintext either way, and head/get report how it is stored, as S3's ``x-amz-server-side-encryption``
+headers do.
 """
 
 from __future__ import annotations
@@ -43,6 +45,27 @@ class NoSuchKey(StorageError):
     pass
 
 
+SSE_KMS = "aws:kms"
+SSE_S3 = "AES256"
+
+
+@dataclass(frozen=True, slots=True)
+class Encryption:
+    """S3 server-side encryption: ``aws:kms`` under the KMS key ``key_id`` (an ARN), or ``AES256``
+    (SSE-S3, the store's own key)."""
+
+    mode: str
+    key_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode == SSE_KMS and not self.key_id:
+            raise StorageError("server-side encryption aws:kms needs a KMS key id")
+        if self.mode == SSE_S3 and self.key_id is not None:
+            raise StorageError("server-side encryption AES256 takes no KMS key id")
+        if self.mode not in (SSE_KMS, SSE_S3):
+            raise StorageError(f"server-side encryption must be {SSE_KMS!r} or {SSE_S3!r}, got {self.mode!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
     key: str
@@ -51,6 +74,7 @@ class ObjectInfo:
     last_modified: float  # epoch seconds
     content_type: str = "application/octet-stream"
     metadata: dict[str, str] = field(default_factory=dict)
+    sse: Encryption | None = None  # how the object is stored; readers always get plaintext
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,12 +135,15 @@ class Storage(abc.ABC):
         data: bytes,
         metadata: dict[str, str] | None = None,
         content_type: str = "application/octet-stream",
+        sse: Encryption | None = None,
     ) -> ObjectInfo:
-        """Write atomically: readers see the old object or the whole new one, metadata included."""
+        """Write atomically: readers see the old object or the whole new one, metadata included.
+
+        ``sse`` stores the object with server-side encryption; ``get_object`` still returns plaintext."""
         check_bucket_name(bucket)
         check_key(key)
         return self._put_object(
-            bucket, key, data, {k.lower(): v for k, v in (metadata or {}).items()}, content_type
+            bucket, key, data, {k.lower(): v for k, v in (metadata or {}).items()}, content_type, sse
         )
 
     def get_object(self, bucket: str, key: str) -> tuple[ObjectInfo, bytes]:
@@ -159,7 +186,13 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def _put_object(
-        self, bucket: str, key: str, data: bytes, metadata: dict[str, str], content_type: str
+        self,
+        bucket: str,
+        key: str,
+        data: bytes,
+        metadata: dict[str, str],
+        content_type: str,
+        sse: Encryption | None = None,
     ) -> ObjectInfo: ...
 
     @abc.abstractmethod

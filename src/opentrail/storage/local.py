@@ -6,6 +6,11 @@ metadata. The sidecar mirrors the data path exactly rather than adding a suffix 
 because a suffix can collide with a real key (the sidecar of ``a`` would be the folder of ``a.json/b``).
 Bucket names cannot start with ``.``, so ``.meta`` never collides with a bucket.
 
+Server-side encryption is recorded in the sidecar (``sse``: mode and KMS key id). ``aws:kms`` objects are
+really encrypted at rest (``kms.ObjectSealer``, under a key derived from the master key); the sidecar
+then also holds ``stored_size``, the sealed file's size, while ``size`` and ``etag`` describe the
+plaintext readers get. Objects without encryption are stored byte for byte, with no ``sse`` entry.
+
 Limits of a filesystem that S3 does not have (refused with ``InvalidKey``):
 - a key is a path, so no segment may be empty, ``.`` or ``..`` (this also refuses a leading ``/``, a
   trailing ``/`` and ``a//b``), and no segment may exceed 255 bytes;
@@ -32,8 +37,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..encryption import MasterKey
 from .base import (
+    SSE_KMS,
     BucketExists,
+    Encryption,
     InvalidKey,
     Listing,
     NoSuchBucket,
@@ -42,6 +50,7 @@ from .base import (
     Storage,
     StorageError,
 )
+from .kms import MAGIC, ObjectSealer, SealFailed
 
 META_DIR = ".meta"
 TMP_PREFIX = ".opentrail-tmp-"
@@ -128,9 +137,19 @@ class LocalStorage(Storage):
 
     inline_reads = True
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, master_key: MasterKey | None = None) -> None:
+        """``master_key`` is needed only for SSE-KMS objects (to seal and open them)."""
         self.root = root
+        self._sealer = ObjectSealer(master_key) if master_key is not None else None
         root.mkdir(parents=True, exist_ok=True)
+
+    def _sealer_for(self, bucket: str, key: str) -> ObjectSealer:
+        if self._sealer is None:
+            raise StorageError(
+                f"object {key!r} in bucket {bucket} uses SSE-KMS, which the local bucket store needs the "
+                "master key for; open the store with the data dir's master.key"
+            )
+        return self._sealer
 
     # Buckets
 
@@ -162,16 +181,31 @@ class LocalStorage(Storage):
     # Objects
 
     def _put_object(
-        self, bucket: str, key: str, data: bytes, metadata: dict[str, str], content_type: str
+        self,
+        bucket: str,
+        key: str,
+        data: bytes,
+        metadata: dict[str, str],
+        content_type: str,
+        sse: Encryption | None = None,
     ) -> ObjectInfo:
         parts = _segments(key)
         base = self._bucket_dir(bucket)
         self._check_shape(base, key, parts)
         etag = _md5(data)
-        sidecar = json.dumps(
-            {"etag": etag, "size": len(data), "content_type": content_type, "metadata": metadata},
-            sort_keys=True,
-        ).encode()
+        doc: dict[str, Any] = {
+            "etag": etag,
+            "size": len(data),
+            "content_type": content_type,
+            "metadata": metadata,
+        }
+        stored = data
+        if sse is not None:
+            doc["sse"] = {"mode": sse.mode, "key_id": sse.key_id} if sse.key_id else {"mode": sse.mode}
+            if sse.mode == SSE_KMS and sse.key_id:
+                stored = self._sealer_for(bucket, key).seal(sse.key_id, bucket, key, data)
+                doc["stored_size"] = len(stored)
+        sidecar = json.dumps(doc, sort_keys=True).encode()
         meta = self.root / META_DIR / bucket
         target = base.joinpath(*parts)
         try:
@@ -180,7 +214,7 @@ class LocalStorage(Storage):
                 try:
                     self._write_sidecar(meta, parts, sidecar)
                     _makedirs(target.parent)
-                    _write_atomic(target, data)
+                    _write_atomic(target, stored)
                     break
                 except FileNotFoundError:
                     if attempt == 2:
@@ -188,7 +222,7 @@ class LocalStorage(Storage):
             stat = target.stat()
         except OSError as exc:
             raise StorageError(f"cannot write object {key!r} in bucket {bucket}: {exc}") from None
-        return ObjectInfo(key, len(data), etag, stat.st_mtime, content_type, dict(metadata))
+        return ObjectInfo(key, len(data), etag, stat.st_mtime, content_type, dict(metadata), sse)
 
     def _check_shape(self, base: Path, key: str, parts: list[str]) -> None:
         """Refuse a key that would make one object both a file and a folder."""
@@ -248,15 +282,22 @@ class LocalStorage(Storage):
         stat = path.stat()
         side = self._read_sidecar(bucket, parts)
         etag = side.get("etag")
+        sse = _sse(side)
+        if sse is not None and sse.mode == SSE_KMS:
+            size = side.get("size")
+            if (
+                side.get("stored_size") != stat.st_size
+                or not isinstance(etag, str)
+                or not isinstance(size, int)
+            ):
+                return self._get_object(bucket, key)[0]  # sidecar and bytes disagree: read the bytes
+            return ObjectInfo(
+                key, size, etag, stat.st_mtime, _content_type(side), dict(side.get("metadata", {})), sse
+            )
         if side.get("size") != stat.st_size or not isinstance(etag, str):
             etag = _md5_file(path)
         return ObjectInfo(
-            key,
-            stat.st_size,
-            etag,
-            stat.st_mtime,
-            str(side.get("content_type", DEFAULT_CONTENT_TYPE)),
-            dict(side.get("metadata", {})),
+            key, stat.st_size, etag, stat.st_mtime, _content_type(side), dict(side.get("metadata", {})), sse
         )
 
     def _object_path(self, bucket: str, key: str) -> tuple[list[str], Path]:
@@ -268,6 +309,7 @@ class LocalStorage(Storage):
         # cost more than the read. The bucket is looked for only when the object is not there.
         parts = _segments(key)
         path = os.path.join(self.root, bucket, *parts)
+        failed: SealFailed | None = None
         for _ in range(_READ_RETRIES):
             try:
                 with open(path, "rb") as src:
@@ -279,21 +321,34 @@ class LocalStorage(Storage):
             except OSError as exc:
                 raise StorageError(f"cannot read object {key!r} in bucket {bucket}: {exc}") from None
             side = self._read_sidecar(bucket, parts)
+            try:
+                data, sse = self._decode(bucket, key, side, data)
+            except SealFailed as exc:
+                failed = exc  # perhaps a sidecar from a newer write than the bytes: retry
+                time.sleep(0.01)
+                continue
+            failed = None
             etag = _md5(data)
             if side.get("etag", etag) == etag:
                 break
             time.sleep(0.01)
-        return (
-            ObjectInfo(
-                key,
-                len(data),
-                etag,
-                stat.st_mtime,
-                str(side.get("content_type", DEFAULT_CONTENT_TYPE)),
-                dict(side.get("metadata", {})),
-            ),
-            data,
+        if failed is not None:
+            raise failed
+        info = ObjectInfo(
+            key, len(data), etag, stat.st_mtime, _content_type(side), dict(side.get("metadata", {})), sse
         )
+        return info, data
+
+    def _decode(
+        self, bucket: str, key: str, side: dict[str, Any], stored: bytes
+    ) -> tuple[bytes, Encryption | None]:
+        """The plaintext of ``stored`` and how it was stored, as the sidecar says."""
+        sse = _sse(side)
+        if sse is None or sse.mode != SSE_KMS or sse.key_id is None:
+            return stored, sse
+        if not stored.startswith(MAGIC):
+            return stored, None  # plain bytes under a newer sidecar (an overwrite in flight)
+        return self._sealer_for(bucket, key).open(sse.key_id, bucket, key, stored), sse
 
     def _head_object(self, bucket: str, key: str) -> ObjectInfo:
         parts, path = self._object_path(bucket, key)
@@ -402,3 +457,19 @@ class LocalStorage(Storage):
                 yield from self._walk_folder(folder / name[len(path) : -1], name, prefix, after)
             elif name > after and name.startswith(prefix):
                 yield name
+
+
+def _content_type(side: dict[str, Any]) -> str:
+    return str(side.get("content_type", DEFAULT_CONTENT_TYPE))
+
+
+def _sse(side: dict[str, Any]) -> Encryption | None:
+    """The server-side encryption a sidecar records; None for none (or a sidecar we cannot read)."""
+    doc = side.get("sse")
+    if not isinstance(doc, dict):
+        return None
+    mode, key_id = doc.get("mode"), doc.get("key_id")
+    try:
+        return Encryption(str(mode), str(key_id) if key_id is not None else None)
+    except StorageError:
+        return None

@@ -18,7 +18,9 @@ import botocore.config
 import botocore.exceptions
 
 from .base import (
+    SSE_KMS,
     BucketExists,
+    Encryption,
     InvalidBucketName,
     Listing,
     NoSuchBucket,
@@ -117,18 +119,29 @@ class S3Storage(Storage):
     # Objects
 
     def _put_object(
-        self, bucket: str, key: str, data: bytes, metadata: dict[str, str], content_type: str
+        self,
+        bucket: str,
+        key: str,
+        data: bytes,
+        metadata: dict[str, str],
+        content_type: str,
+        sse: Encryption | None = None,
     ) -> ObjectInfo:
+        args: dict[str, Any] = {}
+        if sse is not None:
+            args["ServerSideEncryption"] = sse.mode
+            if sse.key_id is not None:
+                args["SSEKMSKeyId"] = sse.key_id
         try:
             response = self.client.put_object(
-                Bucket=bucket, Key=key, Body=data, Metadata=metadata, ContentType=content_type
+                Bucket=bucket, Key=key, Body=data, Metadata=metadata, ContentType=content_type, **args
             )
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
             raise self._fail(exc, "write", bucket, key) from None
         etag = str(response.get("ETag", "")).strip('"')
         # PutObject does not return Last-Modified; the write time is close enough for callers that only
         # record when they delivered.
-        return ObjectInfo(key, len(data), etag, time.time(), content_type, dict(metadata))
+        return ObjectInfo(key, len(data), etag, time.time(), content_type, dict(metadata), _sse(response))
 
     def _get_object(self, bucket: str, key: str) -> tuple[ObjectInfo, bytes]:
         try:
@@ -186,4 +199,18 @@ def _info(key: str, response: dict[str, Any], size: int) -> ObjectInfo:
         response["LastModified"].timestamp(),
         str(response.get("ContentType", "application/octet-stream")),
         {str(k): str(v) for k, v in response.get("Metadata", {}).items()},
+        _sse(response),
     )
+
+
+def _sse(response: dict[str, Any]) -> Encryption | None:
+    """The encryption S3 reports; a service that does not report it (or reports a mode we do not
+    model, such as ``aws:kms:dsse``) reads as None."""
+    mode = response.get("ServerSideEncryption")
+    if not mode:
+        return None
+    key_id = response.get("SSEKMSKeyId") if mode == SSE_KMS else None
+    try:
+        return Encryption(str(mode), str(key_id) if key_id else None)
+    except StorageError:
+        return None
