@@ -17,13 +17,13 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 import pytest
 from botocore.credentials import ReadOnlyCredentials
 
-from conftest import Credentials, Server, make_server
+from conftest import Credentials, Server, iso, make_server, wait_for
 from opentrail import delivery, trails
 from opentrail.client import Client
 from opentrail.clock import SystemClock
@@ -33,28 +33,12 @@ from opentrail.storage import Encryption, LocalStorage, ObjectInfo, StorageError
 from opentrail.store import Doc
 from opentrail.store.sqlite import SQLiteStore
 
-T = TypeVar("T")
 DIGEST_FOLDER = "CloudTrail-Digest"
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
     yield from make_server(env={"OPENTRAIL_DELIVERY_INTERVAL": "1", "OPENTRAIL_DIGEST_INTERVAL": "4"})
-
-
-def wait_for(probe: Callable[[], T], what: str, timeout: float = 20.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
-
-
-def iso(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def record(

@@ -24,16 +24,16 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 import pytest
 from botocore.credentials import ReadOnlyCredentials
 
-from conftest import Credentials, Server, make_server
+from conftest import Credentials, Server, iso, make_server, wait_for
 from opentrail import delivery, trails
 from opentrail.client import Client, RemoteError
 from opentrail.clock import FixedClock
@@ -45,7 +45,6 @@ from opentrail.store.sqlite import SQLiteStore
 
 pytestmark = pytest.mark.slow
 
-T = TypeVar("T")
 REGION = "us-east-1"
 # Where each kill aims: just after a new log file, just after a new digest, or anywhere (None).
 KILL_TRIGGERS = ("CloudTrail", "CloudTrail-Digest", "CloudTrail", None)
@@ -56,21 +55,6 @@ TRAIL = "crashproof"
 @pytest.fixture
 def server() -> Iterator[Server]:
     yield from make_server(env={"OPENTRAIL_DELIVERY_INTERVAL": "1", "OPENTRAIL_DIGEST_INTERVAL": "3"})
-
-
-def wait_for(probe: Callable[[], T], what: str, timeout: float = 30.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
-
-
-def iso(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def batch(account: str) -> tuple[bytes, list[str]]:

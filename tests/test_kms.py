@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from conftest import Server, make_server
-from test_delivery import Tenant, iso, record, single_member, wait_for
+from conftest import Server, iso, make_server, wait_for
+from test_delivery import Tenant, record, single_member
 
 
 @pytest.fixture(scope="module")

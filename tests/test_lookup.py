@@ -15,15 +15,11 @@ import botocore.exceptions
 import pytest
 from botocore.credentials import ReadOnlyCredentials
 
-from conftest import Credentials, Server, make_server
+from conftest import Credentials, Server, iso, make_server
 from opentrail.client import Client, RemoteError
 
 BASE = 1_704_067_200  # 2024-01-01T00:00:00Z: history replayed from the past, far from the audit events
 WINDOW = {"StartTime": BASE - 86_400, "EndTime": BASE + 86_400}
-
-
-def iso(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def record(

@@ -12,20 +12,19 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from botocore.credentials import ReadOnlyCredentials
 
-from conftest import Credentials, Server, free_port, make_server
+from conftest import Credentials, Server, free_port, make_server, wait_for
 from opentrail.client import Client
 from trail_helpers import expect_error
 
-T = TypeVar("T")
 REGION = "us-east-1"
 
 
@@ -34,17 +33,6 @@ def server() -> Iterator[Server]:
     yield from make_server(
         env={"OPENTRAIL_DELIVERY_INTERVAL": "1", "OPENTRAIL_NOTIFICATION_RETRY_DELAY": "0.2"}
     )
-
-
-def wait_for(probe: Callable[[], T], what: str, timeout: float = 20.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
 
 
 # -- an HTTP endpoint on loopback -------------------------------------------------------------------------

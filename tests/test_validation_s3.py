@@ -17,7 +17,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 import boto3
 import botocore.config
@@ -25,28 +25,12 @@ import pytest
 from botocore.credentials import ReadOnlyCredentials
 from moto.server import ThreadedMotoServer
 
-from conftest import AWS_CLI, Credentials, Server, free_port, make_server
+from conftest import AWS_CLI, Credentials, Server, free_port, iso, make_server, wait_for
 from opentrail.client import Client
 
-T = TypeVar("T")
 REGION = "us-east-1"
 TRAIL = "on-s3"
 MOTO_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-
-
-def wait_for(probe: Callable[[], T], what: str, timeout: float = 30.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
-
-
-def iso(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 @pytest.fixture(scope="module")
