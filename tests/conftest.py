@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,33 @@ def wait_for(probe: Callable[[], T], what: str, timeout: float = 30.0) -> T:
 def iso(epoch: float) -> str:
     """A CloudTrail eventTime (whole seconds, UTC)."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def management_record(
+    account: str,
+    region: str = "us-east-1",
+    read_only: bool = False,
+    source: str = "ec2.amazonaws.com",
+    user: str = "alice",
+) -> dict[str, Any]:
+    """A unique, current CloudTrail management event of ``account`` in ``region``."""
+    return {
+        "eventVersion": "1.11",
+        "userIdentity": {"type": "IAMUser", "accountId": account, "userName": user},
+        "eventTime": iso(time.time()),
+        "eventSource": source,
+        "eventName": "DescribeInstances" if read_only else "RunInstances",
+        "awsRegion": region,
+        "sourceIPAddress": "192.0.2.1",
+        "userAgent": "test",
+        "requestID": str(uuid.uuid4()),
+        "eventID": str(uuid.uuid4()),
+        "readOnly": read_only,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": account,
+        "eventCategory": "Management",
+    }
 
 
 def free_port() -> int:
@@ -250,3 +278,17 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip(f"corpus not found at {CORPUS}")
     return CORPUS
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    """An S3 wire-protocol server (moto) on loopback for the module's tests."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        moto.stop()

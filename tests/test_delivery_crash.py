@@ -33,7 +33,7 @@ import msgspec
 import pytest
 from botocore.credentials import ReadOnlyCredentials
 
-from conftest import Credentials, Server, iso, make_server, wait_for
+from conftest import Credentials, Server, iso, make_server, management_record, wait_for
 from opentrail import delivery, trails
 from opentrail.client import Client, RemoteError
 from opentrail.clock import FixedClock
@@ -61,25 +61,7 @@ def batch(account: str) -> tuple[bytes, list[str]]:
     """A body of ``BATCH`` unique management write events in the trail's region, and their eventIDs."""
     records: list[dict[str, Any]] = []
     for _ in range(BATCH):
-        records.append(
-            {
-                "eventVersion": "1.11",
-                "userIdentity": {"type": "IAMUser", "accountId": account, "userName": "steady"},
-                "eventTime": iso(time.time()),
-                "eventSource": "ec2.amazonaws.com",
-                "eventName": "RunInstances",
-                "awsRegion": REGION,
-                "sourceIPAddress": "192.0.2.7",
-                "userAgent": "delivery-crash-test",
-                "requestID": str(uuid.uuid4()),
-                "eventID": str(uuid.uuid4()),
-                "readOnly": False,
-                "eventType": "AwsApiCall",
-                "managementEvent": True,
-                "recipientAccountId": account,
-                "eventCategory": "Management",
-            }
-        )
+        records.append(management_record(account, REGION, user="steady"))
     return json.dumps({"Records": records}).encode(), [r["eventID"] for r in records]
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from conftest import OPENTRAIL, free_port
 from opentrail.encryption import MasterKey
@@ -76,17 +75,6 @@ UNSAFE_KEYS = ["/a", "a//b", "a/./b", "a/../b", "..", ".", "a/", "../../outside"
 
 def s3_order(keys: list[str]) -> list[str]:
     return sorted(keys, key=lambda k: k.encode())
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

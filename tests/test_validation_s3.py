@@ -23,25 +23,13 @@ import boto3
 import botocore.config
 import pytest
 from botocore.credentials import ReadOnlyCredentials
-from moto.server import ThreadedMotoServer
 
-from conftest import AWS_CLI, Credentials, Server, free_port, iso, make_server, wait_for
+from conftest import AWS_CLI, Credentials, Server, iso, make_server, management_record, wait_for
 from opentrail.client import Client
 
 REGION = "us-east-1"
 TRAIL = "on-s3"
 MOTO_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        moto.stop()
 
 
 @pytest.fixture(scope="module")
@@ -71,26 +59,6 @@ def server(moto_endpoint: str) -> Iterator[Server]:
         **MOTO_KEYS,
     }
     yield from make_server(env=env)
-
-
-def record(account: str) -> dict[str, Any]:
-    return {
-        "eventVersion": "1.11",
-        "userIdentity": {"type": "IAMUser", "accountId": account, "userName": "alice"},
-        "eventTime": iso(time.time()),
-        "eventSource": "ec2.amazonaws.com",
-        "eventName": "RunInstances",
-        "awsRegion": REGION,
-        "sourceIPAddress": "192.0.2.1",
-        "userAgent": "test",
-        "requestID": str(uuid.uuid4()),
-        "eventID": str(uuid.uuid4()),
-        "readOnly": False,
-        "eventType": "AwsApiCall",
-        "managementEvent": True,
-        "recipientAccountId": account,
-        "eventCategory": "Management",
-    }
 
 
 class Chain:
@@ -165,7 +133,7 @@ def chain(server: Server, s3: Any, moto_endpoint: str) -> Chain:
     cloudtrail.start_logging(Name=TRAIL)
     sent: set[str] = set()
     for _ in range(3):
-        batch = [record(chain.account) for _ in range(4)]
+        batch = [management_record(chain.account) for _ in range(4)]
         chain.ingest(batch)
         sent.update(r["eventID"] for r in batch)
         time.sleep(1.5)
