@@ -3,7 +3,7 @@
 1. Throughput, in-process: a fresh ``SQLiteStore`` filled with ``--events`` realistic ~1.2 KB management
    records (``bench.common``) in one account and region, a logging trail (its ``trail`` and ``delivery``
    documents, as CreateTrail + StartLogging leave them) and a ``LocalStorage`` bucket in a temp dir. Each
-   run rewinds the trail's cursor to 0 and times the real ``Deliverer.run_once(force=True)``: read_after
+   run rewinds the trail's cursor to 0 and times the real ``Deliverer.run_once(force=True)``: read_log
    in delivery's chunk size, the trail's selection, ``build_log_file`` (join, gzip level 6, SHA-256) and
    the atomic, fsynced object write, in files of at most 50,000 events / 50 MB. The same run prints the
    stdlib ceiling (plain ``zlib.compress`` level 6 + ``hashlib.sha256`` of the same files' bytes,
@@ -38,11 +38,11 @@ import msgspec
 
 from opentrail import delivery, logfiles, trails
 from opentrail.clock import SystemClock
-from opentrail.events import StoredEvent, index_record
+from opentrail.events import index_record
 from opentrail.logfiles import COMPRESSION_LEVEL, build_log_file, gzip_member
 from opentrail.signing import Signer as KeySigner
 from opentrail.storage import LocalStorage
-from opentrail.store import Doc
+from opentrail.store import Doc, LogRow
 from opentrail.store.sqlite import SQLiteStore
 
 from .common import (
@@ -153,21 +153,19 @@ def stages(pipe: Pipeline) -> tuple[dict[str, float], list[bytes], int]:
     the number of events."""
     out: dict[str, float] = {}
     started = time.perf_counter()
-    rows = []
+    rows: list[LogRow] = []
     after = 0
-    while True:
-        chunk = pipe.store.read_after(after, delivery.READ_CHUNK)
-        if not chunk:
-            break
-        rows.extend(chunk)
-        after = chunk[-1].seq
-    out["read_after (SQLite fetch + row decode)"] = time.perf_counter() - started
+    while (part := pipe.store.read_log(ACCOUNT, after, delivery.READ_CHUNK, None, REGION)).last != after:
+        rows.extend(part.rows)
+        after = part.last
+    out["read_log (SQLite range scan, driver tuples)"] = time.perf_counter() - started
     started = time.perf_counter()
-    picked = [e for e in rows if delivery._wanted(pipe.trail, e.row)]
+    wanted = delivery._Picker(pipe.trail)
+    picked = [row for row in rows if wanted(row)]
     out["trail selection"] = time.perf_counter() - started
     files = split_files(picked)
-    records = [[e.row.record for e in f] for f in files]
-    times = [[e.row.time_ms / 1000 for e in f] for f in files]
+    records = [[row[6] for row in f] for f in files]
+    times = [[row[5] / 1000 for row in f] for f in files]
     started = time.perf_counter()
     raws = [logfiles._records_json(r) for r in records]  # build_log_file's own join
     out["join into {Records:[...]}"] = time.perf_counter() - started
@@ -189,13 +187,13 @@ def stages(pipe: Pipeline) -> tuple[dict[str, float], list[bytes], int]:
     return out, raws, len(picked)
 
 
-def split_files(picked: list[StoredEvent]) -> list[list[StoredEvent]]:
+def split_files(picked: list[LogRow]) -> list[list[LogRow]]:
     """Events cut into files as delivery cuts them (at MAX_FILE_EVENTS events or MAX_FILE_BYTES)."""
-    files: list[list[StoredEvent]] = [[]]
+    files: list[list[LogRow]] = [[]]
     size = 0
-    for event in picked:
-        files[-1].append(event)
-        size += len(event.row.record)
+    for row in picked:
+        files[-1].append(row)
+        size += len(row[6])
         if len(files[-1]) >= delivery.MAX_FILE_EVENTS or size >= delivery.MAX_FILE_BYTES:
             files.append([])
             size = 0

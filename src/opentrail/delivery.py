@@ -37,13 +37,13 @@ from .clock import Clock, format_time
 from .context import Services
 from .digests import ListedLog, PreviousDigest, build_digest, digest_key, metadata
 from .errors import ConfigError, ConflictError, StoreError
-from .events import EventRow, Kind, StoredEvent
+from .events import Kind
 from .logfiles import build_log_file, log_file_key, unique_suffix
 from .notifications import Notice, Outcome
 from .selectors import EventSelection
 from .signing import Signer
 from .storage import SSE_KMS, SSE_S3, Encryption, NoSuchBucket, Storage, StorageError
-from .store import Doc, Store
+from .store import Doc, LogRow, Store
 
 log = logging.getLogger("opentrail.delivery")
 
@@ -82,27 +82,53 @@ def high_sequence(store: Store) -> int:
 # -- selection ------------------------------------------------------------------------------------------
 
 
-def selects(selection: EventSelection, row: EventRow) -> bool:
-    """Whether a trail with ``selection`` delivers ``row``: management events by the basic selectors'
-    ReadWriteType, IncludeManagementEvents and ExcludeManagementEventSources. Data events and advanced
-    selectors get the full engine in a later issue; until then advanced selectors decide management
-    events by their category and readOnly only. One function, so the engine can replace it."""
-    if row.kind != Kind.MANAGEMENT:
+def selects(selection: EventSelection, kind: int, read_only: bool | None, event_source: str | None) -> bool:
+    """Whether a trail with ``selection`` delivers an event of this kind, readOnly and eventSource:
+    management events by the basic selectors' ReadWriteType, IncludeManagementEvents and
+    ExcludeManagementEventSources. Data events and advanced selectors get the full engine in a later
+    issue; until then advanced selectors decide management events by their category and readOnly only.
+    One function, so the engine can replace it."""
+    if kind != Kind.MANAGEMENT:
         return False
     if selection.basic is not None:
         for selector in selection.basic:
             if not selector.include_management_events:
                 continue
-            if row.event_source in selector.exclude_management_event_sources:
+            if event_source in selector.exclude_management_event_sources:
                 continue
-            if selector.read_write_type == "ReadOnly" and row.read_only is False:
+            if selector.read_write_type == "ReadOnly" and read_only is False:
                 continue
-            if selector.read_write_type == "WriteOnly" and row.read_only is True:
+            if selector.read_write_type == "WriteOnly" and read_only is True:
                 continue
             return True
         return False
-    writes = row.read_only is not True
+    writes = read_only is not True
     return selection.logs_management(writes=writes)
+
+
+class _Picker:
+    """A trail's selection over ``LogRow`` tuples: ``selects`` answered once per distinct (kind,
+    readOnly, eventSource), then a dict lookup per event (a pass sees a few dozen such triples)."""
+
+    def __init__(self, trail: trails.Trail) -> None:
+        self.selection = trail.event_selection
+        self.known: dict[tuple[int, int | None, str | None], bool] = {}
+
+    def __call__(self, row: LogRow) -> bool:
+        key = (row[2], row[3], row[4])
+        wanted = self.known.get(key)
+        if wanted is None:
+            read_only = None if row[3] is None else row[3] == 1
+            wanted = self.known[key] = selects(self.selection, row[2], read_only, row[4])
+        return wanted
+
+
+@dataclass(slots=True)
+class _Picked:
+    """The events of a range a trail delivers, as the store's rows, and their streams' regions."""
+
+    rows: list[LogRow]
+    regions: dict[int, str]
 
 
 # -- state ----------------------------------------------------------------------------------------------
@@ -310,36 +336,40 @@ class Deliverer:
 
     # -- log files --------------------------------------------------------------------------------------
 
-    def _read(self, state: State, trail: trails.Trail) -> tuple[int, list[StoredEvent]]:
+    def _read(self, state: State, trail: trails.Trail) -> tuple[int, _Picked]:
         """The next range after the cursor: (its last sequence, the events of it the trail selects)."""
-        limit = state.until
+        account, region = _scope(trail)
+        wanted = _Picker(trail)
         last = state.cursor
-        picked: list[StoredEvent] = []
+        picked = _Picked([], {})
         size = 0
-        while len(picked) < MAX_FILE_EVENTS and size < MAX_FILE_BYTES:
-            rows = self.store.read_after(last, READ_CHUNK)
-            if limit is not None:
-                rows = [r for r in rows if r.seq <= limit]
-            if not rows:
+        while len(picked.rows) < MAX_FILE_EVENTS and size < MAX_FILE_BYTES:
+            part = self.store.read_log(account, last, READ_CHUNK, state.until, region)
+            if part.last == last:
                 break
-            for event in rows:
-                last = event.seq
-                if _wanted(trail, event.row):
-                    picked.append(event)
-                    size += len(event.row.record)
-                    if len(picked) >= MAX_FILE_EVENTS or size >= MAX_FILE_BYTES:
+            picked.regions.update(part.regions)
+            last = part.last
+            for row in part.rows:
+                if wanted(row):
+                    picked.rows.append(row)
+                    size += len(row[6])
+                    if len(picked.rows) >= MAX_FILE_EVENTS or size >= MAX_FILE_BYTES:
+                        last = row[0]  # the rest of this part goes in the next file
                         break
         return last, picked
 
-    def _replay(self, state: State, trail: trails.Trail, batch: _Batch) -> list[StoredEvent]:
-        picked: list[StoredEvent] = []
+    def _replay(self, trail: trails.Trail, batch: _Batch) -> _Picked:
+        account, region = _scope(trail)
+        wanted = _Picker(trail)
+        picked = _Picked([], {})
         after = batch.first - 1
         while after < batch.last:
-            rows = [r for r in self.store.read_after(after, READ_CHUNK) if r.seq <= batch.last]
-            if not rows:
+            part = self.store.read_log(account, after, READ_CHUNK, batch.last, region)
+            if part.last == after:
                 break
-            picked.extend(r for r in rows if _wanted(trail, r.row))
-            after = rows[-1].seq
+            picked.regions.update(part.regions)
+            picked.rows.extend(row for row in part.rows if wanted(row))
+            after = part.last
         return picked
 
     def _deliver(self, doc: Doc, state: State, trail: trails.Trail) -> bool:
@@ -351,14 +381,14 @@ class Deliverer:
                     state.last_flush = self.clock.now()
                     _save(self.store, doc, state)
                     return True
-                if not picked:  # nothing selected: move on without a file
+                if not picked.rows:  # nothing selected: move on without a file
                     state.cursor = last
                     continue
                 # Fixed before any write: a retry after a crash or failure rewrites the same objects.
-                state.batch = _Batch(first=picked[0].seq, last=last, at=self.clock.now())
+                state.batch = _Batch(first=picked.rows[0][0], last=last, at=self.clock.now())
                 _save(self.store, doc, state)
             else:
-                picked = self._replay(state, trail, state.batch)
+                picked = self._replay(trail, state.batch)
             batch = state.batch
             try:
                 written = self._write(trail, doc.account, batch, picked)
@@ -389,17 +419,17 @@ class Deliverer:
             self.notify(Notice(account, trail.trail_arn, trail.sns_topic_arn, listed.bucket, (listed.key,)))
 
     def _write(
-        self, trail: trails.Trail, account: str, batch: _Batch, picked: list[StoredEvent]
+        self, trail: trails.Trail, account: str, batch: _Batch, picked: _Picked
     ) -> list[tuple[str, ListedLog]]:
-        by_region: dict[str, list[StoredEvent]] = {}
-        for event in picked:
-            by_region.setdefault(event.row.region, []).append(event)
+        by_stream: dict[int, list[LogRow]] = {}
+        for row in picked.rows:
+            by_stream.setdefault(row[1], []).append(row)
         written = []
-        for region, events in sorted(by_region.items()):
-            seed = f"{trail.trail_arn}\0{region}\0{events[0].seq}\0{events[-1].seq}".encode()
+        for region, rows in sorted((picked.regions[s], rows) for s, rows in by_stream.items()):
+            seed = f"{trail.trail_arn}\0{region}\0{rows[0][0]}\0{rows[-1][0]}".encode()
             unique = unique_suffix(hashlib.sha256(seed).digest())
             key = log_file_key(trail.s3_key_prefix, account, region, batch.at, unique)
-            built = build_log_file([e.row.record for e in events], [e.row.time_ms / 1000 for e in events])
+            built = build_log_file([row[6] for row in rows], [row[5] / 1000 for row in rows])
             sse = _sse(trail, digest=False)
             self.storage.put_object(trail.s3_bucket_name, key, built.data, {}, "application/x-gzip", sse)
             listed = ListedLog(
@@ -527,12 +557,9 @@ class Deliverer:
         _save(self.store, doc, state, settle)
 
 
-def _wanted(trail: trails.Trail, row: EventRow) -> bool:
-    if row.account != _account(trail):
-        return False
-    if not trail.is_multi_region_trail and row.region != trail.home_region:
-        return False
-    return selects(trail.event_selection, row)
+def _scope(trail: trails.Trail) -> tuple[str, str | None]:
+    """(account, region) whose events a trail reads: its home region only unless it is multi-region."""
+    return _account(trail), None if trail.is_multi_region_trail else trail.home_region
 
 
 def _sse(trail: trails.Trail, *, digest: bool) -> Encryption | None:

@@ -6,9 +6,19 @@ from urllib.parse import urlsplit
 
 from ..clock import Clock
 from ..errors import ConfigError
-from .base import LOOKUP_ATTRIBUTES, AccessKey, Account, Doc, EventQuery, Store
+from .base import LOOKUP_ATTRIBUTES, AccessKey, Account, Doc, EventQuery, LogRow, LogSlice, Store
 
-__all__ = ["LOOKUP_ATTRIBUTES", "AccessKey", "Account", "Doc", "EventQuery", "Store", "open_store"]
+__all__ = [
+    "LOOKUP_ATTRIBUTES",
+    "AccessKey",
+    "Account",
+    "Doc",
+    "EventQuery",
+    "LogRow",
+    "LogSlice",
+    "Store",
+    "open_store",
+]
 
 
 def open_store(url: str, clock: Clock | None = None) -> Store:

@@ -22,7 +22,17 @@ from typing import Any
 from ..errors import ConflictError
 from ..events import EventRow, Kind, StoredEvent
 
-__all__ = ["LOOKUP_ATTRIBUTES", "AccessKey", "Account", "ConflictError", "Doc", "EventQuery", "Store"]
+__all__ = [
+    "LOOKUP_ATTRIBUTES",
+    "AccessKey",
+    "Account",
+    "ConflictError",
+    "Doc",
+    "EventQuery",
+    "LogRow",
+    "LogSlice",
+    "Store",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +93,18 @@ class EventQuery:
     attribute: str | None = None
     value: str | None = None
     before: tuple[int, int] | None = None
+
+
+# (seq, stream, kind, read_only as 0/1/None, eventSource, eventTime in ms, record bytes): a plain tuple,
+# as the database driver returns it, so a forward read builds no object per event.
+LogRow = tuple[int, int, int, int | None, str | None, int, bytes]
+
+
+@dataclass(slots=True)
+class LogSlice:
+    last: int  # every log position up to here was scanned (a consumer's next ``after``)
+    rows: list[LogRow]
+    regions: dict[int, str]  # stream number -> region, for the rows' streams
 
 
 class Store(abc.ABC):
@@ -174,6 +196,34 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def read_after(self, seq: int, limit: int) -> list[StoredEvent]:
         """Events with sequence > ``seq`` in sequence order (consumers' forward read)."""
+
+    def read_log(
+        self, account: str, after: int, limit: int, until: int | None = None, region: str | None = None
+    ) -> LogSlice:
+        """One account's events (in one region, or all) after ``after`` and up to ``until``, scanning a
+        bounded stretch of the log (at most ``limit`` sequence numbers, or ``limit`` events): the
+        consumers' lean forward read (delivery reads every event it delivers through it). ``last`` is
+        where the scan ended; rows are in sequence order. Backends override it with one query; this
+        default is ``read_after``."""
+        events = self.read_after(after, limit)
+        last = events[-1].seq if events else after
+        if until is not None:
+            events = [e for e in events if e.seq <= until]
+            last = max(after, min(last, until))
+        regions: dict[int, str] = {}
+        ids: dict[str, int] = {}
+        rows: list[LogRow] = []
+        for event in events:
+            row = event.row
+            if row.account != account or (region is not None and row.region != region):
+                continue
+            stream = ids.setdefault(row.region, len(ids))
+            regions[stream] = row.region
+            read_only = None if row.read_only is None else int(row.read_only)
+            rows.append(
+                (event.seq, stream, int(row.kind), read_only, row.event_source, row.time_ms, row.record)
+            )
+        return LogSlice(last, rows, regions)
 
     @abc.abstractmethod
     def purge_ingested_before(self, cutoff: float) -> int:

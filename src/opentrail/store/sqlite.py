@@ -23,7 +23,7 @@ from ..clock import Clock, SystemClock
 from ..errors import ConflictError, StoreError
 from ..events import EventRow, StoredEvent
 from . import sqlite_events as sql_events
-from .base import AccessKey, Account, Doc, EventQuery, Store
+from .base import AccessKey, Account, Doc, EventQuery, LogSlice, Store
 from .sqlite_history import INDEX_BATCH, HistoryIndexer, attach_history, purge_below
 
 T = TypeVar("T")
@@ -449,6 +449,12 @@ class SQLiteStore(Store):
     def read_after(self, seq: int, limit: int) -> list[StoredEvent]:
         with self._reading() as conn:
             return sql_events.read_after(conn, seq, limit)
+
+    def read_log(
+        self, account: str, after: int, limit: int, until: int | None = None, region: str | None = None
+    ) -> LogSlice:
+        with self._reading() as conn:
+            return sql_events.read_log(conn, account, after, limit, until, region)
 
     def purge_ingested_before(self, cutoff: float, chunk: int = 10_000) -> int:
         day = int(cutoff // 86400)

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from ..events import EventRow, Kind, StoredEvent
-from .base import EventQuery
+from .base import EventQuery, LogSlice
 
 EVERY, RESOURCE_TYPE, RESOURCE_NAME = 0, 1, 2
 EVENT_NAME, EVENT_SOURCE, USERNAME, ACCESS_KEY, READ_ONLY, EVENT_ID = 3, 4, 5, 6, 7, 8
@@ -258,3 +258,35 @@ def read_after(conn: sqlite3.Connection, seq: int, limit: int) -> list[StoredEve
         f"SELECT {EVENT_COLUMNS} FROM {_FROM_EVENTS} WHERE e.seq > ? ORDER BY e.seq LIMIT ?", (seq, limit)
     ).fetchall()
     return [to_event(row) for row in rows]
+
+
+def read_log(
+    conn: sqlite3.Connection, account: str, after: int, limit: int, until: int | None, region: str | None
+) -> LogSlice:
+    """``Store.read_log`` in two statements: the committed high-water mark, then one rowid range scan
+    that SQLite filters by stream. Rows come back as the driver's tuples, seven columns (the full
+    ``read_after`` row with its stream join and ``to_event`` cost delivery 10 µs an event; this, 3).
+
+    Every row at or below the high-water mark was committed with it (one writer, numbers given out in
+    commit order), so the range is complete however many groups commit between the two statements.
+    """
+    bound = min(after + limit, high_seq(conn))
+    if until is not None:
+        bound = min(bound, until)
+    if bound <= after:
+        return LogSlice(after, [], {})
+    regions = {
+        int(sid): name
+        for sid, name in conn.execute("SELECT id, region FROM streams WHERE account = ?", (account,))
+        if region is None or name == region
+    }
+    if not regions:
+        return LogSlice(bound, [], {})
+    # ``+stream``: filter rows of the range, never walk an index on stream instead of the rowid.
+    streams = ",".join(str(sid) for sid in regions)
+    rows = conn.execute(
+        "SELECT seq, stream, kind, read_only, event_source, time, record FROM events "
+        f"WHERE seq > ? AND seq <= ? AND +stream IN ({streams}) ORDER BY seq",
+        (after, bound),
+    ).fetchall()
+    return LogSlice(bound, rows, regions)
