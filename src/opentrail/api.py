@@ -90,13 +90,44 @@ LATENCY = prometheus_client.Histogram(
 )
 
 
+_JSON_11 = JSON_11.encode("latin-1")
+
+
+class _JsonResponse(Response):
+    """The headers Starlette's constructor makes for ``Response(body, status, media_type=JSON_11,
+    headers={"x-amzn-RequestId": ...})``, in its order, listed directly (every API call builds one)."""
+
+    media_type = JSON_11
+
+    def __init__(self, body: bytes, status: int, request_id: str) -> None:
+        self.status_code = status
+        self.background = None
+        self.body = body
+        headers = [(b"x-amzn-requestid", request_id.encode("latin-1"))]
+        if not (status < 200 or status in (204, 304)):
+            headers.append((b"content-length", str(len(body)).encode("latin-1")))
+        headers.append((b"content-type", _JSON_11))
+        self.raw_headers = headers
+
+
 def _json(body: Any, status: int = 200, request_id: str = "") -> Response:
-    return Response(
-        msgspec.json.encode(body),
-        status_code=status,
-        media_type=JSON_11,
-        headers={"x-amzn-RequestId": request_id},
-    )
+    return _JsonResponse(msgspec.json.encode(body), status, request_id)
+
+
+_counted: dict[tuple[str, int], Any] = {}
+_timed: dict[str, Any] = {}
+
+
+def observe(operation: str, status: int, seconds: float) -> None:
+    """Count and time one call; the labelled children are looked up once per label set."""
+    counter = _counted.get((operation, status))
+    if counter is None:
+        counter = _counted.setdefault((operation, status), REQUESTS.labels(operation, str(status)))
+    histogram = _timed.get(operation)
+    if histogram is None:
+        histogram = _timed.setdefault(operation, LATENCY.labels(operation))
+    counter.inc()
+    histogram.observe(seconds)
 
 
 def error_response(err: ApiError, request_id: str, rest: bool = False) -> Response:
@@ -171,17 +202,16 @@ class Edge:
 
     async def dispatch(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
-        rest = request.url.path in ("/PutAuditEvents", "/IngestRecords")
+        rest = request.scope["path"] in ("/PutAuditEvents", "/IngestRecords")
 
         def render(err: ApiError) -> Response:
             # S3 clients parse S3's XML errors only, authentication failures included.
-            if s3:
+            if s3api.is_s3(request):
                 return s3api.error_response(err, request_id, request.method == "HEAD")
             return error_response(err, request_id, rest)
 
         started = time.perf_counter()
         operation = "unknown"
-        s3 = s3api.is_s3(request)
         try:
             body = await read_body(request, self.services.settings.max_body_bytes)
             credential, key = await self.authenticate(request, body)
@@ -193,7 +223,7 @@ class Edge:
             elif credential.service == "cloudtrail-data" and request.method == "POST" and rest:
                 operation = request.url.path.lstrip("/")
                 response = await self.data_plane(call, operation, request, body)
-            elif credential.service == "s3" and s3:
+            elif credential.service == "s3" and s3api.is_s3(request):
                 operation = "s3"
                 response = await s3api.handle(call, request, body)
             else:
@@ -210,8 +240,7 @@ class Edge:
             # operator gets the traceback in the server log.
             log.exception("unexpected failure in %s (request %s)", operation, request_id)
             response = render(api_error("InternalFailure", ApiError)("internal error; see the server log"))
-        REQUESTS.labels(operation, str(response.status_code)).inc()
-        LATENCY.labels(operation).observe(time.perf_counter() - started)
+        observe(operation, response.status_code, time.perf_counter() - started)
         return response
 
     @staticmethod
@@ -402,12 +431,13 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     unsigned: dict[str, Callable[[Request], Awaitable[Response]]] = {"/health": health, "/metrics": metrics}
 
     async def root(request: Request) -> Response:
-        handler = unsigned.get(request.url.path)
-        # A presigned S3 URL for a bucket named "health" is signed too: it must reach the edge.
-        query = request.query_params
-        signed = "authorization" in request.headers or "X-Amz-Credential" in query or "Signature" in query
-        if handler is not None and request.method == "GET" and not signed:
-            return await handler(request)
+        handler = unsigned.get(request.scope["path"])
+        if handler is not None and request.method == "GET":
+            # A presigned S3 URL for a bucket named "health" is signed too: it must reach the edge.
+            query = request.query_params
+            signed = "authorization" in request.headers or "X-Amz-Credential" in query or "Signature" in query
+            if not signed:
+                return await handler(request)
         return await entry(request)
 
     async def asgi(scope: Scope, receive: Receive, send: Send) -> None:

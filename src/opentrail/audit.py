@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from .accounts import identity
@@ -12,6 +13,10 @@ from .events import EVENT_VERSION, EventRow, encode, index_record
 
 EVENT_SOURCE = "cloudtrail.amazonaws.com"
 _READ_PREFIXES = ("Get", "List", "Describe", "Lookup")
+
+
+# Calls within one second share their eventTime text (CloudTrail records whole seconds).
+_second = lru_cache(maxsize=64)(format_time)
 
 
 def is_read_only(operation: str) -> bool:
@@ -38,7 +43,7 @@ def record(
     rec: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
         "userIdentity": identity(call.key),
-        "eventTime": format_time(call.now),
+        "eventTime": _second(int(call.now)),
         "eventSource": EVENT_SOURCE,
         "eventName": operation,
         "awsRegion": call.region,

@@ -138,6 +138,8 @@ def millis(seconds: float | int, *, up: bool) -> int:
     ``repr`` gives the shortest decimal that round-trips the float, so 1704067200.123 becomes exactly
     1704067200123 ms instead of a product that floating point puts a hair to either side.
     """
+    if type(seconds) is int:
+        return seconds * 1000  # exact already; what the Decimal below gives for an int
     scaled = Decimal(repr(seconds)) * 1000
     return int(scaled.to_integral_value(rounding=ROUND_CEILING if up else ROUND_FLOOR))
 
@@ -189,9 +191,12 @@ def scope(call: Call, lookup: Lookup) -> str:
     )
 
 
-def open_token(call: Call, lookup: Lookup, token: str) -> tuple[int, int, tuple[int, int]]:
-    """(start_ms, end_ms, cursor) frozen in a token issued for this very query."""
-    position = call.services.sealer.open(token, scope(call, lookup))
+def open_token(
+    call: Call, lookup: Lookup, token: str, bound: str | None = None
+) -> tuple[int, int, tuple[int, int]]:
+    """(start_ms, end_ms, cursor) frozen in a token issued for this very query (``bound``: its
+    ``scope``, when the caller has it already)."""
+    position = call.services.sealer.open(token, bound or scope(call, lookup))
     if not (
         isinstance(position, list)
         and len(position) == 4
@@ -321,8 +326,10 @@ def element(event: StoredEvent) -> dict[str, Any]:
 def lookup_events(call: Call, params: p.Params) -> dict[str, Any]:
     throttle(call)
     lookup = parse(params)
+    bound: str | None = None
     if lookup.token is not None:
-        start_ms, end_ms, before = open_token(call, lookup, lookup.token)
+        bound = scope(call, lookup)
+        start_ms, end_ms, before = open_token(call, lookup, lookup.token, bound)
     else:
         start_ms, end_ms = window(lookup, call.now, call.services.settings.retention_days)
         before = None
@@ -344,7 +351,7 @@ def lookup_events(call: Call, params: p.Params) -> dict[str, Any]:
     if len(found) > lookup.max_results:
         last = page[-1]
         result["NextToken"] = call.services.sealer.seal(
-            scope(call, lookup), [start_ms, end_ms, last.row.time_ms, last.seq]
+            bound or scope(call, lookup), [start_ms, end_ms, last.row.time_ms, last.seq]
         )
     return result
 

@@ -31,7 +31,11 @@ _AUTH = re.compile(
     r"^AWS4-HMAC-SHA256\s+Credential=(?P<cred>[^,\s]+)\s*,\s*SignedHeaders=(?P<headers>[^,\s]+)\s*,"
     r"\s*Signature=(?P<sig>[0-9a-f]{64})\s*$"
 )
-_SPACES = re.compile(r"\s+")
+_AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
+# Derived signing keys by (secret, date, region, service): four HMACs a request saves. A key is valid
+# for one day, so the cache is cleared when it grows past what a few days of callers fill.
+_SIGNING_KEYS: dict[tuple[str, str, str, str], bytes] = {}
+_MAX_SIGNING_KEYS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +81,7 @@ def parse_authorization(request: Request) -> Credential:
             f"Credential must be '<key>/<yyyymmdd>/<region>/<service>/aws4_request', got {match['cred']!r}"
         )
     amz_date = request.headers.get("x-amz-date", "")
-    if not re.fullmatch(r"\d{8}T\d{6}Z", amz_date):
+    if not _AMZ_DATE.fullmatch(amz_date):
         raise IncompleteSignature(f"X-Amz-Date must be YYYYMMDDTHHMMSSZ, got {amz_date!r}")
     try:
         _amz_epoch(amz_date)
@@ -138,7 +142,8 @@ def canonical_request(request: Request, credential: Credential) -> str:
         value = request.headers.get(name)
         if value is None:
             raise InvalidSignature(f"signed header {name!r} is not in the request")
-        lines.append(f"{name}:{_SPACES.sub(' ', value.strip())}\n")
+        # Trimmed, runs of whitespace collapsed to one space: str.split() splits on what \s matches.
+        lines.append(f"{name}:{' '.join(value.split())}\n")
     payload = request.headers.get("x-amz-content-sha256") or hashlib.sha256(request.body).hexdigest()
     return "\n".join(
         [
@@ -153,9 +158,15 @@ def canonical_request(request: Request, credential: Credential) -> str:
 
 
 def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    cached = _SIGNING_KEYS.get((secret, date, region, service))
+    if cached is not None:
+        return cached
     key = hmac.new(f"AWS4{secret}".encode(), date.encode(), hashlib.sha256).digest()
     for part in (region, service, "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    if len(_SIGNING_KEYS) >= _MAX_SIGNING_KEYS:
+        _SIGNING_KEYS.clear()
+    _SIGNING_KEYS[(secret, date, region, service)] = key
     return key
 
 
@@ -317,9 +328,10 @@ Verifier = Callable[[Request, Credential, str], None]
 def read_credential(request: Request, now: float) -> tuple[Credential, Verifier]:
     """The credential of a request signed in its Authorization header, in a SigV4 presigned URL or in a
     SigV2 presigned S3 URL, with its time checked, and the function that verifies its signature."""
-    if is_presigned_v2(request):
+    # Both presigned forms require the Authorization header to be absent: skip parsing the query.
+    if "authorization" not in request.headers and is_presigned_v2(request):
         return parse_presigned_v2(request, now), verify_presigned_v2
-    if is_presigned(request):
+    if "authorization" not in request.headers and is_presigned(request):
         credential = parse_presigned(request)
         if credential.service != "s3":
             # A presigned URL leaves the body unsigned: acceptable for S3 objects, not for API calls.

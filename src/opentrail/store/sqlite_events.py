@@ -109,28 +109,30 @@ def high_seq(conn: sqlite3.Connection) -> int:
 
 
 def _history_select(attr: int, value: str, where: str = "") -> str:
-    return (
-        f"SELECT e.stream, e.kind, {attr}, {value}, e.time, e.seq FROM events e{where} "
-        f"WHERE e.seq > ?1 AND e.seq <= ?2 AND {value} IS NOT NULL"
-    )
+    columns = f"b.stream, b.kind, {attr}, {value}, b.time, b.seq"
+    return f"SELECT {columns} FROM batch b{where} WHERE {value} IS NOT NULL"
 
 
 # History entries of the events in a sequence range, built by SQLite itself: binding each entry from
-# Python cost more than inserting it (bench: 54 µs per event that way, 25 µs this way). Sorting them
-# first (ORDER BY the key) made it slower, not faster.
+# Python cost more than inserting it (bench: 54 µs per event that way, 25 µs this way). The range's
+# index columns are read from the log once into a materialized ``batch`` (each of the nine selects
+# scanning the log's ~1.2 KB rows itself cost 1.5-2 µs an event each: 33 -> 24 µs CPU an event).
+# Sorting the entries first (ORDER BY the key) made it slower, not faster.
 INDEX_HISTORY_SQL = (
+    "WITH batch AS MATERIALIZED (SELECT stream, kind, time, seq, event_id, event_name, event_source, "
+    "username, access_key, read_only, resources FROM events WHERE seq > ?1 AND seq <= ?2) "
     "INSERT OR IGNORE INTO history (stream, kind, attr, value, time, seq) "
     + " UNION ALL ".join(
         [
             _history_select(EVERY, "''"),
-            _history_select(EVENT_ID, "e.event_id"),
-            _history_select(EVENT_NAME, "e.event_name"),
-            _history_select(EVENT_SOURCE, "e.event_source"),
-            _history_select(USERNAME, "e.username"),
-            _history_select(ACCESS_KEY, "e.access_key"),
-            _history_select(READ_ONLY, "CASE e.read_only WHEN 1 THEN 'true' WHEN 0 THEN 'false' END"),
-            _history_select(RESOURCE_TYPE, "r.value ->> 0", ", json_each(e.resources) r"),
-            _history_select(RESOURCE_NAME, "r.value ->> 1", ", json_each(e.resources) r"),
+            _history_select(EVENT_ID, "b.event_id"),
+            _history_select(EVENT_NAME, "b.event_name"),
+            _history_select(EVENT_SOURCE, "b.event_source"),
+            _history_select(USERNAME, "b.username"),
+            _history_select(ACCESS_KEY, "b.access_key"),
+            _history_select(READ_ONLY, "CASE b.read_only WHEN 1 THEN 'true' WHEN 0 THEN 'false' END"),
+            _history_select(RESOURCE_TYPE, "r.value ->> 0", ", json_each(b.resources) r"),
+            _history_select(RESOURCE_NAME, "r.value ->> 1", ", json_each(b.resources) r"),
         ]
     )
 )
