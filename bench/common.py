@@ -171,6 +171,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds per thread name (the OS names: the store names its writer and indexer threads; the
+    event loop is the main thread, ``python``), summed over threads sharing a name."""
+    out: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended meanwhile
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def start_profiler(out: str, pid: int) -> subprocess.Popen[bytes]:
     """py-spy (``pip install py-spy`` into the venv; not a project dependency) on the server, all threads,
     idle frames included so waits on fsync and locks show up (BENCH_PROFILE_IDLE=0: CPU only);

@@ -57,6 +57,7 @@ from .common import (
     start_profiler,
     stop_profiler,
     temp_dir,
+    thread_cpu,
 )
 
 GOAL_EVENTS_PER_S = 25_000
@@ -181,6 +182,7 @@ class RunResult:
     peak_rss_mb: float
     wal_mb: float
     stored: int
+    thread_us: dict[str, float]  # server CPU µs per event, by OS thread name
 
 
 def ingest_run(run: int, opts: argparse.Namespace, epoch: int) -> RunResult:
@@ -222,12 +224,14 @@ def ingest_run(run: int, opts: argparse.Namespace, epoch: int) -> RunResult:
             ready.get(timeout=300)
         profiler = start_profiler(f"{opts.profile}-run{run + 1}.txt", server.pid) if opts.profile else None
         cpu0 = cpu_seconds(server.pid)
+        threads0 = thread_cpu(server.pid)
         wall0 = time.perf_counter()
         start.set()
         got = [results.get(timeout=opts.max_seconds + 120) for _ in procs]
         wall = time.perf_counter() - wall0
         stop_profiler(profiler)
         server_cpu = cpu_seconds(server.pid) - cpu0
+        threads1 = thread_cpu(server.pid)
         peak_kb, _ = memory_kb(server.pid)
         wal = server.db_path.with_name(server.db_path.name + "-wal")
         wal_mb = wal.stat().st_size / 2**20 if wal.exists() else 0.0
@@ -256,6 +260,10 @@ def ingest_run(run: int, opts: argparse.Namespace, epoch: int) -> RunResult:
         peak_rss_mb=peak_kb / 1024,
         wal_mb=wal_mb,
         stored=stored,
+        thread_us={
+            name: (seconds - threads0.get(name, 0.0)) / max(events, 1) * 1e6
+            for name, seconds in sorted(threads1.items(), key=lambda item: -item[1])
+        },
     )
 
 
@@ -400,6 +408,8 @@ def main() -> None:
             f"{result.wal_mb:>3.0f} MB{check}",
             flush=True,
         )
+        split = ", ".join(f"{name} {us:.1f}" for name, us in result.thread_us.items() if us >= 0.05)
+        print(f"     server CPU µs per event by thread (send phase): {split}", flush=True)
     rate = median([r.rate for r in runs])
     rss = max(r.peak_rss_mb for r in runs)
     print(

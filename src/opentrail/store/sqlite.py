@@ -22,6 +22,7 @@ import msgspec
 from ..clock import Clock, SystemClock
 from ..errors import ConflictError, StoreError
 from ..events import EventRow, StoredEvent
+from ..osthread import name_os_thread
 from . import sqlite_events as sql_events
 from .base import AccessKey, Account, Doc, EventQuery, LogSlice, Store
 from .sqlite_history import INDEX_BATCH, HistoryIndexer, attach_history, purge_below
@@ -132,6 +133,7 @@ class SQLiteStore(Store):
         return result
 
     def _run(self) -> None:
+        name_os_thread("ot-sqlite-write")
         while True:
             first = self._queue.get()
             if first is None:

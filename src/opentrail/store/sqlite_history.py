@@ -10,7 +10,7 @@ transaction (``INSERT OR IGNORE``, so a repeated pass changes nothing), and a hi
 lost or deleted is rebuilt from the log from sequence 0. Durability of this file is therefore
 ``synchronous=NORMAL``: after a power cut it may roll back to an earlier cursor, never past it.
 Lookups read the cursor first and search the log rows above it directly (``sqlite_events``), so the
-history lag (at most ``INDEX_DELAY_S``) is never visible to a reader.
+history lag (about ``INDEX_DELAY_S``, bounded by ``MAX_LAG``) is never visible to a reader.
 """
 
 from __future__ import annotations
@@ -21,17 +21,23 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from ..osthread import name_os_thread
 from . import sqlite_events as sql_events
 
 log = logging.getLogger(__name__)
 
-INDEX_BATCH = 20_000  # events per pass
-INDEX_DELAY_S = 0.25  # a pass runs at least this often while there is something to index
+# Indexing costs less per event in bigger passes (random keys such as EventId dirty each page once per
+# pass, not once per event): 36.7 µs CPU an event at 5,000 a pass, 27.3 at 20,000, 21.5 at 50,000.
+INDEX_BATCH = 50_000  # events per pass at most; a full pass is started as soon as it is ready
+INDEX_DELAY_S = 1.0  # otherwise a pass runs this often while there is something to index
 # Ingest waits while history is this many events behind (until it is half as far behind): lookups
 # search the log above the history cursor row by row, so the lag must stay bounded under sustained
-# ingest faster than indexing. 50,000 rows take a lookup about 50-100 ms to search.
-MAX_LAG = 50_000
+# ingest faster than indexing. 100,000 rows take a lookup about 0.1-0.2 s to search.
+MAX_LAG = 100_000
 LAG_WAIT_S = 10.0  # a wait longer than this lets ingest go on (history will catch up when it can)
+# History's WAL is checkpointed every 8,000 pages (128 MB): a page dirtied by several passes is written
+# back once (default 1,000 pages: 26.1 -> 21.1 µs CPU an event, wall 47 -> 34 µs).
+WAL_CHECKPOINT_PAGES = 8_000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS history (
@@ -66,6 +72,7 @@ def open_history(log_path: str, *, synchronous: str = "NORMAL") -> sqlite3.Conne
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA cache_size=-65536")
+    conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
     conn.executescript(f"BEGIN IMMEDIATE;\n{SCHEMA}\nCOMMIT;")
     conn.execute("ATTACH DATABASE ? AS log", (log_path,))
     return conn
@@ -126,6 +133,7 @@ class HistoryIndexer:
         self._conn.close()
 
     def _run(self) -> None:
+        name_os_thread("ot-history")
         while not self._stopping:
             self._wake.wait(INDEX_DELAY_S)
             self._wake.clear()
