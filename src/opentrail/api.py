@@ -114,8 +114,8 @@ def _json(body: Any, status: int = 200, request_id: str = "") -> Response:
     return _JsonResponse(msgspec.json.encode(body), status, request_id)
 
 
-_counted: dict[tuple[str, int], Any] = {}
-_timed: dict[str, Any] = {}
+_counted: dict[tuple[str, int], prometheus_client.Counter] = {}
+_timed: dict[str, prometheus_client.Histogram] = {}
 
 
 def observe(operation: str, status: int, seconds: float) -> None:
