@@ -27,17 +27,15 @@ import json
 import re
 import threading
 import zlib
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import OpenTrailError
 
-# ``opentrail validate-logs`` starts in a fresh process timed against the AWS CLI, so this module
-# imports neither ``typing`` nor ``dataclasses`` at run time (mypy reads any ``TYPE_CHECKING`` as true).
-TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-    from typing import Any, Protocol
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 # ISA-L inflates gzip about 2.5 times as fast as zlib, to the same bytes and verdicts (the check costs
 # more than all of a run's requests); zlib where it is not installed.
@@ -50,10 +48,10 @@ except ImportError:  # pragma: no cover - isal is a dependency; zlib keeps the c
 else:
     _inflate, _INFLATE_ERRORS = isal_zlib, (zlib.error, isal_zlib.IsalError)
 
+_PIECE = 1 << 16  # bytes inflated at a time: below malloc's threshold for mapping fresh pages
 KEY_DATE = "%Y%m%dT%H%M%SZ"
 _MINUTE = timedelta(minutes=1)
 DISPLAY_DATE = "%Y-%m-%dT%H:%M:%SZ"
-_ARN = re.compile(r"arn:.+:cloudtrail:.+:\d{12}:trail/.+")
 _ISO_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", re.ASCII)
 # The AWS CLI refuses a digest lacking any of these before looking at anything else.
 _REQUIRED = (
@@ -74,71 +72,72 @@ class ObjectMissing(Exception):
     """The object does not exist (S3 ``NoSuchKey``): an INVALID line, not an abort."""
 
 
-class Reader(Protocol):
-    """Read access to the buckets; any failure but a missing key raises ``ValidationAborted``."""
+if TYPE_CHECKING:
 
-    def list_keys(self, bucket: str, prefix: str, marker: str) -> Iterator[str]: ...
+    class Reader(Protocol):
+        """Read access to the buckets; any failure but a missing key raises ``ValidationAborted``. A
+        reader may also have ``fetch(bucket, key) -> Future[(data, metadata)]``, reading without a
+        thread of the caller's: log checks then run where each read completes, not on the pool."""
 
-    def get(self, bucket: str, key: str) -> tuple[bytes, dict[str, str]]: ...
+        def list_keys(self, bucket: str, prefix: str, marker: str) -> Iterator[str]: ...
 
-
-@runtime_checkable
-class Fetcher(Reader, Protocol):
-    """A ``Reader`` that reads without a thread of the caller's: log checks then run where each read
-    completes instead of on the walk's pool."""
-
-    def fetch(self, bucket: str, key: str) -> Future[tuple[bytes, dict[str, str]]]: ...
+        def get(self, bucket: str, key: str) -> tuple[bytes, dict[str, str]]: ...
 
 
-@dataclass(frozen=True, slots=True)
 class Trail:
-    arn: str
-    bucket: str
-    prefix: str | None
-    account: str
-    name: str
-    home_region: str
-    source_region: str
+    __slots__ = ("account", "arn", "bucket", "home_region", "name", "prefix", "source_region")
+
+    def __init__(
+        self,
+        arn: str,
+        bucket: str,
+        prefix: str | None,
+        account: str,
+        name: str,
+        home_region: str,
+        source_region: str,
+    ) -> None:
+        self.arn, self.bucket, self.prefix, self.account = arn, bucket, prefix, account
+        self.name, self.home_region, self.source_region = name, home_region, source_region
 
 
-@dataclass(frozen=True, slots=True)
 class Entry:
     """One verdict line: a digest or a log file, ``reason`` None when valid."""
 
-    kind: str  # "digest" | "log"
-    bucket: str
-    key: str
-    reason: str | None = None
-    extra: bool = False  # found by a check the AWS CLI does not make
+    __slots__ = ("bucket", "extra", "key", "kind", "reason")
+
+    def __init__(
+        self, kind: str, bucket: str, key: str, reason: str | None = None, extra: bool = False
+    ) -> None:
+        self.kind = kind  # "digest" | "log"
+        self.bucket, self.key, self.reason = bucket, key, reason
+        self.extra = extra  # found by a check the AWS CLI does not make
 
     @property
     def valid(self) -> bool:
         return self.reason is None
 
 
-@dataclass(frozen=True, slots=True)
 class Gap:
     """A starting digest with older digests before it: CloudTrail delivered nothing in between."""
 
-    after: datetime
-    before: datetime
+    __slots__ = ("after", "before")
+
+    def __init__(self, after: datetime, before: datetime) -> None:
+        self.after, self.before = after, before
 
 
 Item = Entry | Gap | Future[Entry]
 
 
-@dataclass
 class Result:
-    start: datetime
-    end: datetime
-    items: list[Item] = field(default_factory=list)
-    found_start: datetime | None = None
-    found_end: datetime | None = None
+    __slots__ = ("end", "found_end", "found_start", "items", "start")
 
-
-def parse_arn(arn: str) -> None:
-    if not _ARN.match(arn):
-        raise ValidationAborted(f"Invalid trail ARN provided: {arn}")
+    def __init__(self, start: datetime, end: datetime) -> None:
+        self.start, self.end = start, end
+        self.items: list[Item] = []
+        self.found_start: datetime | None = None
+        self.found_end: datetime | None = None
 
 
 def display(when: datetime) -> str:
@@ -235,7 +234,9 @@ def load_public_keys(
     keys = {}
     for item in listed:
         value = item["Value"]
-        keys[str(item["Fingerprint"])] = base64.b64decode(value) if isinstance(value, str) else bytes(value)
+        # base64.b64decode without importing base64: ASCII text, non-alphabet characters skipped.
+        der = binascii.a2b_base64(value.encode("ascii")) if isinstance(value, str) else bytes(value)
+        keys[str(item["Fingerprint"])] = der
     return keys
 
 
@@ -247,10 +248,20 @@ class _Invalid(Exception):
         self.reason = reason
 
 
+def preload_crypto() -> None:
+    """Import what checks signatures (cryptography: about 45 ms), so that a caller can do it on a
+    thread while its first requests are in flight instead of at the first digest."""
+    from cryptography.hazmat.primitives import hashes, serialization  # noqa: F401
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: F401
+
+
 @functools.lru_cache(maxsize=64)
 def _pkcs1_key(der: bytes, fingerprint: str) -> rsa.RSAPublicKey:
     # cryptography also reads SPKI; the AWS CLI reads PKCS#1 only, so anything that does not round-trip
     # to the same PKCS#1 bytes is refused in its words.
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     refused = _Invalid(f"Unable to load PKCS #1 key with fingerprint {fingerprint}")
     try:
         key = serialization.load_der_public_key(der)
@@ -261,6 +272,18 @@ def _pkcs1_key(der: bytes, fingerprint: str) -> rsa.RSAPublicKey:
     if key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1) != der:
         raise refused
     return key
+
+
+def _signature_valid(public: rsa.RSAPublicKey, signature: bytes, message: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    try:
+        public.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature:
+        return False
+    return True
 
 
 def check_digest(
@@ -291,23 +314,27 @@ def check_digest(
         f"{document['digestEndTime']}\n{bucket}/{key}\n{hashlib.sha256(inflated).hexdigest()}\n"
         f"{'null' if previous is None else previous}"
     )
-    try:
-        public.verify(signature, signed.encode(), padding.PKCS1v15(), hashes.SHA256())
-    except InvalidSignature:
-        raise _Invalid("signature verification failed") from None
+    if not _signature_valid(public, signature, signed.encode()):
+        raise _Invalid("signature verification failed")
     return document, inflated
 
 
 def verify_log(bucket: str, key: str, expected: str, data: bytes) -> Entry:
     """SHA-256 of the inflated log file against the digest's ``hashValue``; one gzip member only."""
     inflater = _inflate.decompressobj(zlib.MAX_WBITS | 16)
+    digest = hashlib.sha256()
     try:
-        inflated = inflater.decompress(data) + inflater.flush()
+        # In pieces: for a whole inflated file malloc maps fresh pages each time, and faulting those
+        # in took longer than hashing them.
+        digest.update(inflater.decompress(data, _PIECE))
+        while inflater.unconsumed_tail and not inflater.eof:
+            digest.update(inflater.decompress(inflater.unconsumed_tail, _PIECE))
+        digest.update(inflater.flush())
     except _INFLATE_ERRORS:
         return Entry("log", bucket, key, "invalid format")
     if inflater.unused_data:
         return Entry("log", bucket, key, "unexpected data after end of compressed stream")
-    if hashlib.sha256(inflated).hexdigest() != expected:
+    if digest.hexdigest() != expected:
         return Entry("log", bucket, key, "hash value doesn't match")
     return Entry("log", bucket, key)
 
@@ -321,7 +348,7 @@ def check_log(reader: Reader, bucket: str, key: str, expected: str) -> Entry:
 
 
 class _LogCheck(Future[Entry]):
-    """The verdict on a log file a ``Fetcher`` is reading: inflated and hashed by the first thread that
+    """The verdict on a log file a reader's ``fetch`` is reading: inflated and hashed by the first thread that
     asks for it (the walk's, in order), not on the fetcher's I/O thread, which goes on reading."""
 
     def __init__(
@@ -360,7 +387,9 @@ class Walk:
         on_log_scheduled: Callable[[Future[Entry]], None] = lambda _: None,
     ) -> None:
         self.reader = reader
-        self.fetcher = reader if isinstance(reader, Fetcher) else None
+        # A reader with ``fetch`` reads without a thread of ours (``S3Reader``).
+        self.fetch: Callable[[str, str], Future[tuple[bytes, dict[str, str]]]] | None
+        self.fetch = getattr(reader, "fetch", None)
         self.trail = trail
         self.keys = keys
         self.pool = pool
@@ -368,11 +397,38 @@ class Walk:
         self.listed_logs: set[tuple[str, str]] = set()
         self.spans: list[tuple[datetime, datetime]] = []  # [start, end] of each valid digest
         self._fetched: dict[tuple[str, str], Future[tuple[bytes, dict[str, str]]]] = {}
+        self._listings: dict[str, Future[list[str]]] = {}  # log folders listed ahead, by prefix
 
     def _fetch(self, bucket: str, key: str) -> Future[tuple[bytes, dict[str, str]]]:
-        if self.fetcher is not None:
-            return self.fetcher.fetch(bucket, key)
+        if self.fetch is not None:
+            return self.fetch(bucket, key)
         return self.pool.submit(self.reader.get, bucket, key)
+
+    def _log_folder(self) -> str:
+        trail = self.trail
+        return f"{account_root(trail.prefix, trail.account)}/CloudTrail/{trail.source_region}"
+
+    def _list_ahead(self, bucket: str, listing: list[str]) -> None:
+        """Start listing the log folders of the days the listed digests' names suggest the walk will
+        cover, so that ``unlisted_logs`` finds them read; a day it does not ask for is never looked at
+        (nor its errors), and a day it asks for that was not listed ahead is listed then."""
+        if bucket != self.trail.bucket or not listing:
+            return
+        try:
+            dates = [_key_date(key) for key in listing]
+        except ValueError:
+            return  # the walk reports what it makes of such names
+        day = (min(dates) - timedelta(hours=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        last = max(dates)
+        if last - day > timedelta(days=31):
+            return
+        folder = self._log_folder()
+        while day <= last:
+            prefix = f"{folder}/{day:%Y/%m/%d}/"
+            self._listings[prefix] = self.pool.submit(
+                lambda p: list(self.reader.list_keys(bucket, p, "")), prefix
+            )
+            day += timedelta(days=1)
 
     def _prefetch(self, bucket: str, listing: list[str]) -> None:
         for key in listing:
@@ -394,10 +450,17 @@ class Walk:
                 return key, date
         return None, None
 
-    def run(self, result: Result) -> None:
+    def run(self, result: Result, keys: Future[dict[str, bytes]] | None = None) -> None:
+        """Walk the chain. ``keys``, if given, are the public keys still being read: waited for once
+        the digests are listed, their failure raised rather than the listing's (the AWS CLI's order)."""
         bucket = self.trail.bucket
-        listing = digest_keys(self.reader, self.trail, bucket, result.start, result.end)
+        try:
+            listing = digest_keys(self.reader, self.trail, bucket, result.start, result.end)
+        finally:
+            if keys is not None:
+                self.keys = keys.result()
         self._prefetch(bucket, listing)
+        self._list_ahead(bucket, listing)
         key, last_start = self._older(listing, None)
         expected_hash: tuple[str, str] | None = None  # (hash, newer digest's URL) for the next digest
         while key is not None and last_start is not None and result.start <= last_start:
@@ -454,8 +517,8 @@ class Walk:
             self.listed_logs.add((bucket, key))
             expected = str(log["hashValue"])
             future: Future[Entry]
-            if self.fetcher is not None:
-                future = _LogCheck(self.fetcher.fetch(bucket, key), bucket, key, expected)
+            if self.fetch is not None:
+                future = _LogCheck(self.fetch(bucket, key), bucket, key, expected)
             else:
                 future = self.pool.submit(check_log, self.reader, bucket, key, expected)
             self.on_log_scheduled(future)
@@ -468,7 +531,7 @@ class Walk:
         if not self.spans:
             return []
         trail = self.trail
-        folder = f"{account_root(trail.prefix, trail.account)}/CloudTrail/{trail.source_region}"
+        folder = self._log_folder()
         stem = re.escape(f"{trail.account}_CloudTrail_{trail.source_region}_")
         name = re.compile(stem + r"(\d{8}T\d{4}Z)_[^/]+\.json\.gz$")
         unlisted = []
@@ -476,7 +539,9 @@ class Walk:
         last = max(end for _, end in self.spans)
         while day <= last:
             prefix = f"{folder}/{day:%Y/%m/%d}/"
-            for key in self.reader.list_keys(trail.bucket, prefix, ""):
+            ahead = self._listings.pop(prefix, None)
+            keys = ahead.result() if ahead is not None else self.reader.list_keys(trail.bucket, prefix, "")
+            for key in keys:
                 match = name.match(key[len(prefix) :])
                 if match is None or (trail.bucket, key) in self.listed_logs:
                     continue
@@ -498,40 +563,3 @@ def parse_cli_time(text: str) -> datetime:
     if parsed is None:
         raise ValidationAborted(f"Unable to parse date value: {text}")
     return parsed
-
-
-def find_trail(
-    arn: str,
-    describe_trails: Callable[[], list[dict[str, Any]]],
-    bucket: str | None,
-    prefix: str | None,
-    account_id: str | None,
-    region: str | None,
-) -> Trail:
-    """The trail's bucket and key layout: from DescribeTrails, or as given with ``--s3-bucket``."""
-    parse_arn(arn)
-    if bucket is None:
-        found = next((t for t in describe_trails() if t.get("TrailARN") == arn), None)
-        if found is None:
-            raise ValidationAborted(f"A trail could not be found for {arn}")
-        bucket, prefix = str(found["S3BucketName"]), found.get("S3KeyPrefix")
-        if found.get("IsOrganizationTrail"):
-            if not account_id:
-                raise ValidationAborted("Missing required parameter for organization trail: '--account-id'")
-            # The organization id sits between AWSLogs/ and the account in an organization trail's keys,
-            # and OpenTrail serves no Organizations API to ask for it.
-            raise ValidationAborted(
-                f"{arn} is an organization trail; OpenTrail validates organization trails only with "
-                "--s3-bucket and --s3-prefix <prefix>/AWSLogs/<organization id>"
-            )
-    fields = arn.split(":")
-    home = fields[3]
-    return Trail(
-        arn=arn,
-        bucket=bucket,
-        prefix=prefix or None,
-        account=account_id or fields[4],
-        name=arn.split("/")[-1],
-        home_region=home,
-        source_region=region or home,
-    )

@@ -100,10 +100,20 @@ class S3Reader:
     def list_keys(self, bucket: str, prefix: str, marker: str) -> Iterator[str]:
         import xml.etree.ElementTree as ET
 
-        self._locate(bucket)
+        with self._lock:
+            located = bucket in self._located
+        # The listing is asked for with the location, and read after it: a missing bucket still
+        # aborts at GetBucketLocation, as with the AWS CLI.
+        location = None if located else self.client.s3_get(bucket, "", [("location", "")])
         while True:
             query = [("encoding-type", "url"), ("marker", marker), ("prefix", prefix)]
-            body = self._get("ListObjects", bucket, query).body
+            pending = self.client.s3_get(bucket, "", query)
+            if location is not None:
+                self._check("GetBucketLocation", "", location)
+                location = None
+                with self._lock:
+                    self._located.add(bucket)
+            body = self._check("ListObjects", "", pending).body
             root = ET.fromstring(body)  # noqa: S314 - a listing from the configured endpoint
             ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
             encoded = root.findtext(f"{ns}EncodingType") == "url"

@@ -8,16 +8,14 @@ checks the AWS CLI does not make use the same shape, so a script that greps INVA
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from . import validation as v
@@ -26,28 +24,31 @@ from .errors import ConfigError
 from .validation import (
     Entry,
     Gap,
-    Reader,
     Result,
     Trail,
     ValidationAborted,
     Walk,
     display,
     load_public_keys,
+    preload_crypto,
     resolve,
 )
 from .validation_http import Client, SigV4, TransportError, json_error
 
+_ARN = re.compile(r"arn:.+:cloudtrail:.+:\d{12}:trail/.+")
+
 if TYPE_CHECKING:
     from .encryption import MasterKey
+    from .validation import Reader
 
 
-@dataclass
 class Report:
     """A finished run: its verdicts in walk order and the summary counts."""
 
-    trail: Trail
-    result: Result
-    lines: list[Entry | Gap] = field(default_factory=list)
+    __slots__ = ("lines", "result", "trail")
+
+    def __init__(self, trail: Trail, result: Result, lines: list[Entry | Gap]) -> None:
+        self.trail, self.result, self.lines = trail, result, lines
 
     def count(self, kind: str, valid: bool) -> int:
         return sum(1 for e in self.lines if isinstance(e, Entry) and e.kind == kind and e.valid == valid)
@@ -65,13 +66,57 @@ def run(
     workers: int,
     on_log_scheduled: Callable[[Future[Entry]], None] = lambda _: None,
 ) -> Report:
-    """List, fetch keys and walk, in the AWS CLI's order (so the same failure aborts at the same point)."""
+    """Fetch keys, list and walk. The keys are asked for while the digests are listed, and waited
+    for first, so a failure aborts where the AWS CLI's (keys first, then the listing) does."""
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="validate") as pool:
         walk = Walk(reader, trail, {}, pool, on_log_scheduled)
-        walk.keys = load_public_keys(list_public_keys, result.start, result.end)
-        walk.run(result)
+        keys = pool.submit(load_public_keys, list_public_keys, result.start, result.end)
+        pool.submit(preload_crypto)  # while the keys and the digests are being listed
+        walk.run(result, keys)
         lines = resolve(result.items)
     return Report(trail, result, [*lines, *walk.unlisted_logs()])
+
+
+def parse_arn(arn: str) -> None:
+    if not _ARN.match(arn):
+        raise ValidationAborted(f"Invalid trail ARN provided: {arn}")
+
+
+def find_trail(
+    arn: str,
+    describe_trails: Callable[[], list[dict[str, Any]]],
+    bucket: str | None,
+    prefix: str | None,
+    account_id: str | None,
+    region: str | None,
+) -> Trail:
+    """The trail's bucket and key layout: from DescribeTrails, or as given with ``--s3-bucket``."""
+    parse_arn(arn)
+    if bucket is None:
+        found = next((t for t in describe_trails() if t.get("TrailARN") == arn), None)
+        if found is None:
+            raise ValidationAborted(f"A trail could not be found for {arn}")
+        bucket, prefix = str(found["S3BucketName"]), found.get("S3KeyPrefix")
+        if found.get("IsOrganizationTrail"):
+            if not account_id:
+                raise ValidationAborted("Missing required parameter for organization trail: '--account-id'")
+            # The organization id sits between AWSLogs/ and the account in an organization trail's keys,
+            # and OpenTrail serves no Organizations API to ask for it.
+            raise ValidationAborted(
+                f"{arn} is an organization trail; OpenTrail validates organization trails only with "
+                "--s3-bucket and --s3-prefix <prefix>/AWSLogs/<organization id>"
+            )
+    fields = arn.split(":")
+    home = fields[3]
+    return Trail(
+        arn=arn,
+        bucket=bucket,
+        prefix=prefix or None,
+        account=account_id or fields[4],
+        name=arn.split("/")[-1],
+        home_region=home,
+        source_region=region or home,
+    )
 
 
 def startup_text(arn: str, result: Result) -> str:
@@ -173,23 +218,40 @@ def write_json(report: Report, out: IO[str]) -> None:
 __all__ = ["Report", "ValidationAborted", "run", "startup_text", "to_json", "write_json", "write_text"]
 
 
-@dataclass(frozen=True)
 class Options:
     """The arguments of ``opentrail validate-logs``, as the CLI parsed them."""
 
-    data_dir: str | None
-    trail_arn: str
-    start_time: str
-    end_time: str | None
-    s3_bucket: str | None
-    s3_prefix: str | None
-    account_id: str | None
-    verbose: bool
-    endpoint_url: str | None
-    region: str | None
-    storage_url: str | None
-    workers: int
-    output: str
+    __slots__ = (
+        "account_id", "data_dir", "end_time", "endpoint_url", "output", "region", "s3_bucket",
+        "s3_prefix", "start_time", "storage_url", "trail_arn", "verbose", "workers",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        data_dir: str | None,
+        trail_arn: str,
+        start_time: str,
+        end_time: str | None,
+        s3_bucket: str | None,
+        s3_prefix: str | None,
+        account_id: str | None,
+        verbose: bool,
+        endpoint_url: str | None,
+        region: str | None,
+        storage_url: str | None,
+        workers: int,
+        output: str,
+    ) -> None:
+        self.data_dir, self.trail_arn, self.start_time, self.end_time = (
+            data_dir, trail_arn, start_time, end_time,
+        )  # fmt: skip
+        self.s3_bucket, self.s3_prefix, self.account_id, self.verbose = (
+            s3_bucket, s3_prefix, account_id, verbose,
+        )  # fmt: skip
+        self.endpoint_url, self.region, self.storage_url, self.workers, self.output = (
+            endpoint_url, region, storage_url, workers, output,
+        )  # fmt: skip
 
 
 # ``opentrail.client``'s default, repeated here so that this path does not import botocore and httpx.
@@ -204,6 +266,8 @@ def _credentials(data_dir: str | None) -> tuple[str, str, str | None]:
     if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
         token = next((env[name] for name in ("AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN") if name in env), None)
         return env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], token
+    from pathlib import Path
+
     import botocore.exceptions
 
     from . import client as remote
@@ -270,6 +334,8 @@ ABORTED = 255  # the AWS CLI's exit status when validate-logs cannot run at all
 def _master_key(data_dir: str | None) -> MasterKey | None:
     """The data dir's master key, which opens SSE-KMS log files in a local bucket store; None when there
     is none (never created here: a new key would open nothing)."""
+    from pathlib import Path
+
     from .encryption import MASTER_KEY_FILE, MasterKey
 
     path = Path(data_dir or os.environ.get("OPENTRAIL_DATA_DIR", "./opentrail-data"))
@@ -292,10 +358,12 @@ def execute(arguments: dict[str, Any]) -> NoReturn:
 
 def command(options: Options) -> int:
     """``opentrail validate-logs``: resolve the trail, walk its chain, print the AWS CLI's report."""
-    (
-        data_dir, trail_arn, start_time, end_time, s3_bucket, s3_prefix, account_id,
-        verbose, endpoint_url, region, storage_url, workers, output,
-    ) = dataclasses.astuple(options)  # fmt: skip
+    o = options
+    data_dir, trail_arn, start_time, end_time = o.data_dir, o.trail_arn, o.start_time, o.end_time
+    s3_bucket, s3_prefix, account_id, region = o.s3_bucket, o.s3_prefix, o.account_id, o.region
+    verbose, endpoint_url, storage_url, workers, output = (
+        o.verbose, o.endpoint_url, o.storage_url, o.workers, o.output,
+    )  # fmt: skip
 
     start = v.parse_cli_time(start_time)
     end = v.parse_cli_time(end_time) if end_time else datetime.now(UTC)
@@ -333,7 +401,7 @@ def command(options: Options) -> int:
                 f"An error occurred ({code}) when calling the {operation} operation: {message}"
             )
 
-        trail = v.find_trail(
+        trail = find_trail(
             trail_arn,
             lambda: list(cloudtrail("DescribeTrails", {}).get("trailList") or []),
             s3_bucket,
