@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -88,6 +89,10 @@ def serve(data_dir: str | None, host: str | None, port: int | None, log_level: s
             f"  export AWS_SHARED_CREDENTIALS_FILE={creds} AWS_ENDPOINT_URL={settings.endpoint} "
             "AWS_DEFAULT_REGION=us-east-1"
         )
+    # Everything built so far lives as long as the process: out of the collector's sight, a full
+    # collection walks only what requests allocate (an in-process gen2 pass took 32 ms before).
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
         app,
         host=settings.host,

@@ -29,7 +29,7 @@ from .sqlite_history import INDEX_BATCH, HistoryIndexer, attach_history, purge_b
 
 T = TypeVar("T")
 MAX_GROUP_ROWS = 5000
-WAL_CHECKPOINT_PAGES = 16_000
+WAL_CHECKPOINT_BYTES = 64 * 2**20
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -46,6 +46,9 @@ def connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(
         path, isolation_level=None, check_same_thread=False, timeout=30, cached_statements=512
     )
+    # 16 KB pages for a new file (no effect on an existing one): a group commit writes ~1.3 KB an event
+    # to the WAL, in a quarter of the frames and syscalls 4 KB pages take.
+    conn.execute("PRAGMA page_size=16384")
     conn.execute("PRAGMA journal_mode=WAL")
     # FULL: a commit is on disk before any caller is told its events are accepted.
     conn.execute("PRAGMA synchronous=FULL")
@@ -79,12 +82,13 @@ class SQLiteStore(Store):
         self._clock = clock or SystemClock()
         self._marked_day = -1
         self._conn = connect(path)
-        # Checkpoint every ~64 MB of WAL instead of SQLite's default 4 MB (1,000 pages). Each group
+        # Checkpoint every 64 MB of WAL instead of SQLite's default 1,000 pages. Each group
         # commit rewrites hundreds of index pages (the eventID index is keyed at random); the default
         # copied them back into the database after nearly every commit, a second write of each page.
         # bench.ingest: about +30% events/s. Durability is unchanged: every commit still fsyncs the WAL.
-        self._conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
-        migrate(self._conn)
+        migrate(self._conn)  # creates the file, so its page size is known below
+        page_size = int(self._conn.execute("PRAGMA page_size").fetchone()[0])
+        self._conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_BYTES // page_size}")
         self._local = threading.local()
         self._queue: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
         self._streams: dict[tuple[str, str], int] = {}
