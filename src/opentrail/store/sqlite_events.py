@@ -66,6 +66,9 @@ def event_values(sid: int, row: EventRow) -> tuple[Any, ...]:
     )
 
 
+_COLUMNS = 13  # seq and the twelve ``event_values``
+
+
 def next_seq(conn: sqlite3.Connection) -> int:
     row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
     return (int(row[0]) if row else 0) + 1
@@ -92,11 +95,15 @@ def insert_events(conn: sqlite3.Connection, rows: list[tuple[int, EventRow]]) ->
     one statement per 250 rows: 12-19k). Returns the last sequence number given out.
     """
     seq = next_seq(conn)
-    values = [(number, *event_values(sid, row)) for number, (sid, row) in enumerate(rows, seq)]
-    for low in range(0, len(values), _ROWS_PER_STATEMENT):
-        part = values[low : low + _ROWS_PER_STATEMENT]
-        conn.execute(_insert_rows_sql(len(part)), [value for row in part for value in row])
-    return seq + len(values) - 1
+    flat: list[Any] = []
+    add = flat.extend
+    for number, (sid, row) in enumerate(rows, seq):
+        add((number, *event_values(sid, row)))  # one flat parameter list, no tuple per row kept
+    step = _ROWS_PER_STATEMENT * _COLUMNS
+    for low in range(0, len(flat), step):
+        part = flat[low : low + step]
+        conn.execute(_insert_rows_sql(len(part) // _COLUMNS), part)
+    return seq + len(rows) - 1
 
 
 def history_cursor(conn: sqlite3.Connection) -> int:
