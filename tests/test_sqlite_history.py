@@ -274,6 +274,11 @@ def test_a_version_1_database_migrates_with_its_history(
         check_all(store, records)
         store.append(rows_of(records[:5]))  # retries of migrated events are still recognised
         assert store.count_events() == len(records)
+        # Resources are rebuilt from the records, paired as ingest reads them (lookups show them).
+        expected = {row.event_id: list(row.resources) for row in rows_of(records)}
+        stored = {e.row.event_id: list(e.row.resources) for e in store.read_after(0, len(records))}
+        assert stored == expected
+        assert any(len(pairs) > 1 for pairs in expected.values())
     finally:
         store.close()
 

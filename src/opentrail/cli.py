@@ -93,6 +93,9 @@ def serve(data_dir: str | None, host: str | None, port: int | None, log_level: s
     # collection walks only what requests allocate (an in-process gen2 pass took 32 ms before).
     gc.collect()
     gc.freeze()
+    # A request allocates thousands of short-lived containers (a 50-event page, a 100-record batch):
+    # at the default 700 the collector ran several times a call and promoted what a call still held.
+    gc.set_threshold(5000, 20, 20)
     uvicorn.run(
         app,
         host=settings.host,

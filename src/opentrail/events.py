@@ -114,7 +114,7 @@ class EventRow:
     username: str | None
     access_key_id: str | None
     record: bytes
-    # (type, ARN) pairs; read back from the store as () — only ingest and history need them.
+    # The record's resources[] as (type, ARN) pairs, as ingest reads them; () when it names none.
     resources: Sequence[tuple[str | None, str | None]] = ()
 
 

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
-
-import msgspec
 
 from . import params as p
 from .context import Call
@@ -266,33 +265,16 @@ def throttle(call: Call) -> None:
 # -- response ------------------------------------------------------------------------------------------
 
 
-class _Resource(msgspec.Struct):
-    ARN: str | None = None
-    type: str | None = None
-
-
-class _Resources(msgspec.Struct):
-    resources: list[_Resource] | None = None
-
-
-_resources_decoder = msgspec.json.Decoder(_Resources)
-
-
-def resources(record: bytes) -> list[dict[str, str]]:
-    """``Resources`` of an element: the record's ``resources[]`` as (type, ARN) pairs."""
-    try:
-        found = _resources_decoder.decode(record).resources or []
-    except msgspec.DecodeError:
-        # Stored records passed the same shape check at ingest; an unreadable one shows no resources
-        # rather than failing the whole page.
-        return []
+def resources(pairs: Sequence[tuple[str | None, str | None]]) -> list[dict[str, str]]:
+    """``Resources`` of an element: the record's ``resources[]`` as the store keeps them, (type, ARN)
+    pairs read at ingest (so a page does not parse every record again to show them)."""
     out = []
-    for res in found:
+    for kind, arn in pairs:
         item = {}
-        if res.type is not None:
-            item["ResourceType"] = res.type
-        if res.ARN is not None:
-            item["ResourceName"] = res.ARN
+        if kind is not None:
+            item["ResourceType"] = kind
+        if arn is not None:
+            item["ResourceName"] = arn
         out.append(item)
     return out
 
@@ -313,7 +295,7 @@ def element(event: StoredEvent) -> dict[str, Any]:
     if row.username is not None:
         out["Username"] = row.username
     # CloudTrail sends an empty list for events that name no resource.
-    out["Resources"] = resources(row.record)
+    out["Resources"] = resources(row.resources)
     # The bytes as sent. Ingest checks UTF-8 only in the fields it reads, so invalid bytes in another
     # field would make a strict decode fail every page holding the record; they show as U+FFFD.
     out["CloudTrailEvent"] = row.record.decode("utf-8", errors="replace")
