@@ -36,7 +36,7 @@ from typing import Any
 import boto3
 import msgspec
 
-from opentrail import delivery, logfiles, trails
+from opentrail import delivery, logfiles, selection, trails
 from opentrail.clock import SystemClock
 from opentrail.events import index_record
 from opentrail.logfiles import COMPRESSION_LEVEL, build_log_file, gzip_member
@@ -160,7 +160,7 @@ def stages(pipe: Pipeline) -> tuple[dict[str, float], list[bytes], int]:
         after = part.last
     out["read_log (SQLite range scan, driver tuples)"] = time.perf_counter() - started
     started = time.perf_counter()
-    wanted = delivery._Picker(pipe.trail)
+    wanted = selection.Picker(pipe.trail)
     picked = [row for row in rows if wanted(row)]
     out["trail selection"] = time.perf_counter() - started
     files = split_files(picked)

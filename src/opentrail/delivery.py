@@ -37,10 +37,9 @@ from .clock import Clock, format_time
 from .context import Services
 from .digests import ListedLog, PreviousDigest, build_digest, digest_key, metadata
 from .errors import ConfigError, ConflictError, StoreError
-from .events import Kind
 from .logfiles import build_log_file, log_file_key, unique_suffix
 from .notifications import Notice, Outcome
-from .selectors import EventSelection
+from .selection import Picker, scope
 from .signing import Signer
 from .storage import SSE_KMS, SSE_S3, Encryption, NoSuchBucket, Storage, StorageError
 from .store import Doc, LogRow, Store
@@ -77,50 +76,6 @@ def high_sequence(store: Store) -> int:
         else:
             high = middle
     return high
-
-
-# -- selection ------------------------------------------------------------------------------------------
-
-
-def selects(selection: EventSelection, kind: int, read_only: bool | None, event_source: str | None) -> bool:
-    """Whether a trail with ``selection`` delivers an event of this kind, readOnly and eventSource:
-    management events by the basic selectors' ReadWriteType, IncludeManagementEvents and
-    ExcludeManagementEventSources. Data events and advanced selectors get the full engine in a later
-    issue; until then advanced selectors decide management events by their category and readOnly only.
-    One function, so the engine can replace it."""
-    if kind != Kind.MANAGEMENT:
-        return False
-    if selection.basic is not None:
-        for selector in selection.basic:
-            if not selector.include_management_events:
-                continue
-            if event_source in selector.exclude_management_event_sources:
-                continue
-            if selector.read_write_type == "ReadOnly" and read_only is False:
-                continue
-            if selector.read_write_type == "WriteOnly" and read_only is True:
-                continue
-            return True
-        return False
-    writes = read_only is not True
-    return selection.logs_management(writes=writes)
-
-
-class _Picker:
-    """A trail's selection over ``LogRow`` tuples: ``selects`` answered once per distinct (kind,
-    readOnly, eventSource), then a dict lookup per event (a pass sees a few dozen such triples)."""
-
-    def __init__(self, trail: trails.Trail) -> None:
-        self.selection = trail.event_selection
-        self.known: dict[tuple[int, int | None, str | None], bool] = {}
-
-    def __call__(self, row: LogRow) -> bool:
-        key = (row[2], row[3], row[4])
-        wanted = self.known.get(key)
-        if wanted is None:
-            read_only = None if row[3] is None else row[3] == 1
-            wanted = self.known[key] = selects(self.selection, row[2], read_only, row[4])
-        return wanted
 
 
 @dataclass(slots=True)
@@ -338,8 +293,8 @@ class Deliverer:
 
     def _read(self, state: State, trail: trails.Trail) -> tuple[int, _Picked]:
         """The next range after the cursor: (its last sequence, the events of it the trail selects)."""
-        account, region = _scope(trail)
-        wanted = _Picker(trail)
+        account, region = scope(trail)
+        wanted = Picker(trail)
         last = state.cursor
         picked = _Picked([], {})
         size = 0
@@ -359,8 +314,8 @@ class Deliverer:
         return last, picked
 
     def _replay(self, trail: trails.Trail, batch: _Batch) -> _Picked:
-        account, region = _scope(trail)
-        wanted = _Picker(trail)
+        account, region = scope(trail)
+        wanted = Picker(trail)
         picked = _Picked([], {})
         after = batch.first - 1
         while after < batch.last:
@@ -557,21 +512,12 @@ class Deliverer:
         _save(self.store, doc, state, settle)
 
 
-def _scope(trail: trails.Trail) -> tuple[str, str | None]:
-    """(account, region) whose events a trail reads: its home region only unless it is multi-region."""
-    return _account(trail), None if trail.is_multi_region_trail else trail.home_region
-
-
 def _sse(trail: trails.Trail, *, digest: bool) -> Encryption | None:
     """A trail with a KMS key has its log files stored SSE-KMS under that key; its digests SSE-S3, as
     CloudTrail's are (they are never encrypted with the trail's key)."""
     if trail.kms_key_id is None:
         return None
     return Encryption(SSE_S3) if digest else Encryption(SSE_KMS, trail.kms_key_id)
-
-
-def _account(trail: trails.Trail) -> str:
-    return trail.trail_arn.split(":")[4]
 
 
 # -- the loop -------------------------------------------------------------------------------------------
