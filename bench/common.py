@@ -188,11 +188,12 @@ def thread_cpu(pid: int) -> dict[str, float]:
 
 def start_profiler(out: str, pid: int) -> subprocess.Popen[bytes]:
     """py-spy (``pip install py-spy`` into the venv; not a project dependency) on the server, all threads,
-    idle frames included so waits on fsync and locks show up (BENCH_PROFILE_IDLE=0: CPU only);
-    collapsed stacks for flamegraph tools."""
+    idle frames included so waits on fsync and locks show up (BENCH_PROFILE_IDLE=0: CPU only;
+    BENCH_PROFILE_GIL=1: only the thread holding the GIL); collapsed stacks for flamegraph tools."""
     beside = Path(sys.executable).parent / "py-spy"
     command = str(beside) if beside.exists() else "py-spy"
     idle = ["--idle"] if os.environ.get("BENCH_PROFILE_IDLE", "1") == "1" else []
+    idle += ["--gil"] if os.environ.get("BENCH_PROFILE_GIL") == "1" else []
     options = ["--threads", *idle, "--rate", "250", "--format", "raw", "--output", out]
     return subprocess.Popen(
         [command, "record", "--pid", str(pid), *options],
