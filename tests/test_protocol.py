@@ -53,13 +53,14 @@ def signed_headers(
     path: str = "/",
     secret: str | None = None,
     when: datetime | None = None,
+    region: str = "us-east-1",
 ) -> dict[str, str]:
     """The headers botocore would send for this request, Authorization included."""
     request = AWSRequest(method="POST", url=server.endpoint + path, data=body, headers=headers)
     signer = SignedAt(
         BotoCredentials(creds.access_key_id, secret or creds.secret),
         service,
-        "us-east-1",
+        region,
         when or datetime.now(UTC),
     )
     signer.add_auth(request)
@@ -352,6 +353,18 @@ def test_credential_date_that_is_not_the_request_date(server: Server, creds: Cre
     headers["Authorization"] = headers["Authorization"].replace(f"/{date}/", f"/{other}/")
     response = post(server, b"{}", headers)
     check_error(response, 403, "InvalidSignatureException", other, headers["X-Amz-Date"])
+
+
+@pytest.mark.parametrize("region", ["US_EAST_1", "us-east-1/x", "-west", "eu west"])
+def test_credential_scoped_to_no_valid_region(server: Server, creds: Credentials, region: str) -> None:
+    """A correctly signed request whose scope names no region: refused before any work (its region
+    would be every audit record's awsRegion), in CloudTrail's shape rather than as a 500."""
+    for operation, path in (("DescribeTrails", "/"), ("LookupEvents", "/")):
+        response = signed_post(server, creds, b"{}", cloudtrail_headers(operation), region=region, path=path)
+        if "/" in region or " " in region:  # splits the scope or the header: malformed, not wrong
+            check_error(response, 403, "IncompleteSignatureException", "Credential")
+        else:
+            check_error(response, 403, "InvalidSignatureException", "valid region", region)
 
 
 def test_data_plane_rejects_a_wrong_signature_in_its_own_shape(server: Server, creds: Credentials) -> None:

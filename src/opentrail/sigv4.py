@@ -62,6 +62,9 @@ class Request:
     body: bytes
 
 
+_REGION = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # as events checks a record's awsRegion
+
+
 def parse_authorization(request: Request) -> Credential:
     """Read the credential scope; raises 403 errors for missing or malformed signatures."""
     header = request.headers.get("authorization")
@@ -91,6 +94,9 @@ def parse_authorization(request: Request) -> Credential:
         ) from None
     if amz_date[:8] != parts[1]:
         raise InvalidSignature(f"Credential date {parts[1]} does not match X-Amz-Date {amz_date}")
+    if not _REGION.fullmatch(parts[2]):
+        # What AWS says of a scope naming no region; the region becomes every audit record's awsRegion.
+        raise InvalidSignature(f"Credential should be scoped to a valid region, got {parts[2]!r}")
     signed = tuple(match["headers"].split(";"))
     if "host" not in signed:
         raise IncompleteSignature("SignedHeaders must include host")
