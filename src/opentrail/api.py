@@ -18,6 +18,7 @@ import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import Future
 from typing import Any
 
 import msgspec
@@ -315,7 +316,7 @@ class Edge:
     def flush_reads(self) -> None:
         if self._reads:
             rows, self._reads = self._reads, []
-            self.services.store.submit(rows)
+            self.services.store.submit(rows).add_done_callback(_report_lost_reads)
 
     async def flush_reads_forever(self, interval: float = READ_AUDIT_FLUSH_SECONDS) -> None:
         try:
@@ -336,6 +337,12 @@ class Edge:
             media_type="application/json",
             headers={"x-amzn-RequestId": call.request_id},
         )
+
+
+def _report_lost_reads(done: Future[None]) -> None:
+    """Nobody waits on reads' audit events, so a failed commit of them is said here or nowhere."""
+    if not done.cancelled() and (exc := done.exception()) is not None:
+        log.error("audit events of read calls could not be stored: %s", exc)
 
 
 async def health(_: Request) -> Response:
