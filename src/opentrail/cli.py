@@ -13,6 +13,7 @@ import click
 from rich.console import Console
 
 from . import __version__, accounts
+from .cli_errors import run
 from .cli_topics import topic
 from .clock import SystemClock
 from .errors import ConfigError, ConflictError, OpenTrailError
@@ -471,18 +472,7 @@ cli.add_command(validate_logs)
 
 
 def main() -> None:
-    try:
-        cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        err_console.print("aborted")
-        sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except OpenTrailError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        err_console.print("see `opentrail --help`, or the settings listed in docs/settings.md")
-        sys.exit(2)
+    run(cli)
 
 
 cli.add_command(topic)

@@ -89,15 +89,9 @@ def _validate_logs(arguments: dict[str, Any]) -> None:
     except SystemExit as done:
         _exit_now(done.code)
     except (OpenTrailError, KeyboardInterrupt) as exc:
-        # Rendered as ``cli.main`` renders them.
-        from .cli import err_console
+        from .cli_errors import fail
 
-        if isinstance(exc, KeyboardInterrupt):
-            err_console.print("aborted")
-            sys.exit(1)
-        err_console.print(f"[red]error:[/red] {exc}")
-        err_console.print("see `opentrail --help`, or the settings listed in docs/settings.md")
-        sys.exit(2)
+        fail(exc)
 
 
 def main() -> None:

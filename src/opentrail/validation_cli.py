@@ -8,12 +8,11 @@ arguments declines them (help, mistakes, unusual forms): the full CLI (the store
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 
-from .errors import OpenTrailError
+from .cli_errors import run
 
 
 @click.command("validate-logs")
@@ -45,21 +44,5 @@ def validate_logs(**arguments: Any) -> None:
 
 
 def main(args: list[str]) -> None:
-    """``opentrail validate-logs ARGS`` as ``cli.main`` runs it, importing the full CLI only to report
-    an error the way it does."""
-    try:
-        validate_logs.main(args, prog_name="opentrail validate-logs", standalone_mode=False)
-    except click.exceptions.Abort:
-        from .cli import err_console
-
-        err_console.print("aborted")
-        sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except OpenTrailError as exc:
-        from .cli import err_console
-
-        err_console.print(f"[red]error:[/red] {exc}")
-        err_console.print("see `opentrail --help`, or the settings listed in docs/settings.md")
-        sys.exit(2)
+    """``opentrail validate-logs ARGS`` as ``cli.main`` runs it, without importing the full CLI."""
+    run(validate_logs, args, prog_name="opentrail validate-logs")
