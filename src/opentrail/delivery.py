@@ -32,14 +32,14 @@ from typing import Any
 import msgspec
 from starlette.concurrency import run_in_threadpool
 
-from . import trails
+# ``selection`` as a module: it imports ``trails``, which imports this module.
+from . import selection, trails
 from .clock import Clock, format_time
 from .context import Services
 from .digests import ListedLog, PreviousDigest, build_digest, digest_key, metadata
 from .errors import ConfigError, ConflictError, StoreError
 from .logfiles import build_log_file, log_file_key, unique_suffix
 from .notifications import Notice, Outcome
-from .selection import Picker, scope
 from .signing import Signer
 from .storage import SSE_KMS, SSE_S3, Encryption, NoSuchBucket, Storage, StorageError
 from .store import Doc, LogRow, Store
@@ -293,8 +293,8 @@ class Deliverer:
 
     def _read(self, state: State, trail: trails.Trail) -> tuple[int, _Picked]:
         """The next range after the cursor: (its last sequence, the events of it the trail selects)."""
-        account, region = scope(trail)
-        wanted = Picker(trail)
+        account, region = selection.scope(trail)
+        wanted = selection.Picker(trail)
         last = state.cursor
         picked = _Picked([], {})
         size = 0
@@ -314,8 +314,8 @@ class Deliverer:
         return last, picked
 
     def _replay(self, trail: trails.Trail, batch: _Batch) -> _Picked:
-        account, region = scope(trail)
-        wanted = Picker(trail)
+        account, region = selection.scope(trail)
+        wanted = selection.Picker(trail)
         picked = _Picked([], {})
         after = batch.first - 1
         while after < batch.last:

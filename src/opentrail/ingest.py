@@ -4,6 +4,10 @@ A log file from a real CloudTrail bucket can be replayed as is. Each record is v
 records are reported with their index and reason, the good ones of the same call are stored, and the
 call returns only once they are durable. Events land in the caller's account unless the call names
 another account that granted the caller write access.
+
+Data and network activity events that no logging trail of the account selects are accepted but not
+stored, as CloudTrail does not record them (DESIGN.md rule 5): ``accepted`` counts every valid record,
+stored or not, and they are not failures.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from typing import Any
 import msgspec
 from starlette.concurrency import run_in_threadpool
 
+from . import selection
 from .context import Call
 from .errors import AccessDeniedException, RecordError, SerializationException, ValidationException
 from .events import EventRow, index_record
+from .store import Store
 
 MAX_RECORDS_PER_CALL = 10_000
 _INLINE_RECORDS = 500  # larger batches are parsed off the event loop
@@ -71,7 +77,10 @@ def _event_id(raw: bytes) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def index_all(records: list[bytes], account: str) -> tuple[list[EventRow], list[dict[str, Any]]]:
+def index_all(
+    records: list[bytes], account: str, store: Store
+) -> tuple[list[EventRow], int, list[dict[str, Any]]]:
+    """The rows to store, how many records were valid (stored or dropped as unselected), the failures."""
     rows: list[EventRow] = []
     failed: list[dict[str, Any]] = []
     for index, raw in enumerate(records):
@@ -86,16 +95,16 @@ def index_all(records: list[bytes], account: str) -> tuple[list[EventRow], list[
                     "errorMessage": err.message,
                 }
             )
-    return rows, failed
+    return selection.drop_unselected(store, rows), len(rows), failed
 
 
 async def ingest_records(call: Call, query: dict[str, str], body: bytes) -> dict[str, Any]:
     account = target_account(call, query.get("accountId"))
     records = decode_batch(body)
     if len(records) > _INLINE_RECORDS:
-        rows, failed = await run_in_threadpool(index_all, records, account)
+        rows, valid, failed = await run_in_threadpool(index_all, records, account, call.store)
     else:
-        rows, failed = index_all(records, account)
+        rows, valid, failed = index_all(records, account, call.store)
     if rows:
         await asyncio.wrap_future(call.store.submit(rows))
-    return {"accepted": len(rows), "failed": failed, "_accepted": len(rows)}
+    return {"accepted": valid, "failed": failed, "_accepted": valid}

@@ -1,56 +1,440 @@
-"""Which stored events a trail delivers: the basic selectors' rules over the store's rows.
+"""Which events a trail selects: CloudTrail's event selectors as one engine, the trail-level rules
+around it, and which trails cover an account's events (for delivery and for ingest).
 
-``selects`` is the one rule; ``Picker`` applies it to ``LogRow`` tuples as delivery reads them, and
-``scope`` names the account and region a trail reads. The full selector engine (advanced selectors,
-data events) replaces ``selects`` in a later issue.
+The engine follows CloudTrail's rules (reference §8), for basic and advanced selectors alike:
+
+- an event is selected when ANY selector matches (OR across selectors), and a selector matches when ALL
+  its field selectors hold (AND across fields);
+- within a field, the values of the positive operators (Equals, StartsWith, EndsWith) are OR-ed, and a
+  negative operator (NotEquals, NotStartsWith, NotEndsWith) excludes the event when any of its values
+  matches; with both kinds on one field, both must hold;
+- a field missing from the record fails every positive operator and passes every negative one;
+- ``resources.type`` and ``resources.ARN`` are tested against the record's ``resources[]`` entries: the
+  event matches when SOME entry satisfies both (so the ARN conditions apply to resources of the selected
+  type only).
+
+Basic selectors are first rewritten into the advanced selectors CloudTrail documents as their
+equivalent (``advanced_equivalent``), so there is one evaluator. A selection is compiled once per trail
+configuration; evaluation is set membership and ``str.startswith(tuple)`` / ``str.endswith(tuple)``.
+
+Records are read through ``Facts``: the row's stored columns when the selectors need no more (management
+selectors on trails use only eventCategory, eventSource and readOnly, so ``Picker`` caches one decision
+per (kind, readOnly, eventSource)), else a msgspec decoder that reads only the selector fields out of
+the record bytes.
+
+Data and network activity events that no logging trail selects are never stored (DESIGN.md rule 5):
+``drop_unselected`` decides that at ingest from ``covering_trails``, through a per-account cache that
+``trails`` clears on every change (``forget``).
 """
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
 from . import trails
-from .events import Kind
-from .selectors import EventSelection
-from .store import LogRow
+from .events import EventRow, Kind
+from .selectors import (
+    AdvancedEventSelector,
+    DataResource,
+    EventSelection,
+    EventSelector,
+    FieldSelector,
+)
+from .store import LogRow, Store
+
+# Every field an advanced selector may name (trails and event data stores).
+FIELDS = (
+    "eventCategory",
+    "eventSource",
+    "eventName",
+    "eventType",
+    "readOnly",
+    "resources.type",
+    "resources.ARN",
+    "userIdentity.arn",
+    "errorCode",
+    "sessionCredentialFromConsole",
+    "vpcEndpointId",
+)
+# Fields the store keeps as columns of every row, so a decision on them alone can be cached per row shape.
+ROW_FIELDS = frozenset({"eventCategory", "eventSource", "readOnly"})
+CATEGORY_OF_KIND: dict[int, str] = {
+    Kind.MANAGEMENT: "Management",
+    Kind.DATA: "Data",
+    Kind.INSIGHT: "Insight",
+    Kind.NETWORK: "NetworkActivity",
+}
+_RESOURCE_FIELDS = ("resources.type", "resources.ARN")
 
 
-def selects(selection: EventSelection, kind: int, read_only: bool | None, event_source: str | None) -> bool:
-    """Whether a trail with ``selection`` delivers an event of this kind, readOnly and eventSource:
-    management events by the basic selectors' ReadWriteType, IncludeManagementEvents and
-    ExcludeManagementEventSources. Until the full engine, advanced selectors decide management events
-    by their category and readOnly only."""
-    if kind != Kind.MANAGEMENT:
-        return False
-    if selection.basic is not None:
-        for selector in selection.basic:
-            if not selector.include_management_events:
-                continue
-            if event_source in selector.exclude_management_event_sources:
-                continue
-            if selector.read_write_type == "ReadOnly" and read_only is False:
-                continue
-            if selector.read_write_type == "WriteOnly" and read_only is True:
-                continue
+# -- facts: what a record says about the selector fields -------------------------------------------------
+
+
+@dataclass(slots=True)
+class Facts:
+    """A record's selector fields as text (``readOnly`` as ``"true"``/``"false"``), None when absent;
+    ``resources`` as (type, ARN) pairs."""
+
+    values: dict[str, str | None]
+    resources: Sequence[tuple[str | None, str | None]] = ()
+
+
+class _Identity(msgspec.Struct):
+    arn: Any = None
+
+
+class _Resource(msgspec.Struct):
+    type: Any = None
+    ARN: Any = None
+
+
+class _Fields(msgspec.Struct):
+    """Only the selector fields: msgspec skips every other member of the record without building it."""
+
+    eventSource: Any = None
+    eventName: Any = None
+    eventType: Any = None
+    readOnly: Any = None
+    errorCode: Any = None
+    sessionCredentialFromConsole: Any = None
+    vpcEndpointId: Any = None
+    userIdentity: _Identity | None = None
+    resources: list[_Resource] | None = None
+
+
+_fields_decoder = msgspec.json.Decoder(_Fields)
+
+
+def _text(value: Any) -> str | None:
+    """A record value as selectors compare it: booleans as CloudTrail writes them in selectors."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return None
+
+
+def _lenient(raw: bytes) -> _Fields:
+    """The selector fields of a record whose nested members have unexpected shapes (a record stored by
+    an older, looser validation): whatever is not an object or list where one is expected is absent."""
+    try:
+        data = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return _Fields()
+    if not isinstance(data, dict):
+        return _Fields()
+    identity = data.get("userIdentity")
+    resources = data.get("resources")
+    return _Fields(
+        eventSource=data.get("eventSource"),
+        eventName=data.get("eventName"),
+        eventType=data.get("eventType"),
+        readOnly=data.get("readOnly"),
+        errorCode=data.get("errorCode"),
+        sessionCredentialFromConsole=data.get("sessionCredentialFromConsole"),
+        vpcEndpointId=data.get("vpcEndpointId"),
+        userIdentity=_Identity(identity.get("arn")) if isinstance(identity, dict) else None,
+        resources=[_Resource(r.get("type"), r.get("ARN")) for r in resources if isinstance(r, dict)]
+        if isinstance(resources, list)
+        else None,
+    )
+
+
+def facts_of(raw: bytes, kind: int) -> Facts:
+    """Every selector field of a stored record. ``kind`` is the store's category, which also covers
+    records older than eventVersion 1.07 (no eventCategory; ``managementEvent: false`` means Data)."""
+    try:
+        fields = _fields_decoder.decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        fields = _lenient(raw)
+    identity = fields.userIdentity
+    values = {
+        "eventCategory": CATEGORY_OF_KIND.get(kind),
+        "eventSource": _text(fields.eventSource),
+        "eventName": _text(fields.eventName),
+        "eventType": _text(fields.eventType),
+        "readOnly": _text(fields.readOnly),
+        "errorCode": _text(fields.errorCode),
+        "sessionCredentialFromConsole": _text(fields.sessionCredentialFromConsole),
+        "vpcEndpointId": _text(fields.vpcEndpointId),
+        "userIdentity.arn": _text(identity.arn) if identity is not None else None,
+    }
+    resources = [(_text(r.type), _text(r.ARN)) for r in fields.resources or ()]
+    return Facts(values, resources)
+
+
+def row_facts(kind: int, read_only: int | bool | None, event_source: str | None) -> Facts:
+    """The facts a store row's columns give without reading the record."""
+    return Facts(
+        {
+            "eventCategory": CATEGORY_OF_KIND.get(kind),
+            "eventSource": event_source,
+            "readOnly": None if read_only is None else ("true" if read_only else "false"),
+        }
+    )
+
+
+# -- compiled conditions ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One field selector, ready to test a value."""
+
+    equals: frozenset[str] = frozenset()
+    starts: tuple[str, ...] = ()
+    ends: tuple[str, ...] = ()
+    not_equals: frozenset[str] = frozenset()
+    not_starts: tuple[str, ...] = ()
+    not_ends: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, selector: FieldSelector) -> Condition:
+        return cls(
+            equals=frozenset(selector.equals or ()),
+            starts=tuple(selector.starts_with or ()),
+            ends=tuple(selector.ends_with or ()),
+            not_equals=frozenset(selector.not_equals or ()),
+            not_starts=tuple(selector.not_starts_with or ()),
+            not_ends=tuple(selector.not_ends_with or ()),
+        )
+
+    @property
+    def positive(self) -> bool:
+        return bool(self.equals or self.starts or self.ends)
+
+    def holds(self, value: str | None) -> bool:
+        if value is None:
+            return not self.positive
+        if (self.equals or self.starts or self.ends) and not (
+            value in self.equals or value.startswith(self.starts) or value.endswith(self.ends)
+        ):
+            return False
+        # An empty tuple never matches startswith/endswith, so unused negative operators cost one call.
+        return not (
+            value in self.not_equals or value.startswith(self.not_starts) or value.endswith(self.not_ends)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One advanced selector: record-level conditions, and the conditions on one resources[] entry."""
+
+    record: tuple[tuple[str, Condition], ...]
+    resource_type: Condition | None
+    resource_arn: Condition | None
+    fields: frozenset[str]
+
+    @classmethod
+    def of(cls, selector: AdvancedEventSelector) -> Rule:
+        conditions = {f.field: Condition.of(f) for f in selector.field_selectors}
+        record = tuple((name, c) for name, c in conditions.items() if name not in _RESOURCE_FIELDS)
+        return cls(
+            record,
+            conditions.get("resources.type"),
+            conditions.get("resources.ARN"),
+            frozenset(conditions),
+        )
+
+    def matches(self, facts: Facts) -> bool:
+        values = facts.values
+        for name, condition in self.record:
+            if not condition.holds(values.get(name)):
+                return False
+        if self.resource_type is None and self.resource_arn is None:
             return True
-        return False
-    writes = read_only is not True
-    return selection.logs_management(writes=writes)
+        kind, arn = self.resource_type, self.resource_arn
+        # A record naming no resources has neither field: it passes only all-negative conditions.
+        if not facts.resources:
+            return (kind is None or kind.holds(None)) and (arn is None or arn.holds(None))
+        return any(
+            (kind is None or kind.holds(t)) and (arn is None or arn.holds(a)) for t, a in facts.resources
+        )
+
+
+# -- basic selectors as their advanced equivalent ---------------------------------------------------------
+
+_ALL_OF_TYPE = {
+    "AWS::S3::Object": ("arn:aws:s3", "arn:aws:s3:::"),
+    "AWS::Lambda::Function": ("arn:aws:lambda",),
+    "AWS::DynamoDB::Table": ("arn:aws:dynamodb",),
+}
+
+
+def _is_all(kind: str, value: str) -> bool:
+    """``arn:<partition>:s3`` (and the other services' bare forms): every resource of the type."""
+    parts = value.split(":")
+    if len(parts) > 2:
+        parts[1] = "aws"  # every partition's bare form
+    return ":".join(parts) in _ALL_OF_TYPE.get(kind, ())
+
+
+def _field(name: str, **operators: list[str]) -> FieldSelector:
+    return FieldSelector(field=name, **operators)
+
+
+def _read_only(rw: str) -> list[FieldSelector]:
+    if rw == "ReadOnly":
+        return [_field("readOnly", equals=["true"])]
+    if rw == "WriteOnly":
+        return [_field("readOnly", equals=["false"])]
+    return []
+
+
+def _data_selector(kind: str, resources: list[DataResource], rw: str) -> AdvancedEventSelector:
+    values = [v for r in resources for v in r.values]
+    fields = [_field("eventCategory", equals=["Data"]), _field("resources.type", equals=[kind])]
+    if not any(_is_all(kind, v) for v in values):
+        if kind == "AWS::S3::Object":
+            # arn:aws:s3:::bucket/ and arn:aws:s3:::bucket/prefix both name a prefix of object ARNs.
+            fields.append(_field("resources.ARN", starts_with=list(dict.fromkeys(values))))
+        else:
+            # A function or table ARN names exactly that resource: helloworld does not select helloworld2.
+            fields.append(_field("resources.ARN", equals=list(dict.fromkeys(values))))
+    return AdvancedEventSelector(field_selectors=fields + _read_only(rw))
+
+
+def advanced_equivalent(basic: Iterable[EventSelector]) -> list[AdvancedEventSelector]:
+    """The advanced selectors that select exactly what ``basic`` does (CloudTrail's own conversion):
+    one for the management events of each selector that includes them, one per resource type of its
+    DataResources."""
+    out: list[AdvancedEventSelector] = []
+    for selector in basic:
+        rw = selector.read_write_type
+        if selector.include_management_events:
+            fields = [_field("eventCategory", equals=["Management"]), *_read_only(rw)]
+            if selector.exclude_management_event_sources:
+                fields.append(
+                    _field("eventSource", not_equals=list(selector.exclude_management_event_sources))
+                )
+            out.append(AdvancedEventSelector(field_selectors=fields))
+        by_type: dict[str, list[DataResource]] = {}
+        for resource in selector.data_resources:
+            by_type.setdefault(resource.type, []).append(resource)
+        out.extend(_data_selector(kind, resources, rw) for kind, resources in by_type.items())
+    return out
+
+
+# -- a whole selection -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Matcher:
+    """A trail's selection compiled: the rules that can match each stored kind of event, and which kinds
+    the row's columns alone decide."""
+
+    by_kind: dict[int, tuple[Rule, ...]]
+    row_decided: frozenset[int]
+    # eventSources the trail leaves out whatever its selectors say (global services, see selection.py).
+    excluded_sources: frozenset[str] = frozenset()
+
+    def selects(self, kind: int, facts: Facts) -> bool:
+        if facts.values.get("eventSource") in self.excluded_sources:
+            return False
+        return any(rule.matches(facts) for rule in self.by_kind.get(kind, ()))
+
+    def wants_kind(self, kind: int) -> bool:
+        return bool(self.by_kind.get(kind))
+
+
+def compile_selection(selection: EventSelection, excluded_sources: Iterable[str] = ()) -> Matcher:
+    """Compile a trail's selection (basic or advanced) once; ``Matcher.selects`` then tests events."""
+    advanced = (
+        selection.advanced if selection.advanced is not None else advanced_equivalent(selection.basic or ())
+    )
+    rules = [Rule.of(s) for s in advanced]
+    by_kind: dict[int, tuple[Rule, ...]] = {}
+    row_decided: set[int] = set()
+    for kind, category in CATEGORY_OF_KIND.items():
+        probe = Facts({"eventCategory": category})
+        wanted = tuple(r for r in rules if _category_allows(r, probe))
+        by_kind[kind] = wanted
+        if all(r.fields <= ROW_FIELDS for r in wanted):
+            row_decided.add(kind)
+    return Matcher(by_kind, frozenset(row_decided), frozenset(excluded_sources))
+
+
+def _category_allows(rule: Rule, probe: Facts) -> bool:
+    condition = next((c for name, c in rule.record if name == "eventCategory"), None)
+    return condition is None or condition.holds(probe.values["eventCategory"])
+
+
+# -- trails: global service events, delivery's picker ------------------------------------------------------
+
+# Services whose events CloudTrail records in the partition's global region rather than where the caller
+# was (reference §4.1: "Global services are recorded as us-east-1"). Console sign-in is regional today,
+# and STS answers regionally too: only its global endpoint's events land in us-east-1, which is the
+# only region this rule touches.
+GLOBAL_SERVICE_SOURCES = frozenset(
+    {
+        "iam.amazonaws.com",
+        "sts.amazonaws.com",
+        "cloudfront.amazonaws.com",
+        "route53.amazonaws.com",
+        "waf.amazonaws.com",
+        "organizations.amazonaws.com",
+    }
+)
+GLOBAL_REGIONS = frozenset({"us-east-1", "cn-north-1", "us-gov-west-1"})
+
+
+def excluded_sources(trail: trails.Trail) -> frozenset[str]:
+    """The eventSources a trail leaves out whatever its selectors say: global services' events, for a
+    single-region trail in the global region with IncludeGlobalServiceEvents false. (A single-region
+    trail elsewhere never sees them: they are recorded in the global region; a multi-region trail must
+    include them, UpdateTrail and CreateTrail refuse otherwise.)"""
+    if trail.include_global_service_events or trail.is_multi_region_trail:
+        return frozenset()
+    return GLOBAL_SERVICE_SOURCES if trail.home_region in GLOBAL_REGIONS else frozenset()
+
+
+_compiled: dict[tuple[bytes, frozenset[str]], Matcher] = {}
+_MAX_COMPILED = 256
+
+
+def matcher(trail: trails.Trail) -> Matcher:
+    """The trail's compiled selection, compiled once per distinct configuration (delivery asks for it
+    on every pass of every trail)."""
+    key = (msgspec.json.encode(trail.event_selection), excluded_sources(trail))
+    found = _compiled.get(key)
+    if found is None:
+        if len(_compiled) >= _MAX_COMPILED:
+            _compiled.clear()
+        found = _compiled[key] = compile_selection(trail.event_selection, key[1])
+    return found
 
 
 class Picker:
-    """A trail's selection over ``LogRow`` tuples: ``selects`` answered once per distinct (kind,
-    readOnly, eventSource), then a dict lookup per event (a pass sees a few dozen such triples)."""
+    """A trail's selection over ``LogRow`` tuples ``(seq, stream, kind, read_only, event_source,
+    time_ms, record)``. Kinds the columns decide are answered once per distinct (kind, readOnly,
+    eventSource), then by a dict lookup (a pass sees a few dozen such triples); the others (data and
+    network activity events) are decided per event from the selector fields of the record bytes."""
 
     def __init__(self, trail: trails.Trail) -> None:
-        self.selection = trail.event_selection
+        self.matcher = matcher(trail)
         self.known: dict[tuple[int, int | None, str | None], bool] = {}
 
     def __call__(self, row: LogRow) -> bool:
-        key = (row[2], row[3], row[4])
-        wanted = self.known.get(key)
-        if wanted is None:
-            read_only = None if row[3] is None else row[3] == 1
-            wanted = self.known[key] = selects(self.selection, row[2], read_only, row[4])
-        return wanted
+        kind = row[2]
+        found = self.matcher
+        if kind in found.row_decided:
+            key = (kind, row[3], row[4])
+            wanted = self.known.get(key)
+            if wanted is None:
+                wanted = self.known[key] = found.selects(kind, row_facts(kind, row[3], row[4]))
+            return wanted
+        if not found.wants_kind(kind) or row[4] in found.excluded_sources:
+            return False
+        return found.selects(kind, facts_of(row[6], kind))
 
 
 def account_of(trail: trails.Trail) -> str:
@@ -60,3 +444,94 @@ def account_of(trail: trails.Trail) -> str:
 def scope(trail: trails.Trail) -> tuple[str, str | None]:
     """(account, region) whose events a trail reads: its home region only unless it is multi-region."""
     return account_of(trail), None if trail.is_multi_region_trail else trail.home_region
+
+
+# -- ingest: which trails cover an account, and dropping what none selects ---------------------------------
+
+
+def covering_trails(store: Store, account: str, region: str) -> list[trails.Trail]:
+    """The trails that log the events of ``account`` recorded in ``region``, now.
+
+    Only logging trails count (a stopped trail delivers nothing ingested after StopLogging). The
+    account's multi-region trails cover every region; its single-region trails only their home region.
+    Organization trails of the account's organization belong here too (they cover every member account,
+    in every region if multi-region): this is the one place that answers the question, for ingest.
+    """
+    found = []
+    for doc in store.list_docs(trails.KIND, account):
+        trail = trails.decode(doc)
+        if trail.is_logging and (trail.is_multi_region_trail or trail.home_region == region):
+            found.append(trail)
+    return found
+
+
+# Another process's trail change (several nodes on one database) is seen within this many seconds;
+# this process's own changes at once (``forget``).
+COVERAGE_TTL_SECONDS = 5.0
+
+
+@dataclass(slots=True)
+class _Coverage:
+    """One store's cache: (account, region) -> (loaded at, the covering trails' matchers)."""
+
+    entries: dict[tuple[str, str], tuple[float, tuple[Matcher, ...]]]
+    generation: int = 0
+
+
+_coverage: weakref.WeakKeyDictionary[Store, _Coverage] = weakref.WeakKeyDictionary()
+_coverage_lock = threading.Lock()
+
+
+def _cache(store: Store) -> _Coverage:
+    with _coverage_lock:
+        cache = _coverage.get(store)
+        if cache is None:
+            cache = _coverage[store] = _Coverage({})
+        return cache
+
+
+def forget(store: Store, account: str | None = None) -> None:
+    """A trail of ``account`` (None: of any account) changed: the next ingest reads the trails again."""
+    cache = _cache(store)
+    with _coverage_lock:
+        cache.generation += 1
+        if account is None:
+            cache.entries.clear()
+        else:
+            for key in [k for k in cache.entries if k[0] == account]:
+                del cache.entries[key]
+
+
+def covering_matchers(store: Store, account: str, region: str) -> tuple[Matcher, ...]:
+    """``covering_trails`` compiled, cached per (account, region) until ``forget`` or the TTL."""
+    cache = _cache(store)
+    now = time.monotonic()
+    with _coverage_lock:
+        entry = cache.entries.get((account, region))
+        generation = cache.generation
+    if entry is not None and now - entry[0] < COVERAGE_TTL_SECONDS:
+        return entry[1]
+    found = tuple(matcher(t) for t in covering_trails(store, account, region))
+    with _coverage_lock:
+        # A trail change while we read must not be overwritten by what we read before it.
+        if cache.generation == generation:
+            cache.entries[(account, region)] = (now, found)
+    return found
+
+
+def selected_somewhere(store: Store, row: EventRow) -> bool:
+    """Whether some logging trail covering the row's account and region selects this event."""
+    matchers = covering_matchers(store, row.account, row.region)
+    if not any(m.wants_kind(row.kind) for m in matchers):
+        return False
+    facts = facts_of(row.record, row.kind)
+    return any(m.selects(row.kind, facts) for m in matchers)
+
+
+def drop_unselected(store: Store, rows: list[EventRow]) -> list[EventRow]:
+    """``rows`` without the data and network activity events that no logging trail selects: CloudTrail
+    does not record those at all (DESIGN.md rule 5). Management and Insights events always stay."""
+    return [r for r in rows if r.kind not in _OPT_IN or selected_somewhere(store, r)]
+
+
+_OPT_IN = frozenset({Kind.DATA, Kind.NETWORK})

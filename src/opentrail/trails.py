@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from . import delivery, destinations, params
+from . import delivery, destinations, params, selection
 from .arns import TrailId, check_trail_name, parse_trail_id, trail_arn
 from .clock import format_time
 from .context import Call
@@ -205,9 +205,12 @@ def _change(
         return doc
 
     try:
-        return decode(call.store.update_doc(KIND, call.account, trail.trail_arn, apply, check))
+        changed = decode(call.store.update_doc(KIND, call.account, trail.trail_arn, apply, check))
     except KeyError:
         raise _not_found(call, trail.trail_arn) from None
+    # Ingest decides from the trails whether a data event is stored at all: it must see this change.
+    selection.forget(call.store, call.account)
+    return changed
 
 
 # -- limits --------------------------------------------------------------------------------------------------
@@ -329,6 +332,7 @@ def create_trail(call: Call, p: dict[str, Any]) -> dict[str, Any]:
         call.store.insert_doc(to_doc(trail, call.account), check=check)
     except ConflictError:
         raise TrailAlreadyExists(f"Trail {name} already exists for customer: {call.account}") from None
+    selection.forget(call.store, call.account)
     call.touch(RESOURCE_TYPE, arn)
     return response(trail)
 
@@ -370,6 +374,7 @@ def delete_trail(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     delivery.logging_stopped(call.store, call.account, trail, deleted=True)
     if not call.store.delete_doc(KIND, call.account, trail.trail_arn):
         raise _not_found(call, trail.trail_arn)
+    selection.forget(call.store, call.account)
     return {}
 
 
