@@ -316,6 +316,13 @@ _EQUALS_ONLY = ("eventCategory", "resources.type", "readOnly")
 _BOOLEAN_FIELDS = ("readOnly", "sessionCredentialFromConsole")
 _RESOURCE_TYPE = re.compile(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+")
 _ARN = re.compile(r"arn:[a-z0-9-]+:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+")
+# The ARN service of the resource types whose ARNs CloudTrail's own examples show (and that basic
+# selectors name): a resources.ARN condition naming another service can never match.
+_ARN_SERVICES = {
+    "AWS::S3::Object": "s3",
+    "AWS::Lambda::Function": "lambda",
+    "AWS::DynamoDB::Table": "dynamodb",
+}
 
 
 def _field_selector(raw: Any, where: str) -> FieldSelector:
@@ -389,9 +396,18 @@ def _check_fields(fields: dict[str, FieldSelector], category: str, where: str) -
         if name in fields:
             _only_equals(fields[name], where, single=True)
     for name in _BOOLEAN_FIELDS:
-        for value in fields[name].operators().get("Equals", []) if name in fields else []:
-            if value not in ("true", "false"):
-                raise InvalidEventSelectors(f"{where}: field {name} takes 'true' or 'false', got {value!r}")
+        if name not in fields:
+            continue
+        for op, values in fields[name].operators().items():
+            if op not in ("Equals", "NotEquals"):
+                raise InvalidEventSelectors(
+                    f"{where}: field {name} supports only the Equals and NotEquals operators, got {op}"
+                )
+            for value in values:
+                if value not in ("true", "false"):
+                    raise InvalidEventSelectors(
+                        f"{where}: field {name} takes 'true' or 'false', got {value!r} in {op}"
+                    )
     if category == "Data":
         resource_type = fields.get("resources.type")
         if resource_type is None:
@@ -399,19 +415,14 @@ def _check_fields(fields: dict[str, FieldSelector], category: str, where: str) -
                 f"{where}: data event selectors must include the resources.type field "
                 "(Equals one resource type)"
             )
-        value = (resource_type.equals or [""])[0]
-        if not _RESOURCE_TYPE.fullmatch(value):
+        kind = (resource_type.equals or [""])[0]
+        if not _RESOURCE_TYPE.fullmatch(kind):
             raise InvalidEventSelectors(
-                f"{where}: resources.type {value!r} is not a resource type like AWS::S3::Object"
+                f"{where}: resources.type {kind!r} is not a resource type like AWS::S3::Object"
             )
         arn = fields.get("resources.ARN")
-        exact = (arn.equals or []) + (arn.not_equals or []) if arn is not None else []
-        for value in exact:
-            if not _ARN.fullmatch(value):
-                raise InvalidEventSelectors(
-                    f"{where}: resources.ARN {value!r} with Equals or NotEquals must be a full ARN; use "
-                    "StartsWith for a prefix such as arn:aws:s3:::bucket/"
-                )
+        if arn is not None:
+            _check_resource_arns(arn, kind, where)
     elif category == "Management" and "eventSource" in fields:
         source = fields["eventSource"]
         ops = source.operators()
@@ -426,6 +437,27 @@ def _check_fields(fields: dict[str, FieldSelector], category: str, where: str) -
                 f"{where}: network activity selectors must include the eventSource field"
             )
         _only_equals(fields["eventSource"], where, single=False)
+
+
+def _check_resource_arns(arn: FieldSelector, kind: str, where: str) -> None:
+    for value in (arn.equals or []) + (arn.not_equals or []):
+        if not _ARN.fullmatch(value):
+            raise InvalidEventSelectors(
+                f"{where}: resources.ARN {value!r} with Equals or NotEquals must be a full ARN; use "
+                "StartsWith for a prefix such as arn:aws:s3:::bucket/"
+            )
+    service = _ARN_SERVICES.get(kind)
+    if service is None:
+        return
+    for op, values in arn.operators().items():
+        for value in values:
+            # A prefix too short to reach the service part cannot be checked; a longer one must agree.
+            parts = value.split(":")
+            if len(parts) > 2 and parts[0] == "arn" and parts[2] != service:
+                raise InvalidEventSelectors(
+                    f"{where}: resources.ARN {op} value {value!r} is not an ARN of resources.type {kind}; "
+                    f"expected arn:<partition>:{service}:..."
+                )
 
 
 def _advanced_selector(raw: Any, where: str) -> AdvancedEventSelector:
