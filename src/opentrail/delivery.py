@@ -426,8 +426,11 @@ class Deliverer:
                 chain.window = float(closing if final else now)
                 changed = True
             start = int(chain.window)
-            if final:
-                if start >= closing and chain.previous is not None and not chain.logs:
+            # A region the trail stopped covering (UpdateTrail made it single-region) ends its chain
+            # with a final digest, as StopLogging does, and the chain is dropped.
+            left = not trail.is_multi_region_trail and region != trail.home_region
+            if final or left:
+                if final and start >= closing and chain.previous is not None and not chain.logs:
                     continue  # closed already: this final digest was written and recorded before a crash
                 # At least a second long, so its key never equals the previous digest's.
                 end = max(closing, start + 1)
@@ -443,6 +446,8 @@ class Deliverer:
             changed = True
             state.status["LatestDigestDeliveryTime"] = float(end)
             state.status.pop("LatestDigestDeliveryError", None)
+            if left and not final:
+                del state.regions[region]
         if changed:
             _save(self.store, doc, state)
         return True
