@@ -289,6 +289,47 @@ def test_invalid_advanced_selectors(tenant: Tenant, selectors: list[dict[str, An
     assert get(tenant)["EventSelectors"] == DEFAULT_BASIC
 
 
+LAMBDA_TYPE = {"Field": "resources.type", "Equals": ["AWS::Lambda::Function"]}
+
+
+@pytest.mark.parametrize(
+    ("selectors", "says"),
+    [
+        (
+            _advanced(DATA, S3_TYPE, {"Field": "sessionCredentialFromConsole", "StartsWith": ["t"]}),
+            "AdvancedEventSelectors[0]: field sessionCredentialFromConsole supports only the Equals and "
+            "NotEquals operators, got StartsWith",
+        ),
+        (
+            _advanced(DATA, S3_TYPE, {"Field": "sessionCredentialFromConsole", "NotEquals": ["yes"]}),
+            "AdvancedEventSelectors[0]: field sessionCredentialFromConsole takes 'true' or 'false', "
+            "got 'yes' in NotEquals",
+        ),
+        (
+            _advanced(DATA, LAMBDA_TYPE, {"Field": "resources.ARN", "StartsWith": ["arn:aws:s3:::bucket/"]}),
+            "AdvancedEventSelectors[0]: resources.ARN StartsWith value 'arn:aws:s3:::bucket/' is not an "
+            "ARN of resources.type AWS::Lambda::Function; expected arn:<partition>:lambda:...",
+        ),
+        (
+            _advanced(
+                DATA,
+                S3_TYPE,
+                {"Field": "resources.ARN", "NotEquals": ["arn:aws:dynamodb:us-east-1:111122223333:table/t"]},
+            ),
+            "is not an ARN of resources.type AWS::S3::Object; expected arn:<partition>:s3:...",
+        ),
+    ],
+)
+def test_invalid_field_operators_and_values(
+    tenant: Tenant, selectors: list[dict[str, Any]], says: str
+) -> None:
+    """The rules the selector engine relies on, refused with messages naming selector, field and value."""
+    params = {"TrailName": TRAIL, "AdvancedEventSelectors": selectors}
+    message = expect_raw_error("InvalidEventSelectorsException", tenant, "PutEventSelectors", params)
+    assert says in message
+    assert get(tenant)["EventSelectors"] == DEFAULT_BASIC
+
+
 def test_advanced_value_limit_is_500(tenant: Tenant) -> None:
     selectors = _advanced(DATA, S3_TYPE, {"Field": "eventName", "Equals": [f"e{i}" for i in range(498)]})
     assert put(tenant, AdvancedEventSelectors=selectors)["AdvancedEventSelectors"] == selectors
