@@ -107,7 +107,7 @@ def test_a_record_with_odd_shapes_is_read_leniently() -> None:
     )
     assert facts.values["eventName"] == "GetObject"
     assert facts.values["userIdentity.arn"] is None
-    assert list(facts.resources) == [("T", None)]
+    assert [(r.type, r.ARN) for r in facts.resources] == [("T", None)]
 
 
 # -- global service events -----------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ import threading
 import time
 import weakref
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -77,36 +77,40 @@ _RESOURCE_FIELDS = ("resources.type", "resources.ARN")
 # -- facts: what a record says about the selector fields -------------------------------------------------
 
 
+class Resource(msgspec.Struct, gc=False):
+    """One entry of a record's ``resources[]``, as selectors read it."""
+
+    type: str | None = None
+    ARN: str | None = None
+
+
 @dataclass(slots=True)
 class Facts:
-    """A record's selector fields as text (``readOnly`` as ``"true"``/``"false"``), None when absent;
-    ``resources`` as (type, ARN) pairs."""
+    """A record's selector fields as text (``readOnly`` as ``"true"``/``"false"``), None when absent,
+    and its ``resources[]``."""
 
     values: dict[str, str | None]
-    resources: Sequence[tuple[str | None, str | None]] = ()
+    resources: Sequence[Resource] = ()
 
 
-class _Identity(msgspec.Struct):
-    arn: Any = None
-
-
-class _Resource(msgspec.Struct):
-    type: Any = None
-    ARN: Any = None
+class _Identity(msgspec.Struct, gc=False):
+    arn: str | None = None
 
 
 class _Fields(msgspec.Struct):
-    """Only the selector fields: msgspec skips every other member of the record without building it."""
+    """Only the selector fields: msgspec skips every other member of the record without building it.
+    Typed as CloudTrail writes them, so the common case needs no conversion; a record with other types
+    takes the lenient path."""
 
-    eventSource: Any = None
-    eventName: Any = None
-    eventType: Any = None
-    readOnly: Any = None
-    errorCode: Any = None
-    sessionCredentialFromConsole: Any = None
-    vpcEndpointId: Any = None
+    eventSource: str | None = None
+    eventName: str | None = None
+    eventType: str | None = None
+    readOnly: bool | None = None
+    errorCode: str | None = None
+    sessionCredentialFromConsole: str | bool | None = None
+    vpcEndpointId: str | None = None
     userIdentity: _Identity | None = None
-    resources: list[_Resource] | None = None
+    resources: list[Resource] | None = None
 
 
 _fields_decoder = msgspec.json.Decoder(_Fields)
@@ -123,53 +127,63 @@ def _text(value: Any) -> str | None:
     return None
 
 
-def _lenient(raw: bytes) -> _Fields:
-    """The selector fields of a record whose nested members have unexpected shapes (a record stored by
-    an older, looser validation): whatever is not an object or list where one is expected is absent."""
+def _lenient(raw: bytes, category: str | None) -> Facts:
+    """The selector fields of a record with unexpected types (stored by an older, looser validation):
+    scalars as text, and whatever is not an object or list where one is expected is absent."""
     try:
         data = msgspec.json.decode(raw)
     except msgspec.DecodeError:
-        return _Fields()
+        data = None
     if not isinstance(data, dict):
-        return _Fields()
+        return Facts({"eventCategory": category})
     identity = data.get("userIdentity")
     resources = data.get("resources")
-    return _Fields(
-        eventSource=data.get("eventSource"),
-        eventName=data.get("eventName"),
-        eventType=data.get("eventType"),
-        readOnly=data.get("readOnly"),
-        errorCode=data.get("errorCode"),
-        sessionCredentialFromConsole=data.get("sessionCredentialFromConsole"),
-        vpcEndpointId=data.get("vpcEndpointId"),
-        userIdentity=_Identity(identity.get("arn")) if isinstance(identity, dict) else None,
-        resources=[_Resource(r.get("type"), r.get("ARN")) for r in resources if isinstance(r, dict)]
-        if isinstance(resources, list)
-        else None,
-    )
+    values = {name: _text(data.get(name)) for name in _SCALARS}
+    values["eventCategory"] = category
+    values["userIdentity.arn"] = _text(identity.get("arn")) if isinstance(identity, dict) else None
+    entries = [
+        Resource(_text(r.get("type")), _text(r.get("ARN")))
+        for r in (resources if isinstance(resources, list) else ())
+        if isinstance(r, dict)
+    ]
+    return Facts(values, entries)
+
+
+_SCALARS = (
+    "eventSource",
+    "eventName",
+    "eventType",
+    "readOnly",
+    "errorCode",
+    "sessionCredentialFromConsole",
+    "vpcEndpointId",
+)
 
 
 def facts_of(raw: bytes, kind: int) -> Facts:
     """Every selector field of a stored record. ``kind`` is the store's category, which also covers
     records older than eventVersion 1.07 (no eventCategory; ``managementEvent: false`` means Data)."""
+    category = CATEGORY_OF_KIND.get(kind)
     try:
         fields = _fields_decoder.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError):
-        fields = _lenient(raw)
+        return _lenient(raw, category)
+    read_only, console = fields.readOnly, fields.sessionCredentialFromConsole
     identity = fields.userIdentity
     values = {
-        "eventCategory": CATEGORY_OF_KIND.get(kind),
-        "eventSource": _text(fields.eventSource),
-        "eventName": _text(fields.eventName),
-        "eventType": _text(fields.eventType),
-        "readOnly": _text(fields.readOnly),
-        "errorCode": _text(fields.errorCode),
-        "sessionCredentialFromConsole": _text(fields.sessionCredentialFromConsole),
-        "vpcEndpointId": _text(fields.vpcEndpointId),
-        "userIdentity.arn": _text(identity.arn) if identity is not None else None,
+        "eventCategory": category,
+        "eventSource": fields.eventSource,
+        "eventName": fields.eventName,
+        "eventType": fields.eventType,
+        "readOnly": None if read_only is None else ("true" if read_only else "false"),
+        "errorCode": fields.errorCode,
+        "sessionCredentialFromConsole": ("true" if console else "false")
+        if isinstance(console, bool)
+        else console,
+        "vpcEndpointId": fields.vpcEndpointId,
+        "userIdentity.arn": None if identity is None else identity.arn,
     }
-    resources = [(_text(r.type), _text(r.ARN)) for r in fields.resources or ()]
-    return Facts(values, resources)
+    return Facts(values, fields.resources or ())
 
 
 def row_facts(kind: int, read_only: int | bool | None, event_source: str | None) -> Facts:
@@ -181,6 +195,63 @@ def row_facts(kind: int, read_only: int | bool | None, event_source: str | None)
             "readOnly": None if read_only is None else ("true" if read_only else "false"),
         }
     )
+
+
+class Reader:
+    """Reads the selector fields a matcher needs beyond the row's columns (eventCategory, eventSource,
+    readOnly), with a decoder made for exactly those fields: msgspec then allocates nothing for the
+    rest of the record (for S3 data events with resources.ARN conditions, about half the decode)."""
+
+    def __init__(self, fields: frozenset[str]) -> None:
+        self.scalars = tuple(n for n in _SCALARS if n in fields and n not in ROW_FIELDS)
+        members: list[tuple[str, Any, Any]] = [(n, _SCALAR_TYPES[n], None) for n in self.scalars]
+        self.identity = "userIdentity.arn" in fields
+        if self.identity:
+            members.append(("userIdentity", _Identity | None, None))
+        self.resources = not fields.isdisjoint(_RESOURCE_FIELDS)
+        if self.resources:
+            members.append(("resources", list[Resource] | None, None))
+        self.decoder = msgspec.json.Decoder(msgspec.defstruct("Selected", members, gc=False))
+        self.empty = not members
+
+    def __call__(
+        self, raw: bytes, kind: int, read_only: int | bool | None, event_source: str | None
+    ) -> Facts:
+        values = {
+            "eventCategory": CATEGORY_OF_KIND.get(kind),
+            "eventSource": event_source,
+            "readOnly": _READ_ONLY[read_only],
+        }
+        if self.empty:
+            return Facts(values)
+        try:
+            decoded: Any = self.decoder.decode(raw)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            full = _lenient(raw, values["eventCategory"])
+            full.values.update(values)
+            return full
+        for name in self.scalars:
+            value = getattr(decoded, name)
+            values[name] = ("true" if value else "false") if value is True or value is False else value
+        if self.identity:
+            identity = decoded.userIdentity
+            values["userIdentity.arn"] = None if identity is None else identity.arn
+        return Facts(values, (decoded.resources or ()) if self.resources else ())
+
+
+# readOnly as the store keeps it (1, 0 or NULL) or as a record has it, in selector text.
+_READ_ONLY: dict[int | bool | None, str | None] = {None: None, 0: "false", 1: "true"}
+
+
+_SCALAR_TYPES: dict[str, Any] = {
+    "eventSource": str | None,
+    "eventName": str | None,
+    "eventType": str | None,
+    "readOnly": bool | None,
+    "errorCode": str | None,
+    "sessionCredentialFromConsole": str | bool | None,
+    "vpcEndpointId": str | None,
+}
 
 
 # -- compiled conditions ----------------------------------------------------------------------------------
@@ -227,37 +298,69 @@ class Condition:
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """One advanced selector: record-level conditions, and the conditions on one resources[] entry."""
+    """One advanced selector: its eventCategory condition (answered per stored kind when compiling),
+    record-level conditions, and the conditions on one resources[] entry."""
 
+    category: Condition | None
     record: tuple[tuple[str, Condition], ...]
     resource_type: Condition | None
     resource_arn: Condition | None
+    # resources.type as a plain Equals (the only form a trail allows): a record with no resource of
+    # these types is passed over before any other condition is tested.
+    resource_types: frozenset[str] | None
     fields: frozenset[str]
 
     @classmethod
     def of(cls, selector: AdvancedEventSelector) -> Rule:
         conditions = {f.field: Condition.of(f) for f in selector.field_selectors}
-        record = tuple((name, c) for name, c in conditions.items() if name not in _RESOURCE_FIELDS)
+        skipped = ("eventCategory", *_RESOURCE_FIELDS)
+        record = tuple((name, c) for name, c in conditions.items() if name not in skipped)
+        kind = conditions.get("resources.type")
+        plain = kind is not None and kind == Condition(equals=kind.equals)
         return cls(
+            conditions.get("eventCategory"),
             record,
-            conditions.get("resources.type"),
+            kind,
             conditions.get("resources.ARN"),
+            kind.equals if plain and kind is not None else None,
             frozenset(conditions),
         )
 
+    def allows(self, category: str) -> bool:
+        return self.category is None or self.category.holds(category)
+
     def matches(self, facts: Facts) -> bool:
+        """Whether the record matches, its category aside (``Matcher`` keeps rules by category)."""
+        resources = facts.resources
+        types = self.resource_types
+        if types is not None:
+            for resource in resources:
+                if resource.type in types:
+                    break
+            else:
+                return False
         values = facts.values
         for name, condition in self.record:
             if not condition.holds(values.get(name)):
                 return False
-        if self.resource_type is None and self.resource_arn is None:
+        arn = self.resource_arn
+        if types is not None:
+            if arn is None:
+                return True
+            # A loop, not any(generator): this runs for every data event and a generator costs more.
+            for resource in resources:  # noqa: SIM110
+                if resource.type in types and arn.holds(resource.ARN):
+                    return True
+            return False
+        kind_of = self.resource_type
+        if kind_of is None and arn is None:
             return True
-        kind, arn = self.resource_type, self.resource_arn
         # A record naming no resources has neither field: it passes only all-negative conditions.
-        if not facts.resources:
-            return (kind is None or kind.holds(None)) and (arn is None or arn.holds(None))
+        if not resources:
+            return (kind_of is None or kind_of.holds(None)) and (arn is None or arn.holds(None))
         return any(
-            (kind is None or kind.holds(t)) and (arn is None or arn.holds(a)) for t, a in facts.resources
+            (kind_of is None or kind_of.holds(r.type)) and (arn is None or arn.holds(r.ARN))
+            for r in resources
         )
 
 
@@ -334,13 +437,29 @@ class Matcher:
 
     by_kind: dict[int, tuple[Rule, ...]]
     row_decided: frozenset[int]
-    # eventSources the trail leaves out whatever its selectors say (global services, see selection.py).
+    # What the rules of the other kinds need read out of the record bytes.
+    read: Reader
+    # eventSources the trail leaves out whatever its selectors say (global services).
     excluded_sources: frozenset[str] = frozenset()
+    # Per kind, the rules with a plain resources.type by each type they name, and the other rules: a
+    # data event is tested only against the rules of the resource types it names (an S3 object read is
+    # never tested against a trail's Lambda and DynamoDB selectors).
+    by_type: dict[int, dict[str, tuple[Rule, ...]]] = field(default_factory=dict)
+    untyped: dict[int, tuple[Rule, ...]] = field(default_factory=dict)
 
     def selects(self, kind: int, facts: Facts) -> bool:
         if facts.values.get("eventSource") in self.excluded_sources:
             return False
-        return any(rule.matches(facts) for rule in self.by_kind.get(kind, ()))
+        typed = self.by_type.get(kind)
+        if typed:
+            for resource in facts.resources:
+                for rule in typed.get(resource.type or "", ()):
+                    if rule.matches(facts):
+                        return True
+        for rule in self.untyped.get(kind, ()):  # noqa: SIM110 - a loop: no generator per event
+            if rule.matches(facts):
+                return True
+        return False
 
     def wants_kind(self, kind: int) -> bool:
         return bool(self.by_kind.get(kind))
@@ -353,19 +472,31 @@ def compile_selection(selection: EventSelection, excluded_sources: Iterable[str]
     )
     rules = [Rule.of(s) for s in advanced]
     by_kind: dict[int, tuple[Rule, ...]] = {}
+    by_type: dict[int, dict[str, tuple[Rule, ...]]] = {}
+    untyped: dict[int, tuple[Rule, ...]] = {}
     row_decided: set[int] = set()
+    needed: set[str] = set()
     for kind, category in CATEGORY_OF_KIND.items():
-        probe = Facts({"eventCategory": category})
-        wanted = tuple(r for r in rules if _category_allows(r, probe))
+        wanted = tuple(r for r in rules if r.allows(category))
         by_kind[kind] = wanted
+        untyped[kind] = tuple(r for r in wanted if r.resource_types is None)
+        types: dict[str, list[Rule]] = {}
+        for rule in wanted:
+            for name in sorted(rule.resource_types or ()):
+                types.setdefault(name, []).append(rule)
+        by_type[kind] = {name: tuple(found) for name, found in types.items()}
         if all(r.fields <= ROW_FIELDS for r in wanted):
             row_decided.add(kind)
-    return Matcher(by_kind, frozenset(row_decided), frozenset(excluded_sources))
-
-
-def _category_allows(rule: Rule, probe: Facts) -> bool:
-    condition = next((c for name, c in rule.record if name == "eventCategory"), None)
-    return condition is None or condition.holds(probe.values["eventCategory"])
+        else:
+            needed.update(*(r.fields for r in wanted))
+    return Matcher(
+        by_kind,
+        frozenset(row_decided),
+        Reader(frozenset(needed)),
+        frozenset(excluded_sources),
+        by_type,
+        untyped,
+    )
 
 
 # -- trails: global service events, delivery's picker ------------------------------------------------------
@@ -434,7 +565,7 @@ class Picker:
             return wanted
         if not found.wants_kind(kind) or row[4] in found.excluded_sources:
             return False
-        return found.selects(kind, facts_of(row[6], kind))
+        return found.selects(kind, found.read(row[6], kind, row[3], row[4]))
 
 
 def account_of(trail: trails.Trail) -> str:
@@ -524,8 +655,9 @@ def selected_somewhere(store: Store, row: EventRow) -> bool:
     matchers = covering_matchers(store, row.account, row.region)
     if not any(m.wants_kind(row.kind) for m in matchers):
         return False
-    facts = facts_of(row.record, row.kind)
-    return any(m.selects(row.kind, facts) for m in matchers)
+    return any(
+        m.selects(row.kind, m.read(row.record, row.kind, row.read_only, row.event_source)) for m in matchers
+    )
 
 
 def drop_unselected(store: Store, rows: list[EventRow]) -> list[EventRow]:
