@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.lookup
 	$(BIN)/python -m bench.validate
 	$(BIN)/python -m bench.delivery
+	$(BIN)/python -m bench.selectors
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -305,7 +305,10 @@ def main() -> None:
 
 
 def report(pipe: Pipeline, opts: argparse.Namespace, gauge: list[float]) -> None:
-    header = f"{'run':>3}  {'trail':>10}  {'read':>9}  {'delivered':>9}  {'seconds':>7}  {'events/s':>9}  {'CPU s':>6}"
+    header = (
+        f"{'run':>3}  {'trail':>10}  {'read':>9}  {'delivered':>9}  {'seconds':>7}  {'events/s':>9}  "
+        f"{'CPU s':>6}"
+    )
     print(header)
     print("-" * len(header))
     passes: dict[str, list[Pass]] = {name: [] for name in pipe.trails}
