@@ -110,6 +110,29 @@ def test_a_record_with_odd_shapes_is_read_leniently() -> None:
     assert [(r.type, r.ARN) for r in facts.resources] == [("T", None)]
 
 
+def test_json_escapes_do_not_hide_a_match() -> None:
+    """Records are matched on their decoded text: an ARN written with JSON escapes (``\\/``, ``\\u0061``)
+    is the same ARN, though its bytes do not contain the selector's value."""
+    wire = {
+        "AdvancedEventSelectors": [
+            {
+                "FieldSelectors": [
+                    {"Field": "eventCategory", "Equals": ["Data"]},
+                    {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+                    {"Field": "resources.ARN", "StartsWith": ["arn:aws:s3:::bucket-a/logs/"]},
+                ]
+            }
+        ]
+    }
+    picker = selection.Picker(trail_with(wire))
+    plain = json.dumps(s3_object(OBJECT_A)).encode()
+    escaped = plain.replace(b"bucket-a/logs/", b"bucket-\\u0061\\/logs\\/")
+    assert b"bucket-a/logs/" not in escaped
+    assert picker(row_of(plain)) is True
+    assert picker(row_of(escaped, 2)) is True
+    assert picker(row_of(s3_object(OBJECT_B), 3)) is False
+
+
 # -- global service events -----------------------------------------------------------------------------------
 
 

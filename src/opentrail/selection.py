@@ -32,7 +32,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -283,6 +283,26 @@ class Condition:
     def positive(self) -> bool:
         return bool(self.equals or self.starts or self.ends)
 
+    def tester(self) -> Callable[[str | None], bool]:
+        """``holds``, or for a single operator (most conditions) a cheaper callable that answers the same
+        (a set's ``__contains__`` is False for None, as a missing field fails Equals)."""
+        equals, starts, ends = self.equals, self.starts, self.ends
+        not_equals, not_starts, not_ends = self.not_equals, self.not_starts, self.not_ends
+        used = [bool(x) for x in (equals, starts, ends, not_equals, not_starts, not_ends)]
+        if sum(used) != 1:
+            return self.holds
+        if equals:
+            return equals.__contains__
+        if starts:
+            return lambda value: value is not None and value.startswith(starts)
+        if ends:
+            return lambda value: value is not None and value.endswith(ends)
+        if not_equals:
+            return lambda value: value not in not_equals
+        if not_starts:
+            return lambda value: value is None or not value.startswith(not_starts)
+        return lambda value: value is None or not value.endswith(not_ends)
+
     def holds(self, value: str | None) -> bool:
         if value is None:
             return not self.positive
@@ -296,15 +316,18 @@ class Condition:
         )
 
 
+Test = Callable[[str | None], bool]
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """One advanced selector: its eventCategory condition (answered per stored kind when compiling),
-    record-level conditions, and the conditions on one resources[] entry."""
+    record-level conditions, and the conditions on one resources[] entry, each as a ``Test``."""
 
     category: Condition | None
-    record: tuple[tuple[str, Condition], ...]
-    resource_type: Condition | None
-    resource_arn: Condition | None
+    record: tuple[tuple[str, Test], ...]
+    resource_type: Test | None
+    resource_arn: Test | None
     # resources.type as a plain Equals (the only form a trail allows): a record with no resource of
     # these types is passed over before any other condition is tested.
     resource_types: frozenset[str] | None
@@ -314,14 +337,15 @@ class Rule:
     def of(cls, selector: AdvancedEventSelector) -> Rule:
         conditions = {f.field: Condition.of(f) for f in selector.field_selectors}
         skipped = ("eventCategory", *_RESOURCE_FIELDS)
-        record = tuple((name, c) for name, c in conditions.items() if name not in skipped)
+        record = tuple((name, c.tester()) for name, c in conditions.items() if name not in skipped)
         kind = conditions.get("resources.type")
+        arn = conditions.get("resources.ARN")
         plain = kind is not None and kind == Condition(equals=kind.equals)
         return cls(
             conditions.get("eventCategory"),
             record,
-            kind,
-            conditions.get("resources.ARN"),
+            None if kind is None else kind.tester(),
+            None if arn is None else arn.tester(),
             kind.equals if plain and kind is not None else None,
             frozenset(conditions),
         )
@@ -329,19 +353,20 @@ class Rule:
     def allows(self, category: str) -> bool:
         return self.category is None or self.category.holds(category)
 
-    def matches(self, facts: Facts) -> bool:
-        """Whether the record matches, its category aside (``Matcher`` keeps rules by category)."""
+    def matches(self, facts: Facts, typed: bool = False) -> bool:
+        """Whether the record matches, its category aside (``Matcher`` keeps rules by category);
+        ``typed``: the record is known to have a resource of the rule's ``resource_types``."""
         resources = facts.resources
         types = self.resource_types
-        if types is not None:
+        if types is not None and not typed:
             for resource in resources:
                 if resource.type in types:
                     break
             else:
                 return False
         values = facts.values
-        for name, condition in self.record:
-            if not condition.holds(values.get(name)):
+        for name, test in self.record:
+            if not test(values.get(name)):
                 return False
         arn = self.resource_arn
         if types is not None:
@@ -349,7 +374,7 @@ class Rule:
                 return True
             # A loop, not any(generator): this runs for every data event and a generator costs more.
             for resource in resources:  # noqa: SIM110
-                if resource.type in types and arn.holds(resource.ARN):
+                if resource.type in types and arn(resource.ARN):
                     return True
             return False
         kind_of = self.resource_type
@@ -357,11 +382,8 @@ class Rule:
             return True
         # A record naming no resources has neither field: it passes only all-negative conditions.
         if not resources:
-            return (kind_of is None or kind_of.holds(None)) and (arn is None or arn.holds(None))
-        return any(
-            (kind_of is None or kind_of.holds(r.type)) and (arn is None or arn.holds(r.ARN))
-            for r in resources
-        )
+            return (kind_of is None or kind_of(None)) and (arn is None or arn(None))
+        return any((kind_of is None or kind_of(r.type)) and (arn is None or arn(r.ARN)) for r in resources)
 
 
 # -- basic selectors as their advanced equivalent ---------------------------------------------------------
@@ -454,7 +476,7 @@ class Matcher:
         if typed:
             for resource in facts.resources:
                 for rule in typed.get(resource.type or "", ()):
-                    if rule.matches(facts):
+                    if rule.matches(facts, typed=True):
                         return True
         for rule in self.untyped.get(kind, ()):  # noqa: SIM110 - a loop: no generator per event
             if rule.matches(facts):
