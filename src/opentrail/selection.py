@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -621,6 +620,7 @@ def covering_trails(store: Store, account: str, region: str) -> list[trails.Trai
 # Another process's trail change (several nodes on one database) is seen within this many seconds;
 # this process's own changes at once (``forget``).
 COVERAGE_TTL_SECONDS = 5.0
+_MAX_COVERAGE_ENTRIES = 10_000
 
 
 @dataclass(slots=True)
@@ -631,16 +631,19 @@ class _Coverage:
     generation: int = 0
 
 
-_coverage: weakref.WeakKeyDictionary[Store, _Coverage] = weakref.WeakKeyDictionary()
+# By the store's identity, holding the store (so the id is never reused): one entry per store a process
+# ingests through, one in a server. Not a WeakKeyDictionary: a Store need not be hashable or weakly
+# referable.
+_coverage: dict[int, tuple[Store, _Coverage]] = {}
 _coverage_lock = threading.Lock()
 
 
 def _cache(store: Store) -> _Coverage:
     with _coverage_lock:
-        cache = _coverage.get(store)
-        if cache is None:
-            cache = _coverage[store] = _Coverage({})
-        return cache
+        entry = _coverage.get(id(store))
+        if entry is None:
+            entry = _coverage[id(store)] = (store, _Coverage({}))
+        return entry[1]
 
 
 def forget(store: Store, account: str | None = None) -> None:
@@ -668,6 +671,8 @@ def covering_matchers(store: Store, account: str, region: str) -> tuple[Matcher,
     with _coverage_lock:
         # A trail change while we read must not be overwritten by what we read before it.
         if cache.generation == generation:
+            if len(cache.entries) >= _MAX_COVERAGE_ENTRIES:
+                cache.entries.clear()  # records name any region they like: keep the cache bounded
             cache.entries[(account, region)] = (now, found)
     return found
 
@@ -678,7 +683,9 @@ def selected_somewhere(store: Store, row: EventRow) -> bool:
     if not any(m.wants_kind(row.kind) for m in matchers):
         return False
     return any(
-        m.selects(row.kind, m.read(row.record, row.kind, row.read_only, row.event_source)) for m in matchers
+        m.wants_kind(row.kind)
+        and m.selects(row.kind, m.read(row.record, row.kind, row.read_only, row.event_source))
+        for m in matchers
     )
 
 
