@@ -83,10 +83,10 @@ class Resource(msgspec.Struct, gc=False):
     ARN: str | None = None
 
 
-@dataclass(slots=True)
-class Facts:
+class Facts(msgspec.Struct, gc=False):
     """A record's selector fields as text (``readOnly`` as ``"true"``/``"false"``), None when absent,
-    and its ``resources[]``."""
+    and its ``resources[]``. A Struct outside the cycle collector: one is built per data event read,
+    and it holds only text and Resources."""
 
     values: dict[str, str | None]
     resources: Sequence[Resource] = ()
