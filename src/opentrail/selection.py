@@ -96,25 +96,6 @@ class _Identity(msgspec.Struct, gc=False):
     arn: str | None = None
 
 
-class _Fields(msgspec.Struct):
-    """Only the selector fields: msgspec skips every other member of the record without building it.
-    Typed as CloudTrail writes them, so the common case needs no conversion; a record with other types
-    takes the lenient path."""
-
-    eventSource: str | None = None
-    eventName: str | None = None
-    eventType: str | None = None
-    readOnly: bool | None = None
-    errorCode: str | None = None
-    sessionCredentialFromConsole: str | bool | None = None
-    vpcEndpointId: str | None = None
-    userIdentity: _Identity | None = None
-    resources: list[Resource] | None = None
-
-
-_fields_decoder = msgspec.json.Decoder(_Fields)
-
-
 def _text(value: Any) -> str | None:
     """A record value as selectors compare it: booleans as CloudTrail writes them in selectors."""
     if isinstance(value, str):
@@ -159,50 +140,26 @@ _SCALARS = (
 )
 
 
-def facts_of(raw: bytes, kind: int) -> Facts:
-    """Every selector field of a stored record. ``kind`` is the store's category, which also covers
-    records older than eventVersion 1.07 (no eventCategory; ``managementEvent: false`` means Data)."""
-    category = CATEGORY_OF_KIND.get(kind)
-    try:
-        fields = _fields_decoder.decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        return _lenient(raw, category)
-    read_only, console = fields.readOnly, fields.sessionCredentialFromConsole
-    identity = fields.userIdentity
-    values = {
-        "eventCategory": category,
-        "eventSource": fields.eventSource,
-        "eventName": fields.eventName,
-        "eventType": fields.eventType,
-        "readOnly": None if read_only is None else ("true" if read_only else "false"),
-        "errorCode": fields.errorCode,
-        "sessionCredentialFromConsole": ("true" if console else "false")
-        if isinstance(console, bool)
-        else console,
-        "vpcEndpointId": fields.vpcEndpointId,
-        "userIdentity.arn": None if identity is None else identity.arn,
-    }
-    return Facts(values, fields.resources or ())
-
-
 def row_facts(kind: int, read_only: int | bool | None, event_source: str | None) -> Facts:
     """The facts a store row's columns give without reading the record."""
     return Facts(
         {
             "eventCategory": CATEGORY_OF_KIND.get(kind),
             "eventSource": event_source,
-            "readOnly": None if read_only is None else ("true" if read_only else "false"),
+            "readOnly": _READ_ONLY[read_only],
         }
     )
 
 
 class Reader:
     """Reads the selector fields a matcher needs beyond the row's columns (eventCategory, eventSource,
-    readOnly), with a decoder made for exactly those fields: msgspec then allocates nothing for the
-    rest of the record (for S3 data events with resources.ARN conditions, about half the decode)."""
+    readOnly; with ``columns`` False, those too), with a decoder made for exactly those fields: msgspec
+    then allocates nothing for the rest of the record (for S3 data events with resources.ARN
+    conditions, about half the decode)."""
 
-    def __init__(self, fields: frozenset[str]) -> None:
-        self.scalars = tuple(n for n in _SCALARS if n in fields and n not in ROW_FIELDS)
+    def __init__(self, fields: frozenset[str], columns: bool = True) -> None:
+        self.columns = columns
+        self.scalars = tuple(n for n in _SCALARS if n in fields and not (columns and n in ROW_FIELDS))
         members: list[tuple[str, Any, Any]] = [(n, _SCALAR_TYPES[n], None) for n in self.scalars]
         self.identity = "userIdentity.arn" in fields
         if self.identity:
@@ -227,7 +184,8 @@ class Reader:
             decoded: Any = self.decoder.decode(raw)
         except (msgspec.ValidationError, msgspec.DecodeError):
             full = _lenient(raw, values["eventCategory"])
-            full.values.update(values)
+            if self.columns:
+                full.values.update(values)
             return full
         for name in self.scalars:
             value = getattr(decoded, name)
@@ -251,6 +209,14 @@ _SCALAR_TYPES: dict[str, Any] = {
     "sessionCredentialFromConsole": str | bool | None,
     "vpcEndpointId": str | None,
 }
+_EVERY_FIELD = Reader(frozenset(FIELDS), columns=False)
+
+
+def facts_of(raw: bytes, kind: int) -> Facts:
+    """Every selector field of a stored record, all read from its bytes. ``kind`` is the store's
+    category, which also covers records older than eventVersion 1.07 (no eventCategory;
+    ``managementEvent: false`` means Data)."""
+    return _EVERY_FIELD(raw, kind, None, None)
 
 
 # -- compiled conditions ----------------------------------------------------------------------------------
