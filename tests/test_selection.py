@@ -8,17 +8,20 @@ trail's ``Picker`` decides on the ``LogRow`` tuple delivery reads.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from opentrail import selection
+from opentrail import selection, trails
 from opentrail.errors import RecordError
-from opentrail.events import index_record
+from opentrail.events import EventRow, index_record
 from opentrail.selectors import parse_advanced_event_selectors, parse_event_selectors
-from opentrail.store import LogRow
+from opentrail.store import Doc, LogRow
+from opentrail.store.sqlite import SQLiteStore
 from opentrail.trails import Trail
 from selection_cases import (
     ACCOUNT,
@@ -33,6 +36,7 @@ from selection_cases import (
     lambda_invoke,
     legacy_data,
     management,
+    network,
     s3_object,
 )
 
@@ -408,3 +412,56 @@ def test_corpus_through_realistic_selectors(
     assert expected, f"{name}: the corpus should hold events this set selects"
     assert len(expected) < len(rows) or name == "default"
     assert chosen == expected, name
+
+
+# -- which trails cover an account and region (ingest's question) --------------------------------------------
+
+
+def test_covering_trails_and_dropping_unselected_data_events(tmp_path: Path) -> None:
+    """A real store: logging trails cover their home region, multi-region ones every region; stopped
+    trails none. ``forget`` makes a change visible to the next ingest at once."""
+    store = SQLiteStore(str(tmp_path / "db.sqlite"))
+    try:
+        all_s3 = {
+            "EventSelectors": [{"DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}]
+        }
+        west = msgspec.structs.replace(
+            trail_with(all_s3, home_region="us-west-2"),
+            name="west",
+            trail_arn=f"arn:aws:cloudtrail:us-west-2:{ACCOUNT}:trail/west",
+        )
+        stopped = msgspec.structs.replace(
+            trail_with(all_s3),
+            name="stopped",
+            trail_arn=f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/stopped",
+            is_logging=False,
+        )
+        for trail in (west, stopped):
+            store.insert_doc(trails.to_doc(trail, ACCOUNT))
+
+        def rows(region: str) -> list[EventRow]:
+            return [
+                index_record(json.dumps({**record, "awsRegion": region}).encode(), ACCOUNT)
+                for record in (management(), s3_object(), network())
+            ]
+
+        def kept(region: str) -> list[int]:
+            return [int(row.kind) for row in selection.drop_unselected(store, rows(region))]
+
+        assert [t.name for t in selection.covering_trails(store, ACCOUNT, "us-west-2")] == ["west"]
+        assert selection.covering_trails(store, ACCOUNT, REGION) == []
+        assert kept("us-west-2") == [0, 1]  # management always; the S3 object event selected; network not
+        assert kept(REGION) == [0]
+
+        def go_multi(doc: Doc) -> Doc:
+            doc.body = {**doc.body, "IsMultiRegionTrail": True}
+            return doc
+
+        store.update_doc(trails.KIND, ACCOUNT, west.trail_arn, go_multi)
+        assert kept(REGION) == [0]  # cached: this change was not announced
+        selection.forget(store, ACCOUNT)
+        assert kept(REGION) == [0, 1]
+        assert [t.name for t in selection.covering_trails(store, ACCOUNT, "eu-central-1")] == ["west"]
+        assert selection.covering_trails(store, "210987654321", REGION) == []
+    finally:
+        store.close()
