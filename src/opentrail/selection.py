@@ -645,14 +645,14 @@ def covering_matchers(store: Store, account: str, region: str) -> tuple[Matcher,
 
 def selected_somewhere(store: Store, row: EventRow) -> bool:
     """Whether some logging trail covering the row's account and region selects this event."""
-    matchers = covering_matchers(store, row.account, row.region)
-    if not any(m.wants_kind(row.kind) for m in matchers):
+    wanting = [m for m in covering_matchers(store, row.account, row.region) if m.wants_kind(row.kind)]
+    if not wanting:
         return False
-    return any(
-        m.wants_kind(row.kind)
-        and m.selects(row.kind, m.read(row.record, row.kind, row.read_only, row.event_source))
-        for m in matchers
-    )
+    if len(wanting) == 1:
+        only = wanting[0]
+        return only.selects(row.kind, only.read(row.record, row.kind, row.read_only, row.event_source))
+    facts = facts_of(row.record, row.kind)  # read once for all the trails
+    return any(m.selects(row.kind, facts) for m in wanting)
 
 
 def drop_unselected(store: Store, rows: list[EventRow]) -> list[EventRow]:
