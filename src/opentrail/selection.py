@@ -23,8 +23,8 @@ per (kind, readOnly, eventSource)), else a msgspec decoder that reads only the s
 the record bytes.
 
 Data and network activity events that no logging trail selects are never stored (DESIGN.md rule 5):
-``drop_unselected`` decides that at ingest from ``covering_trails``, through a per-account cache that
-``trails`` clears on every change (``forget``).
+``drop_unselected`` decides that at ingest from ``covering_trails``, through a per-(account, region) cache
+that ``trails`` clears on every change (``forget``).
 """
 
 from __future__ import annotations
