@@ -57,6 +57,7 @@ def account_of(trail: trails.Trail) -> str:
     return trail.trail_arn.split(":")[4]
 
 
-def scope(trail: trails.Trail) -> tuple[str, str | None]:
-    """(account, region) whose events a trail reads: its home region only unless it is multi-region."""
-    return account_of(trail), None if trail.is_multi_region_trail else trail.home_region
+def scope(trail: trails.Trail, member: str | None = None) -> tuple[str, str | None]:
+    """(account, region) whose events a trail reads: its home region only unless it is multi-region; its
+    own account's, or ``member``'s for an organization trail's member account."""
+    return member or account_of(trail), None if trail.is_multi_region_trail else trail.home_region
