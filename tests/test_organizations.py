@@ -21,7 +21,7 @@ from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
 
 from conftest import Credentials, Server, iso, make_server, management_record, wait_for
-from opentrail.client import Client
+from opentrail.client import Client, RemoteError
 
 
 @pytest.fixture(scope="module")
@@ -583,3 +583,44 @@ def test_validate_logs_detects_tampering_in_a_members_log(stopped: OrgTrail) -> 
             assert code == 0, out + err
     finally:
         s3.put_object(Bucket=stopped.bucket, Key=key, Body=original)
+
+
+def test_turning_the_organization_trail_off_and_on_again(server: Server) -> None:
+    found = organization_trail(server, members=1)
+    org = found.org
+    (member,) = org.members
+    cloudtrail = org.client("cloudtrail")
+    member_ct = org.client("cloudtrail", member)
+    found.wait_delivered(member, found.send(member))
+
+    cloudtrail.update_trail(Name="org-trail", IsOrganizationTrail=False)
+    assert member_ct.describe_trails()["trailList"] == []
+    unseen = found.send(member)
+    own = [management_record(org.management.account_id)]
+    ingest(server, org.management, own)
+
+    def in_own_folder() -> bool:
+        prefix = f"AWSLogs/{org.management.account_id}/CloudTrail/us-east-1/"
+        return any(
+            own[0]["eventID"]
+            in {r["eventID"] for r in json.loads(gzip.decompress(found.read(key)))["Records"]}
+            for key in found.keys(prefix)
+        )
+
+    wait_for(in_own_folder, "the management account's event under its single-account folder")
+
+    cloudtrail.update_trail(Name="org-trail", IsOrganizationTrail=True)
+    assert member_ct.get_trail(Name=found.arn)["Trail"]["IsOrganizationTrail"] is True
+    found.wait_delivered(member, found.send(member))
+    assert not set(unseen) & set(found.delivered(member.account_id))
+
+
+def test_members_still_cannot_write_into_each_others_history(org_trail: OrgTrail) -> None:
+    member, other = org_trail.org.members
+    body = json.dumps({"Records": [management_record(other.account_id)]}).encode()
+    creds = ReadOnlyCredentials(member.access_key_id, member.secret, None)
+    with Client(org_trail.server.endpoint, creds) as client:
+        for target in (other.account_id, org_trail.org.management.account_id):
+            with pytest.raises(RemoteError) as caught:
+                client.ingest_records(body, target)
+            assert (caught.value.status, caught.value.code) == (403, "AccessDeniedException")

@@ -230,9 +230,35 @@ def cover(store: Store, trail: trails.Trail) -> None:
                 )
                 with contextlib.suppress(ConflictError):  # a concurrent StartLogging made it
                     store.insert_doc(doc, _absent(trail.trail_arn))
+            for account in sorted(covered & set(held) - {owner}):
+                if held[account].body.get("deleted"):  # covered again before its leave was finished
+                    with contextlib.suppress(KeyError):
+                        store.update_doc(KIND, account, trail.trail_arn, _rejoin(high, trail))
         for account in sorted(set(held) - covered - {owner}):
             with contextlib.suppress(KeyError):
                 store.update_doc(KIND, account, trail.trail_arn, _leave(high))
+
+
+def _rejoin(high: int, trail: trails.Trail) -> Callable[[Doc], Doc]:
+    """A member state that was leaving is covered again: it delivers from ``high`` on, after the leave's
+    last files and final digests if those are still to be written (as StartLogging after an unfinished
+    StopLogging does, see ``_finish``)."""
+
+    def rejoin(current: Doc) -> Doc:
+        state = _load(current)
+        if state.until is not None:
+            state.resume = high
+        else:
+            state = State(
+                trail=msgspec.to_builtins(trail),
+                cursor=high,
+                started=trail.start_logging_time,
+                member=state.member,
+            )
+        current.body = msgspec.to_builtins(state)
+        return current
+
+    return rejoin
 
 
 def _leave(high: int) -> Callable[[Doc], Doc]:
