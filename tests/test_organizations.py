@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ import pytest
 from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
 
-from conftest import Credentials, Server, iso, make_server, management_record, wait_for
+from conftest import AWS_CLI, Credentials, Server, iso, make_server, management_record, wait_for
 from opentrail.client import Client, RemoteError
 
 
@@ -624,3 +625,20 @@ def test_members_still_cannot_write_into_each_others_history(org_trail: OrgTrail
             with pytest.raises(RemoteError) as caught:
                 client.ingest_records(body, target)
             assert (caught.value.status, caught.value.code) == (403, "AccessDeniedException")
+
+
+def test_validate_logs_with_a_service_specific_endpoint_for_each_client(stopped: OrgTrail) -> None:
+    """Hazard 12: validate-logs' Organizations and S3 clients ignore --endpoint-url; each service's own
+    AWS_ENDPOINT_URL_<SERVICE> reaches the server without the global AWS_ENDPOINT_URL."""
+    member = stopped.org.members[0]
+    env = stopped.server.aws_env(stopped.org.management)
+    del env["AWS_ENDPOINT_URL"]
+    for service in ("CLOUDTRAIL", "S3", "ORGANIZATIONS"):
+        env[f"AWS_ENDPOINT_URL_{service}"] = stopped.server.endpoint
+    args = ["--trail-arn", stopped.arn, "--start-time", stopped.start, "--account-id", member.account_id]
+    result = subprocess.run(
+        [AWS_CLI, "cloudtrail", "validate-logs", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "digest files valid" in result.stdout
+    assert "INVALID" not in result.stdout + result.stderr
