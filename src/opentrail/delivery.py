@@ -239,6 +239,15 @@ def cover(store: Store, trail: trails.Trail) -> None:
                 store.update_doc(KIND, account, trail.trail_arn, _leave(high))
 
 
+def cover_all(store: Store) -> None:
+    """``cover`` every organization trail: at start, so a membership change whose ``cover`` a crash cut
+    short is carried out (a member's events from now on, rather than never)."""
+    for doc in store.list_docs(trails.KIND):
+        trail = trails.decode(doc)
+        if trail.is_organization_trail:
+            cover(store, trail)
+
+
 def _rejoin(high: int, trail: trails.Trail) -> Callable[[Doc], Doc]:
     """A member state that was leaving is covered again: it delivers from ``high`` on, after the leave's
     last files and final digests if those are still to be written (as StartLogging after an unfinished
@@ -656,6 +665,10 @@ async def run(services: Services, notify: Callable[[Notice], None] | None = None
     """The delivery worker: a pass every tick, blocking work in a thread."""
     worker = deliverer(services, notify)
     tick = min(TICK_SECONDS, services.settings.delivery_interval)
+    try:
+        await run_in_threadpool(cover_all, services.store)
+    except StoreError as err:
+        log.warning("organization trails' coverage not checked at start: %s", err)
     while True:
         try:
             await run_in_threadpool(worker.run_once)
