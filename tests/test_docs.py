@@ -174,6 +174,16 @@ def test_documented_operations_are_served() -> None:
     assert documented_operations() - set(api.OPERATIONS) == set()
 
 
+def documented_organizations_operations() -> set[str]:
+    section = sections(api_text())["Organizations operations"]
+    return set(re.findall(r"^\| `([A-Z][A-Za-z]+)` \|", section, re.MULTILINE))
+
+
+def test_every_organizations_operation_is_documented_and_served() -> None:
+    served = set(api.JSON_SERVICES["organizations"].operations)
+    assert documented_organizations_operations() == served
+
+
 @pytest.mark.parametrize("endpoint", ["/PutAuditEvents", "/IngestRecords", "/health", "/metrics"])
 def test_every_endpoint_is_documented(endpoint: str) -> None:
     assert f"`POST {endpoint}" in api_text() or f"`GET {endpoint}`" in api_text()

@@ -12,6 +12,9 @@ from .clock import Clock
 from .store import AccessKey, Account, Store
 
 BOOTSTRAP_KEY = "bootstrap_account"
+# Meta key naming an account's root access key: the Store looks keys up by id only, and
+# ``opentrail account credentials`` must find an account's (an organization member's, say) by account.
+ROOT_KEY_PREFIX = "root_access_key:"
 _KEY_ALPHABET = string.ascii_uppercase + "234567"
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
 
@@ -59,7 +62,18 @@ def create_account(
     store.add_account(account)
     key = new_root_key(account.account_id, rng, now)
     store.add_access_key(key)
+    remember_root_key(store, key)
     return account, key
+
+
+def remember_root_key(store: Store, key: AccessKey) -> None:
+    store.set_meta_default(ROOT_KEY_PREFIX + key.account_id, key.access_key_id)
+
+
+def root_key_of(store: Store, account_id: str) -> AccessKey | None:
+    """The root credentials of ``account_id`` (None for an account made before they were recorded)."""
+    access_key_id = store.get_meta(ROOT_KEY_PREFIX + account_id)
+    return None if access_key_id is None else store.get_access_key(access_key_id)
 
 
 def bootstrap(
@@ -85,9 +99,11 @@ def bootstrap(
             else new_root_key(chosen, rng, clock.now())
         )
         store.add_access_key(created)
+        remember_root_key(store, created)
     elif access_key_id and store.get_access_key(access_key_id) is None:
         created = root_key(chosen, access_key_id, secret, clock.now())
         store.add_access_key(created)
+        remember_root_key(store, created)
     return account, created
 
 

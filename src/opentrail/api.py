@@ -2,11 +2,12 @@
 
     unsigned GET /health, /metrics              -> service status
     service cloudtrail + X-Amz-Target           -> CloudTrail JSON 1.1 operations (the table below)
+    service organizations + X-Amz-Target        -> the AWS Organizations subset (organizations_api)
     service cloudtrail-data, POST /PutAuditEvents -> CloudTrail Lake ingestion (rest-json)
     service cloudtrail-data, POST /IngestRecords  -> native batch ingest of full CloudTrail records
 
-Every request is authenticated before it is routed; every CloudTrail operation is audited as a
-management event in the caller's account and region. Errors are rendered here and only here.
+Every request is authenticated before it is routed; every CloudTrail and Organizations operation is
+audited as a management event in the caller's account and region. Errors are rendered here and only here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -38,6 +40,7 @@ from . import (
     keys,
     lookup,
     notifications,
+    organizations_api,
     s3api,
     sigv4,
     tags,
@@ -81,6 +84,28 @@ OPERATIONS: dict[str, Operation] = {
     **channels.OPERATIONS,
     **tags.OPERATIONS,
     **keys.OPERATIONS,
+}
+
+
+@dataclass(frozen=True)
+class JsonService:
+    """A JSON 1.1 service on the port: its X-Amz-Target prefix, operations and audit eventSource."""
+
+    name: str
+    target_prefix: str
+    operations: dict[str, Operation]
+    event_source: str
+
+
+# By SigV4 credential-scope service name.
+JSON_SERVICES = {
+    "cloudtrail": JsonService("CloudTrail", TARGET_PREFIX, OPERATIONS, audit.EVENT_SOURCE),
+    "organizations": JsonService(
+        "Organizations",
+        organizations_api.TARGET_PREFIX,
+        organizations_api.OPERATIONS,
+        organizations_api.EVENT_SOURCE,
+    ),
 }
 
 REGISTRY = prometheus_client.CollectorRegistry()
@@ -219,10 +244,11 @@ class Edge:
             body = await read_body(request, self.services.settings.max_body_bytes)
             credential, key = await self.authenticate(request, body)
             call = self.call_for(request, credential, key, request_id)
-            if credential.service == "cloudtrail":
+            service = JSON_SERVICES.get(credential.service)
+            if service is not None:
                 rest = False
-                operation = self.operation_name(request)
-                response = await self.json_api(call, operation, request, body)
+                operation = self.operation_name(request, service)
+                response = await self.json_api(call, operation, request, body, service)
             elif credential.service == "cloudtrail-data" and request.method == "POST" and rest:
                 operation = request.url.path.lstrip("/")
                 response = await self.data_plane(call, operation, request, body)
@@ -247,16 +273,19 @@ class Edge:
         return response
 
     @staticmethod
-    def operation_name(request: Request) -> str:
+    def operation_name(request: Request, service: JsonService) -> str:
         target = request.headers.get("x-amz-target", "")
-        name = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else ""
-        if name not in OPERATIONS:
+        prefix = service.target_prefix
+        name = target[len(prefix) :] if target.startswith(prefix) else ""
+        if name not in service.operations:
             raise UnknownOperationException(
-                f"X-Amz-Target {target!r} names no CloudTrail operation this server supports"
+                f"X-Amz-Target {target!r} names no {service.name} operation this server supports"
             )
         return name
 
-    async def json_api(self, call: Call, operation: str, request: Request, body: bytes) -> Response:
+    async def json_api(
+        self, call: Call, operation: str, request: Request, body: bytes, service: JsonService
+    ) -> Response:
         params: dict[str, Any] | None = None
         result: dict[str, Any] | None = None
         error: ApiError | None = None
@@ -269,7 +298,7 @@ class Edge:
                     f"Content-Type must be {JSON_11}, got {content_type or 'nothing'!r}"
                 )
             params = self.decode_params(body)
-            handler = OPERATIONS[operation]
+            handler = service.operations[operation]
             if audit.is_read_only(operation):
                 # Reads are a few index probes: cheaper inline than a thread-pool hop.
                 result = handler(call, params)
@@ -279,7 +308,7 @@ class Edge:
             error = err
         except ConflictError as err:
             error = ServiceError(f"a concurrent change conflicted, retry: {err}")
-        await self.record(call, operation, params, result, error)
+        await self.record(call, operation, params, result, error, service.event_source)
         if error is not None:
             return error_response(error, call.request_id)
         return _json(result or {}, 200, call.request_id)
@@ -305,9 +334,10 @@ class Edge:
         params: dict[str, Any] | None,
         result: dict[str, Any] | None,
         error: ApiError | None,
+        source: str = audit.EVENT_SOURCE,
     ) -> None:
         """Audit the call. Changes wait for the audit event to be durable; reads do not."""
-        row = audit.audit_row(call, operation, params, result, error)
+        row = audit.audit_row(call, operation, params, result, error, source)
         if audit.is_read_only(operation) and error is None:
             self._reads.append(row)
             return

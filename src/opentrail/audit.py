@@ -1,4 +1,5 @@
-"""OpenTrail audits itself: every API call it serves becomes a management event, as CloudTrail does."""
+"""OpenTrail audits itself: every API call it serves becomes a management event, as CloudTrail does
+(eventSource ``cloudtrail.amazonaws.com``, or ``organizations.amazonaws.com`` for Organizations calls)."""
 
 from __future__ import annotations
 
@@ -38,13 +39,14 @@ def record(
     params: dict[str, Any] | None,
     response: dict[str, Any] | None,
     error: ApiError | None,
+    source: str = EVENT_SOURCE,
 ) -> dict[str, Any]:
     read_only = is_read_only(operation)
     rec: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
         "userIdentity": identity(call.key),
         "eventTime": _second(int(call.now)),
-        "eventSource": EVENT_SOURCE,
+        "eventSource": source,
         "eventName": operation,
         "awsRegion": call.region,
         "sourceIPAddress": call.source_ip,
@@ -73,5 +75,6 @@ def audit_row(
     params: dict[str, Any] | None,
     response: dict[str, Any] | None,
     error: ApiError | None,
+    source: str = EVENT_SOURCE,
 ) -> EventRow:
-    return index_record(encode(record(call, operation, params, response, error)), call.account)
+    return index_record(encode(record(call, operation, params, response, error, source)), call.account)

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from . import __version__, accounts
 from .cli_errors import run
+from .cli_organizations import account_credentials, organization
 from .cli_topics import topic
 from .clock import SystemClock
 from .errors import ConfigError, ConflictError, OpenTrailError
@@ -476,3 +477,5 @@ def main() -> None:
 
 
 cli.add_command(topic)
+cli.add_command(organization)
+account.add_command(account_credentials)

@@ -1,4 +1,5 @@
-"""A lean signed HTTP client for OpenTrail's own commands (put-events, lookup-events) and benchmarks.
+"""A lean signed HTTP client for OpenTrail's own commands (put-events, lookup-events, organization) and
+benchmarks.
 
 boto3 costs about 2 ms a call in Python overhead; this client signs with botocore's SigV4 signer (the
 same code boto3 uses) and sends over one keep-alive ``httpx`` connection.
@@ -21,6 +22,7 @@ from .errors import ConfigError, OpenTrailError
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8790"
 CLOUDTRAIL_TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
+ORGANIZATIONS_TARGET = "AWSOrganizationsV20161128."
 
 
 class RemoteError(OpenTrailError):
@@ -111,11 +113,18 @@ class Client:
 
     def cloudtrail(self, operation: str, params: dict[str, Any] | None = None) -> Any:
         """Call a CloudTrail JSON 1.1 operation; returns the decoded response."""
+        return self._json("cloudtrail", CLOUDTRAIL_TARGET + operation, params)
+
+    def organizations(self, operation: str, params: dict[str, Any] | None = None) -> Any:
+        """Call an AWS Organizations JSON 1.1 operation; returns the decoded response."""
+        return self._json("organizations", ORGANIZATIONS_TARGET + operation, params)
+
+    def _json(self, service: str, target: str, params: dict[str, Any] | None) -> Any:
         response = self._send(
-            "cloudtrail",
+            service,
             "/",
             msgspec.json.encode(params or {}),
-            {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": CLOUDTRAIL_TARGET + operation},
+            {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target},
         )
         if response.status_code >= 300:
             self._raise(response)

@@ -14,6 +14,12 @@ as the trail). It holds everything the worker needs to resume after a crash (DES
 - ``status``: the GetTrailStatus delivery facts, and the notification facts (``LatestNotification*``),
   which only ``record_notification`` writes (the notifier reports outcomes after the files are out).
 
+An organization trail has one such document per account it covers: the management account's own
+(like any trail's), and one in each member account's name with the same ARN (``member`` set), each with
+its own cursor over that account's events and its own digest chains, under
+``AWSLogs/<o-id>/<account>/``. ``cover`` creates and ends the members' documents as the organization's
+membership (or the trail's IsOrganizationTrail) changes.
+
 One process delivers (the SQLite deployment); ``_LOCK`` keeps the worker's passes from overlapping.
 Sharing trails between nodes needs row leases, a later issue.
 """
@@ -33,7 +39,7 @@ import msgspec
 from starlette.concurrency import run_in_threadpool
 
 # ``selection`` as a module: it imports ``trails``, which imports this module.
-from . import selection, trails
+from . import organizations, selection, trails
 from .clock import Clock, format_time
 from .context import Services
 from .digests import ListedLog, PreviousDigest, build_digest, digest_key, metadata
@@ -117,6 +123,8 @@ class State(msgspec.Struct):
     retry_at: float = 0.0
     # The end time of the final digests, fixed before the first is written (see _finish).
     closing: float | None = None
+    # An organization trail's member account this state delivers (None: the trail's own account).
+    member: str | None = None
 
 
 def _load(doc: Doc) -> State:
@@ -151,10 +159,33 @@ def _save(
 # -- hooks called by trails.py ----------------------------------------------------------------------------
 
 
+def _covered(store: Store, trail: trails.Trail) -> list[str]:
+    """The accounts whose events ``trail`` delivers: its own, and its organization's for an
+    organization trail."""
+    owner = selection.account_of(trail)
+    return organizations.covered_accounts(store, owner) if trail.is_organization_trail else [owner]
+
+
+def _states(store: Store, trail: trails.Trail) -> list[str]:
+    """The accounts that hold a delivery state of ``trail`` (members' too, for an organization trail)."""
+    owner = selection.account_of(trail)
+    if not trail.is_organization_trail:
+        return [owner]
+    return sorted({owner} | {doc.account for doc in store.list_docs(KIND) if doc.arn == trail.trail_arn})
+
+
 def logging_started(store: Store, account: str, trail: trails.Trail) -> None:
     """StartLogging: deliver only events committed after this call; digests start a new chain."""
     high = high_sequence(store)
-    fresh = State(trail=msgspec.to_builtins(trail), cursor=high, started=trail.start_logging_time)
+    with _LOCK:
+        for covered in _covered(store, trail):
+            _start(store, covered, trail, high, None if covered == account else covered)
+
+
+def _start(store: Store, account: str, trail: trails.Trail, high: int, member: str | None) -> None:
+    fresh = State(
+        trail=msgspec.to_builtins(trail), cursor=high, started=trail.start_logging_time, member=member
+    )
     doc = Doc(KIND, account, trail.home_region, trail.name, trail.trail_arn, msgspec.to_builtins(fresh))
 
     def restart(current: Doc) -> Doc:
@@ -170,11 +201,91 @@ def logging_started(store: Store, account: str, trail: trails.Trail) -> None:
         current.body = msgspec.to_builtins(state)
         return current
 
+    try:
+        store.insert_doc(doc, _absent(trail.trail_arn))
+    except ConflictError:
+        store.update_doc(KIND, account, trail.trail_arn, restart)
+
+
+def cover(store: Store, trail: trails.Trail) -> None:
+    """Make ``trail``'s delivery states match the accounts it covers now (called when an organization's
+    membership or the trail's IsOrganizationTrail changes): a logging trail starts delivering a newly
+    covered member's events from now on; an account no longer covered gets its last files and final
+    digests, then its state goes."""
+    owner = selection.account_of(trail)
+    covered = set(_covered(store, trail))
+    high = high_sequence(store)
     with _LOCK:
-        try:
-            store.insert_doc(doc, _absent(trail.trail_arn))
-        except ConflictError:
-            store.update_doc(KIND, account, trail.trail_arn, restart)
+        held = {doc.account: doc for doc in store.list_docs(KIND) if doc.arn == trail.trail_arn}
+        if trail.is_logging and owner in held:
+            for account in sorted(covered - set(held)):
+                fresh = State(
+                    trail=msgspec.to_builtins(trail),
+                    cursor=high,
+                    started=trail.start_logging_time,
+                    member=account,
+                )
+                doc = Doc(
+                    KIND, account, trail.home_region, trail.name, trail.trail_arn, msgspec.to_builtins(fresh)
+                )
+                with contextlib.suppress(ConflictError):  # a concurrent StartLogging made it
+                    store.insert_doc(doc, _absent(trail.trail_arn))
+            for account in sorted(covered & set(held) - {owner}):
+                if held[account].body.get("deleted"):  # covered again before its leave was finished
+                    with contextlib.suppress(KeyError):
+                        store.update_doc(KIND, account, trail.trail_arn, _rejoin(high, trail))
+        for account in sorted(set(held) - covered - {owner}):
+            with contextlib.suppress(KeyError):
+                store.update_doc(KIND, account, trail.trail_arn, _leave(high))
+
+
+def cover_all(store: Store) -> None:
+    """``cover`` every organization trail: at start, so a membership change whose ``cover`` a crash cut
+    short is carried out (a member's events from now on, rather than never)."""
+    for doc in store.list_docs(trails.KIND):
+        trail = trails.decode(doc)
+        if trail.is_organization_trail:
+            cover(store, trail)
+
+
+def _rejoin(high: int, trail: trails.Trail) -> Callable[[Doc], Doc]:
+    """A member state that was leaving is covered again: it delivers from ``high`` on, after the leave's
+    last files and final digests if those are still to be written (as StartLogging after an unfinished
+    StopLogging does, see ``_finish``)."""
+
+    def rejoin(current: Doc) -> Doc:
+        state = _load(current)
+        if state.until is not None:
+            state.resume = high
+        else:
+            state = State(
+                trail=msgspec.to_builtins(trail),
+                cursor=high,
+                started=trail.start_logging_time,
+                member=state.member,
+            )
+        current.body = msgspec.to_builtins(state)
+        return current
+
+    return rejoin
+
+
+def _leave(high: int) -> Callable[[Doc], Doc]:
+    """A member state's end: deliver up to ``high`` (the trail as last seen, so under the organization's
+    keys), write final digests, then drop the state."""
+
+    def leave(current: Doc) -> Doc:
+        state = _load(current)
+        logging = bool(state.trail.get("IsLogging")) and not state.deleted
+        if state.until is None and logging:
+            state.until = high
+        elif state.until is None:
+            state.trail = {**state.trail, "IsLogging": False}  # stopped and finished: nothing to write
+        state.deleted, state.resume = True, None
+        current.body = msgspec.to_builtins(state)
+        return current
+
+    return leave
 
 
 def _absent(arn: str) -> Any:
@@ -199,8 +310,9 @@ def logging_stopped(store: Store, account: str, trail: trails.Trail, *, deleted:
         current.body = msgspec.to_builtins(state)
         return current
 
-    with contextlib.suppress(KeyError):  # never logged: nothing to finish
-        store.update_doc(KIND, account, trail.trail_arn, stop)
+    for holder in _states(store, trail):
+        with contextlib.suppress(KeyError):  # never logged: nothing to finish
+            store.update_doc(KIND, holder, trail.trail_arn, stop)
 
 
 _NOTIFICATION = "LatestNotification"
@@ -261,7 +373,9 @@ class Deliverer:
 
     def _trail(self, doc: Doc, high: int, force: bool) -> None:
         state = _load(doc)
-        live = self.store.get_doc(trails.KIND, doc.account, doc.arn)
+        # A member's state of an organization trail: the trail lives in its management account.
+        owner = doc.account if state.member is None else doc.arn.split(":")[4]
+        live = self.store.get_doc(trails.KIND, owner, doc.arn)
         if live is not None and not state.deleted:
             state.trail = live.body
         trail = msgspec.convert(state.trail, trails.Trail)
@@ -293,7 +407,7 @@ class Deliverer:
 
     def _read(self, state: State, trail: trails.Trail) -> tuple[int, _Picked]:
         """The next range after the cursor: (its last sequence, the events of it the trail selects)."""
-        account, region = selection.scope(trail)
+        account, region = selection.scope(trail, state.member)
         wanted = selection.Picker(trail)
         last = state.cursor
         picked = _Picked([], {})
@@ -313,8 +427,8 @@ class Deliverer:
                         break
         return last, picked
 
-    def _replay(self, trail: trails.Trail, batch: _Batch) -> _Picked:
-        account, region = selection.scope(trail)
+    def _replay(self, trail: trails.Trail, batch: _Batch, member: str | None = None) -> _Picked:
+        account, region = selection.scope(trail, member)
         wanted = selection.Picker(trail)
         picked = _Picked([], {})
         after = batch.first - 1
@@ -343,7 +457,7 @@ class Deliverer:
                 state.batch = _Batch(first=picked.rows[0][0], last=last, at=self.clock.now())
                 _save(self.store, doc, state)
             else:
-                picked = self._replay(trail, state.batch)
+                picked = self._replay(trail, state.batch, state.member)
             batch = state.batch
             try:
                 written = self._write(trail, doc.account, batch, picked)
@@ -383,7 +497,7 @@ class Deliverer:
         for region, rows in sorted((picked.regions[s], rows) for s, rows in by_stream.items()):
             seed = f"{trail.trail_arn}\0{region}\0{rows[0][0]}\0{rows[-1][0]}".encode()
             unique = unique_suffix(hashlib.sha256(seed).digest())
-            key = log_file_key(trail.s3_key_prefix, account, region, batch.at, unique)
+            key = log_file_key(trail.s3_key_prefix, account, region, batch.at, unique, _org_id(trail))
             built = build_log_file([row[6] for row in rows], [row[5] / 1000 for row in rows])
             sse = _sse(trail, digest=False)
             self.storage.put_object(trail.s3_bucket_name, key, built.data, {}, "application/x-gzip", sse)
@@ -456,10 +570,14 @@ class Deliverer:
         self, account: str, trail: trails.Trail, region: str, chain: _Region, start: int, end: int
     ) -> None:
         # Signed with the SOURCE region's key: validate-logs asks ListPublicKeys in the region it
-        # validates (its --region), which is also the source region whose digests it lists (§5.8).
-        key = self.signer.current_key(account, region)
+        # validates (its --region), which is also the source region whose digests it lists (§5.8). And
+        # with the trail owner's key: validate-logs asks with the owner's credentials, for an organization
+        # trail's member digests too (AWS's keys are per region, OpenTrail's per account and region).
+        key = self.signer.current_key(selection.account_of(trail), region)
         bucket = trail.s3_bucket_name
-        name = digest_key(trail.s3_key_prefix, account, region, trail.name, trail.home_region, end)
+        name = digest_key(
+            trail.s3_key_prefix, account, region, trail.name, trail.home_region, end, _org_id(trail)
+        )
         previous = None if chain.previous is None else PreviousDigest(**chain.previous)
         digest = build_digest(
             account=account,
@@ -517,6 +635,11 @@ class Deliverer:
         _save(self.store, doc, state, settle)
 
 
+def _org_id(trail: trails.Trail) -> str | None:
+    """The organization id an organization trail's keys carry (``AWSLogs/<o-id>/<account>/...``)."""
+    return trail.organization_id if trail.is_organization_trail else None
+
+
 def _sse(trail: trails.Trail, *, digest: bool) -> Encryption | None:
     """A trail with a KMS key has its log files stored SSE-KMS under that key; its digests SSE-S3, as
     CloudTrail's are (they are never encrypted with the trail's key)."""
@@ -547,6 +670,10 @@ async def run(services: Services, notify: Callable[[Notice], None] | None = None
     """The delivery worker: a pass every tick, blocking work in a thread."""
     worker = deliverer(services, notify)
     tick = min(TICK_SECONDS, services.settings.delivery_interval)
+    try:
+        await run_in_threadpool(cover_all, services.store)
+    except StoreError as err:
+        log.warning("organization trails' coverage not checked at start: %s", err)
     while True:
         try:
             await run_in_threadpool(worker.run_once)

@@ -4,7 +4,8 @@
     ├── ApiError                       an error with a wire name (``__type``) and an HTTP status
     │   ├── ClientError                400: the request is wrong (CloudTrail's modelled exceptions)
     │   │   ├── TrailNotFoundException, InvalidTrailNameException, ... (one class per wire name)
-    │   │   └── ThrottlingException     400 so botocore's legacy retry mode retries it
+    │   │   ├── ThrottlingException     400 so botocore's legacy retry mode retries it
+    │   │   └── OrganizationsError      AWS Organizations' modelled exceptions, some with a ``Reason``
     │   ├── AuthError                  403: SigV4 failures (MissingAuthenticationToken, InvalidSignature, ...)
     │   └── ServiceError               500/503: the server could not do its part (retryable)
     ├── ConflictError                  a unique key already exists in the store
@@ -12,9 +13,9 @@
     ├── RecordError                    one CloudTrail record is malformed (reported per record, not per call)
     └── ConfigError                    a setting or CLI argument is wrong (the CLI prints it with a remedy)
 
-Wire names come from botocore's cloudtrail / cloudtrail-data service models. ``error_body`` renders the
-JSON 1.1 error body; ``api_error`` builds a class for a modelled name on demand so that every modelled
-exception is one line here, not a hand-written class each.
+Wire names come from botocore's cloudtrail / cloudtrail-data / organizations service models.
+``error_body`` renders the JSON 1.1 error body; ``api_error`` builds a class for a modelled name on
+demand so that every modelled exception is one line here, not a hand-written class each.
 """
 
 from __future__ import annotations
@@ -90,8 +91,36 @@ def raise_api(code: str, message: str) -> None:
 
 
 def error_body(err: ApiError) -> dict[str, Any]:
-    """The JSON 1.1 error body botocore parses: code from ``__type``, text from ``message``."""
-    return {"__type": err.code, "message": err.message}
+    """The JSON 1.1 error body botocore parses: code from ``__type``, text from ``message``; plus the
+    ``Reason`` member AWS Organizations models on some of its errors (boto3 shows it to callers)."""
+    body: dict[str, Any] = {"__type": err.code, "message": err.message}
+    reason = getattr(err, "reason", None)
+    if reason is not None:
+        body["Reason"] = reason
+    return body
+
+
+class OrganizationsError(ClientError):
+    """An AWS Organizations modelled error (all 400, AccessDeniedException included, as Organizations
+    answers it). InvalidInputException and ConstraintViolationException name a ``Reason`` from the
+    model's enum."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+_ORGANIZATIONS: dict[str, type[OrganizationsError]] = {}
+
+
+def organizations_error(code: str) -> type[OrganizationsError]:
+    """The class for Organizations' wire name ``code`` (kept apart from ``api_error``'s: Organizations'
+    AccessDeniedException is a 400 client error, the protocol-level one a 403)."""
+    cls = _ORGANIZATIONS.get(code)
+    if cls is None:
+        cls = type(code, (OrganizationsError,), {"code": code, "__module__": __name__})
+        _ORGANIZATIONS[code] = cls
+    return cls
 
 
 # Protocol-level errors AWS JSON services answer before an operation runs.
@@ -138,3 +167,6 @@ InvalidTagParameter = api_error("InvalidTagParameterException")
 TagsLimitExceeded = api_error("TagsLimitExceededException")
 ChannelNotFound = api_error("ChannelNotFoundException")
 ChannelARNInvalid = api_error("ChannelARNInvalidException")
+NotOrganizationMasterAccount = api_error("NotOrganizationMasterAccountException")
+OrganizationsNotInUse = api_error("OrganizationsNotInUseException")
+OrganizationNotInAllFeaturesMode = api_error("OrganizationNotInAllFeaturesModeException")

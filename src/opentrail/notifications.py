@@ -155,7 +155,9 @@ class Notifier:
         except StoreError as err:
             return f"InternalError: cannot read topic {notice.topic_arn}: {err}"
         # Another account's topic is treated as absent, as CreateTrail treats it (accounts are isolated).
-        if topic is None or topic.account != notice.account:
+        # The trail's owner counts, not ``notice.account``: an organization trail announces its members'
+        # files to its management account's topic.
+        if topic is None or topic.account != notice.trail_arn.split(":")[4]:
             return f"NotFound: Topic does not exist: {notice.topic_arn}"
         message_id = str(uuid.uuid4())  # the same id on every retry, as SNS keeps it
         error: str | None = None

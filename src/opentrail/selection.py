@@ -37,7 +37,7 @@ from typing import Any
 
 import msgspec
 
-from . import trails
+from . import organizations, trails
 from .events import EventRow, Kind
 from .selectors import (
     AdvancedEventSelector,
@@ -559,9 +559,10 @@ def account_of(trail: trails.Trail) -> str:
     return trail.trail_arn.split(":")[4]
 
 
-def scope(trail: trails.Trail) -> tuple[str, str | None]:
-    """(account, region) whose events a trail reads: its home region only unless it is multi-region."""
-    return account_of(trail), None if trail.is_multi_region_trail else trail.home_region
+def scope(trail: trails.Trail, member: str | None = None) -> tuple[str, str | None]:
+    """(account, region) whose events a trail reads: its home region only unless it is multi-region; its
+    own account's, or ``member``'s for an organization trail's member account."""
+    return member or account_of(trail), None if trail.is_multi_region_trail else trail.home_region
 
 
 # -- ingest: which trails cover an account, and dropping what none selects ---------------------------------
@@ -575,12 +576,19 @@ def covering_trails(store: Store, account: str, region: str) -> list[trails.Trai
     Organization trails of the account's organization belong here too (they cover every member account,
     in every region if multi-region): this is the one place that answers the question, for ingest.
     """
-    found = []
-    for doc in store.list_docs(trails.KIND, account):
-        trail = trails.decode(doc)
-        if trail.is_logging and (trail.is_multi_region_trail or trail.home_region == region):
-            found.append(trail)
-    return found
+    candidates = [trails.decode(doc) for doc in store.list_docs(trails.KIND, account)]
+    org = organizations.of_account(store, account)
+    if org is not None and org.management != account:
+        candidates += [
+            trail
+            for trail in map(trails.decode, store.list_docs(trails.KIND, org.management))
+            if trail.is_organization_trail
+        ]
+    return [
+        trail
+        for trail in candidates
+        if trail.is_logging and (trail.is_multi_region_trail or trail.home_region == region)
+    ]
 
 
 # Another process's trail change (several nodes on one database) is seen within this many seconds;

@@ -3,7 +3,8 @@
 Tags live in the resource's own document, under ``body["Tags"]`` as a list of ``{"Key", "Value"}`` (a
 tag added without a value has no ``Value``), in the order they were first added. Resources are named by
 ARN only; an ARN of another account is "not found", exactly like one that does not exist, so a caller
-learns nothing about other accounts.
+learns nothing about other accounts -- except an organization trail of the caller's organization, whose
+tags members may list but not change (NotOrganizationMasterAccountException).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from . import params
+from . import organizations, params
 from .arns import ResourceArn, check_resource_id, check_trail_name, parse_cloudtrail_arn
 from .context import Call
 from .errors import (
@@ -22,6 +23,7 @@ from .errors import (
     CloudTrailARNInvalid,
     InvalidParameter,
     InvalidTagParameter,
+    NotOrganizationMasterAccount,
     ResourceNotFound,
     SerializationException,
     TagsLimitExceeded,
@@ -128,6 +130,8 @@ def _not_found(call: Call, resource_id: str) -> ApiError:
 def resolve(call: Call, resource_id: str, *, changing: bool) -> Doc:
     """The document of the resource ``resource_id`` names, checked for account, region and home region."""
     arn = _parse(resource_id)
+    if arn.account != call.account and arn.type == "trail":
+        return _organization_trail(call, arn, resource_id, changing=changing)
     # Event data stores and dashboards do not exist in OpenTrail yet, so no such ARN can be found.
     if arn.account != call.account or arn.type not in TAGGABLE:
         raise _not_found(call, resource_id)
@@ -142,6 +146,22 @@ def resolve(call: Call, resource_id: str, *, changing: bool) -> Doc:
         raise InvalidHomeRegion(
             f"Trail {doc.arn} can only be tagged from its home region {doc.region}; this call was made in "
             f"{call.region}"
+        )
+    return doc
+
+
+def _organization_trail(call: Call, arn: ResourceArn, resource_id: str, *, changing: bool) -> Doc:
+    org = organizations.of_account(call.store, call.account)
+    doc = None
+    if org is not None and org.management == arn.account:
+        doc = call.store.get_doc("trail", arn.account, resource_id)
+    if doc is None or not doc.body.get("IsOrganizationTrail"):
+        raise _not_found(call, resource_id)
+    call.touch(TAGGABLE["trail"], doc.arn)
+    if changing:
+        raise NotOrganizationMasterAccount(
+            f"Trail {doc.arn} is an organization trail of the management account {arn.account}; member "
+            f"account {call.account} cannot change its tags"
         )
     return doc
 

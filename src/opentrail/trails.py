@@ -5,6 +5,11 @@ A trail is a document of kind ``trail`` keyed by its ARN, stored in its home reg
 tags). A multi-region trail is also visible from every other region as a *shadow trail*: readable there
 by ARN (and listed by DescribeTrails), changeable only from its home region (reference §2.1, §2.6).
 
+An organization trail (IsOrganizationTrail, made by an organization's management account) delivers
+every member account's events too. Members see it read-only, as CloudTrail shows it to them: listed by
+DescribeTrails (as a shadow trail), readable by ARN with GetTrail, GetTrailStatus and the Get*Selectors
+calls; every change they try is NotOrganizationMasterAccountException.
+
 Limits hold per region over what the region sees: the trails homed there plus multi-region trails homed
 elsewhere; at most five, with distinct names. CreateTrail checks this inside the store's write
 transaction, so concurrent creates cannot exceed it.
@@ -17,7 +22,7 @@ from typing import Any
 
 import msgspec
 
-from . import delivery, destinations, params, selection
+from . import delivery, destinations, organizations, params, selection
 from .arns import TrailId, check_trail_name, parse_trail_id, trail_arn
 from .clock import format_time
 from .context import Call
@@ -28,6 +33,9 @@ from .errors import (
     InvalidParameter,
     InvalidParameterCombination,
     InvalidTrailName,
+    NotOrganizationMasterAccount,
+    OrganizationNotInAllFeaturesMode,
+    OrganizationsNotInUse,
     SerializationException,
     TrailNotFound,
     api_error,
@@ -53,7 +61,6 @@ PAGE_SIZE = 20
 MaximumNumberOfTrailsExceeded = api_error("MaximumNumberOfTrailsExceededException")
 TrailAlreadyExists = api_error("TrailAlreadyExistsException")
 InvalidHomeRegion = api_error("InvalidHomeRegionException")
-OrganizationsNotInUse = api_error("OrganizationsNotInUseException")
 InsightNotEnabled = api_error("InsightNotEnabledException")
 EventDataStoreNotFound = api_error("EventDataStoreNotFoundException")
 
@@ -75,6 +82,8 @@ class Trail(msgspec.Struct, kw_only=True, rename="pascal"):
     cloud_watch_logs_role_arn: str | None = None
     kms_key_id: str | None = None
     is_organization_trail: bool = False
+    # The organization whose id an organization trail's keys carry; not a wire member.
+    organization_id: str | None = None
     # A newer model member; kept only when a caller sets it, so responses otherwise keep §2.2's members.
     recursive_logging: bool | None = None
     event_selection: EventSelection = DEFAULT_SELECTION
@@ -156,15 +165,34 @@ def _not_found(call: Call, text: str) -> ApiError:
 
 def find(call: Call, ident: TrailId) -> Trail | None:
     """A bare name finds a trail homed in the call's region; an ARN finds the caller's trail in any region.
-    Another account's ARN finds nothing: its trails are never shown, not even as "exists elsewhere"."""
+    Another account's ARN finds nothing: its trails are never shown, not even as "exists elsewhere" --
+    except an organization trail of the caller's organization, which its members read by ARN."""
     if ident.arn is None:
         arn = trail_arn(call.region, call.account, ident.name)
     elif ident.arn.account != call.account:
-        return None
+        return _organization_trail(call, ident.arn.account, ident.arn.arn)
     else:
         arn = ident.arn.arn
     doc = call.store.get_doc(KIND, call.account, arn)
     return None if doc is None else decode(doc)
+
+
+def _organization_trail(call: Call, owner: str, arn: str) -> Trail | None:
+    org = organizations.of_account(call.store, call.account)
+    if org is None or org.management != owner:
+        return None
+    doc = call.store.get_doc(KIND, owner, arn)
+    trail = None if doc is None else decode(doc)
+    return trail if trail is not None and trail.is_organization_trail else None
+
+
+def organization_trails(call: Call) -> list[Trail]:
+    """The organization trails a member account sees (none for a management account: they are its own)."""
+    org = organizations.of_account(call.store, call.account)
+    if org is None or org.management == call.account:
+        return []
+    found = [decode(doc) for doc in call.store.list_docs(KIND, org.management)]
+    return sorted((t for t in found if t.is_organization_trail), key=lambda t: (t.home_region, t.name))
 
 
 def require(call: Call, text: str) -> Trail:
@@ -177,8 +205,13 @@ def require(call: Call, text: str) -> Trail:
 
 
 def require_home(call: Call, text: str) -> Trail:
-    """The trail ``text`` names, for changing: only from its home region."""
+    """The trail ``text`` names, for changing: only by its own account, from its home region."""
     trail = require(call, text)
+    if trail.trail_arn.split(":")[4] != call.account:
+        raise NotOrganizationMasterAccount(
+            f"Trail {trail.trail_arn} is an organization trail of the management account "
+            f"{trail.trail_arn.split(':')[4]}; member account {call.account} cannot change it"
+        )
     if trail.home_region != call.region:
         raise InvalidHomeRegion(
             f"Trail {trail.trail_arn} can only be changed from its home region {trail.home_region}; this "
@@ -209,8 +242,15 @@ def _change(
     except KeyError:
         raise _not_found(call, trail.trail_arn) from None
     # Ingest decides from the trails whether a data event is stored at all: it must see this change.
-    selection.forget(call.store, call.account)
+    _forget(call, trail, changed)
     return changed
+
+
+def _forget(call: Call, *versions: Trail) -> None:
+    """Ingest's cached coverage goes stale when a trail changes: the caller's own, or every account's
+    when an organization trail (which covers its members too) is involved."""
+    organization = any(t.is_organization_trail for t in versions)
+    selection.forget(call.store, None if organization else call.account)
 
 
 # -- limits --------------------------------------------------------------------------------------------------
@@ -292,11 +332,7 @@ def configure(call: Call, trail: Trail, p: dict[str, Any]) -> Trail:
         value = params.boolean(p, member)
         if value is not None:
             changes[attr] = value
-    if params.boolean(p, "IsOrganizationTrail"):
-        raise OrganizationsNotInUse(
-            f"Account {call.account} is not part of an organization with all features enabled, so "
-            "IsOrganizationTrail cannot be true"
-        )
+    changes.update(_organization_changes(call, params.boolean(p, "IsOrganizationTrail")))
     new = msgspec.structs.replace(trail, **changes)
     if new.is_multi_region_trail and not new.include_global_service_events:
         raise InvalidParameterCombination(
@@ -304,6 +340,28 @@ def configure(call: Call, trail: Trail, p: dict[str, Any]) -> Trail:
             "false when IsMultiRegionTrail is true"
         )
     return new
+
+
+def _organization_changes(call: Call, wanted: bool | None) -> dict[str, Any]:
+    if wanted is None:
+        return {}
+    if not wanted:
+        return {"is_organization_trail": False, "organization_id": None}
+    org = organizations.of_account(call.store, call.account)
+    if org is None:
+        raise OrganizationsNotInUse(
+            f"Account {call.account} is not part of an organization, so IsOrganizationTrail cannot be true"
+        )
+    if org.management != call.account:
+        raise NotOrganizationMasterAccount(
+            f"Account {call.account} is not the management account of organization {org.id} (that is "
+            f"{org.management}); only the management account can create or update an organization trail"
+        )
+    if org.feature_set != "ALL":
+        raise OrganizationNotInAllFeaturesMode(
+            f"Organization {org.id} has feature set {org.feature_set}; organization trails need ALL"
+        )
+    return {"is_organization_trail": True, "organization_id": org.id}
 
 
 # -- operations: trails --------------------------------------------------------------------------------------
@@ -332,7 +390,7 @@ def create_trail(call: Call, p: dict[str, Any]) -> dict[str, Any]:
         call.store.insert_doc(to_doc(trail, call.account), check=check)
     except ConflictError:
         raise TrailAlreadyExists(f"Trail {name} already exists for customer: {call.account}") from None
-    selection.forget(call.store, call.account)
+    _forget(call, trail)
     call.touch(RESOURCE_TYPE, arn)
     return response(trail)
 
@@ -348,7 +406,11 @@ def update_trail(call: Call, p: dict[str, Any]) -> dict[str, Any]:
             check_room([decode(doc) for doc in others], updated, call.account)
 
     configured = {name: getattr(updated, name) for name in _CONFIG_FIELDS}
+    was_organization_trail = trail.is_organization_trail
     trail = _change(call, trail, lambda current: msgspec.structs.replace(current, **configured), check)
+    if trail.is_organization_trail != was_organization_trail:
+        # Member accounts start (or stop) being delivered from now on.
+        delivery.cover(call.store, trail)
     return response(trail)
 
 
@@ -364,6 +426,7 @@ _CONFIG_FIELDS = (
     "cloud_watch_logs_role_arn",
     "kms_key_id",
     "is_organization_trail",
+    "organization_id",
     "recursive_logging",
 )
 
@@ -374,7 +437,7 @@ def delete_trail(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     delivery.logging_stopped(call.store, call.account, trail, deleted=True)
     if not call.store.delete_doc(KIND, call.account, trail.trail_arn):
         raise _not_found(call, trail.trail_arn)
-    selection.forget(call.store, call.account)
+    _forget(call, trail)
     return {}
 
 
@@ -387,14 +450,19 @@ def describe_trails(call: Call, p: dict[str, Any]) -> dict[str, Any]:
         trails = [t for t in everything if t.home_region == call.region]
         if include_shadows:
             trails += [t for t in everything if t.home_region != call.region and t.is_multi_region_trail]
+            trails += [t for t in organization_trails(call) if t.visible_in(call.region)]
         return {"trailList": [trail_object(t) for t in trails]}
     found: dict[str, Trail] = {}
     for i, text in enumerate(names):
         if not isinstance(text, str):
             raise SerializationException(f"trailNameList[{i}] must be a string, got {text!r}")
         trail = find(call, parse_trail_id(text))
-        # Unknown names are left out, as CloudTrail does; another region's trail needs includeShadowTrails.
-        if trail is None or (trail.home_region != call.region and not include_shadows):
+        # Unknown names are left out, as CloudTrail does; another region's trail, or an organization trail
+        # seen from a member account, needs includeShadowTrails.
+        shadow = trail is not None and (
+            trail.home_region != call.region or trail.trail_arn.split(":")[4] != call.account
+        )
+        if trail is None or (shadow and not include_shadows):
             continue
         if trail.trail_arn not in found:
             call.touch(RESOURCE_TYPE, trail.trail_arn)

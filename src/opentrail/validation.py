@@ -85,7 +85,7 @@ if TYPE_CHECKING:
 
 
 class Trail:
-    __slots__ = ("account", "arn", "bucket", "home_region", "name", "prefix", "source_region")
+    __slots__ = ("account", "arn", "bucket", "home_region", "name", "organization", "prefix", "source_region")
 
     def __init__(
         self,
@@ -96,9 +96,12 @@ class Trail:
         name: str,
         home_region: str,
         source_region: str,
+        organization: str | None = None,
     ) -> None:
         self.arn, self.bucket, self.prefix, self.account = arn, bucket, prefix, account
         self.name, self.home_region, self.source_region = name, home_region, source_region
+        # An organization trail's id folder: AWSLogs/<o-id>/<account>/...
+        self.organization = organization
 
 
 class Entry:
@@ -187,14 +190,15 @@ def _digest_time(text: str) -> datetime:
     return parsed
 
 
-def account_root(prefix: str | None, account: str) -> str:
-    return f"{prefix}/AWSLogs/{account}" if prefix else f"AWSLogs/{account}"
+def account_root(prefix: str | None, account: str, organization: str | None = None) -> str:
+    logs = f"AWSLogs/{organization}/{account}" if organization else f"AWSLogs/{account}"
+    return f"{prefix}/{logs}" if prefix else logs
 
 
 def digest_keys(reader: Reader, trail: Trail, bucket: str, start: datetime, end: datetime) -> list[str]:
     """Digest keys in the window, oldest first: from the key one minute before ``start`` to the first
     key dated after ``end`` + 1 hour (a digest ending then still lists logs delivered before ``end``)."""
-    root = account_root(trail.prefix, trail.account)
+    root = account_root(trail.prefix, trail.account, trail.organization)
     src, name, home = trail.source_region, trail.name, trail.home_region
     folder = f"{root}/CloudTrail-Digest/{src}"
     marker_at = start - timedelta(minutes=1)
@@ -406,7 +410,8 @@ class Walk:
 
     def _log_folder(self) -> str:
         trail = self.trail
-        return f"{account_root(trail.prefix, trail.account)}/CloudTrail/{trail.source_region}"
+        root = account_root(trail.prefix, trail.account, trail.organization)
+        return f"{root}/CloudTrail/{trail.source_region}"
 
     def _list_ahead(self, bucket: str, listing: list[str]) -> None:
         """Start listing the log folders of the days the listed digests' names suggest the walk will

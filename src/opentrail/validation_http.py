@@ -26,6 +26,7 @@ from urllib.parse import quote, urlsplit
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 CLOUDTRAIL_TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
+ORGANIZATIONS_TARGET = "AWSOrganizationsV20161128."
 
 
 class TransportError(Exception):
@@ -407,6 +408,15 @@ class Client:
         }
         return self.submit(
             "cloudtrail", "POST", "/", body=json.dumps(params).encode(), extra=headers
+        ).result()
+
+    def organizations(self, operation: str, params: dict[str, Any]) -> Reply:
+        headers = {
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": ORGANIZATIONS_TARGET + operation,
+        }
+        return self.submit(
+            "organizations", "POST", "/", body=json.dumps(params).encode(), extra=headers
         ).result()
 
 

@@ -89,9 +89,13 @@ def find_trail(
     prefix: str | None,
     account_id: str | None,
     region: str | None,
+    organization_id: Callable[[], str] | None = None,
 ) -> Trail:
-    """The trail's bucket and key layout: from DescribeTrails, or as given with ``--s3-bucket``."""
+    """The trail's bucket and key layout: from DescribeTrails, or as given with ``--s3-bucket``. An
+    organization trail's keys carry the organization id (``AWSLogs/<o-id>/<account>/``), which
+    ``organization_id`` asks Organizations' DescribeOrganization for, as the AWS CLI does."""
     parse_arn(arn)
+    organization = None
     if bucket is None:
         found = next((t for t in describe_trails() if t.get("TrailARN") == arn), None)
         if found is None:
@@ -100,12 +104,12 @@ def find_trail(
         if found.get("IsOrganizationTrail"):
             if not account_id:
                 raise ValidationAborted("Missing required parameter for organization trail: '--account-id'")
-            # The organization id sits between AWSLogs/ and the account in an organization trail's keys,
-            # and OpenTrail serves no Organizations API to ask for it.
-            raise ValidationAborted(
-                f"{arn} is an organization trail; OpenTrail validates organization trails only with "
-                "--s3-bucket and --s3-prefix <prefix>/AWSLogs/<organization id>"
-            )
+            if organization_id is None:
+                raise ValidationAborted(
+                    f"{arn} is an organization trail; give --s3-bucket and --s3-prefix "
+                    "<prefix>/AWSLogs/<organization id> to validate it without the Organizations API"
+                )
+            organization = organization_id()
     fields = arn.split(":")
     home = fields[3]
     return Trail(
@@ -116,6 +120,7 @@ def find_trail(
         name=arn.split("/")[-1],
         home_region=home,
         source_region=region or home,
+        organization=organization,
     )
 
 
@@ -401,6 +406,19 @@ def command(options: Options) -> int:
                 f"An error occurred ({code}) when calling the {operation} operation: {message}"
             )
 
+        def organization_id() -> str:
+            try:
+                reply = conn.organizations("DescribeOrganization", {})
+            except TransportError as exc:
+                code, message = "ConnectionError", f"cannot reach {endpoint}: {exc}"
+            else:
+                if reply.status < 300:
+                    return str(json.loads(reply.body)["Organization"]["Id"])
+                code, message = json_error(reply)
+            raise v.ValidationAborted(
+                f"An error occurred ({code}) when calling the DescribeOrganization operation: {message}"
+            )
+
         trail = find_trail(
             trail_arn,
             lambda: list(cloudtrail("DescribeTrails", {}).get("trailList") or []),
@@ -408,6 +426,7 @@ def command(options: Options) -> int:
             s3_prefix,
             account_id,
             region,
+            organization_id,
         )
         result = v.Result(start, end)
         if output == "text":
