@@ -10,10 +10,12 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import sqlite3
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from opentrail.events import index_record
 from opentrail.signing import Signer
 from opentrail.storage import LocalStorage
 from opentrail.store.sqlite import SQLiteStore
+from selection_cases import s3_object
 
 
 @pytest.fixture(scope="module")
@@ -709,3 +712,46 @@ def test_a_membership_change_cut_short_by_a_crash_is_carried_out_at_start(tmp_pa
         assert [r["eventID"] for r in records] == [sent["eventID"]]
     finally:
         store.close()
+
+
+def _stored_ids(server: Server, account: str) -> set[str]:
+    """The eventIDs the server's store holds for ``account``, read from its database (read-only)."""
+    path = server.data_dir / "opentrail.db"
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as conn:
+        rows = conn.execute("SELECT record FROM events WHERE acct = ?", (int(account),)).fetchall()
+    return {json.loads(bytes(raw))["eventID"] for (raw,) in rows}
+
+
+def _s3_data_event(account: str) -> dict[str, Any]:
+    record = s3_object(f"arn:aws:s3:::member-bucket-{uuid.uuid4().hex[:8]}/key")
+    record.update(
+        eventID=str(uuid.uuid4()),
+        eventTime=iso(time.time()),
+        awsRegion="us-east-1",
+        recipientAccountId=account,
+    )
+    return record
+
+
+def test_an_organization_trails_data_selectors_decide_what_members_store(server: Server) -> None:
+    found = organization_trail(server, members=1)
+    member, outsider = found.org.members[0], found.outsider
+    # Management events only: a member's data event is selected by no trail, so it is not stored.
+    before = _s3_data_event(member.account_id)
+    ingest(server, member, [before])
+    assert before["eventID"] not in _stored_ids(server, member.account_id)
+
+    # The management account turns on S3 data events for the whole organization.
+    found.org.client("cloudtrail").put_event_selectors(
+        TrailName="org-trail",
+        EventSelectors=[{"DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}],
+    )
+    selected = _s3_data_event(member.account_id)
+    ingest(server, member, [selected])
+    assert selected["eventID"] in _stored_ids(server, member.account_id)
+    delivered = found.wait_delivered(member, [selected["eventID"]])
+    assert delivered[selected["eventID"]]["eventCategory"] == "Data"
+    # The outsider is covered by no trail of the organization: its data event is still not stored.
+    outside = _s3_data_event(outsider.account_id)
+    ingest(server, outsider, [outside])
+    assert outside["eventID"] not in _stored_ids(server, outsider.account_id)
