@@ -16,7 +16,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from opentrail import selection, trails
+from opentrail import coverage, selection, trails
 from opentrail.errors import RecordError
 from opentrail.events import EventRow, index_record
 from opentrail.selectors import parse_advanced_event_selectors, parse_event_selectors
@@ -446,10 +446,10 @@ def test_covering_trails_and_dropping_unselected_data_events(tmp_path: Path) -> 
             ]
 
         def kept(region: str) -> list[int]:
-            return [int(row.kind) for row in selection.drop_unselected(store, rows(region))]
+            return [int(row.kind) for row in coverage.drop_unselected(store, rows(region))]
 
-        assert [t.name for t in selection.covering_trails(store, ACCOUNT, "us-west-2")] == ["west"]
-        assert selection.covering_trails(store, ACCOUNT, REGION) == []
+        assert [t.name for t in coverage.covering_trails(store, ACCOUNT, "us-west-2")] == ["west"]
+        assert coverage.covering_trails(store, ACCOUNT, REGION) == []
         assert kept("us-west-2") == [0, 1]  # management always; the S3 object event selected; network not
         assert kept(REGION) == [0]
 
@@ -459,9 +459,9 @@ def test_covering_trails_and_dropping_unselected_data_events(tmp_path: Path) -> 
 
         store.update_doc(trails.KIND, ACCOUNT, west.trail_arn, go_multi)
         assert kept(REGION) == [0]  # cached: this change was not announced
-        selection.forget(store, ACCOUNT)
+        coverage.forget(store, ACCOUNT)
         assert kept(REGION) == [0, 1]
-        assert [t.name for t in selection.covering_trails(store, ACCOUNT, "eu-central-1")] == ["west"]
-        assert selection.covering_trails(store, "210987654321", REGION) == []
+        assert [t.name for t in coverage.covering_trails(store, ACCOUNT, "eu-central-1")] == ["west"]
+        assert coverage.covering_trails(store, "210987654321", REGION) == []
     finally:
         store.close()

@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 from starlette.concurrency import run_in_threadpool
 
-from . import selection
+from . import coverage
 from .context import Call
 from .errors import AccessDeniedException, RecordError, SerializationException, ValidationException
 from .events import EventRow, index_record
@@ -95,7 +95,7 @@ def index_all(
                     "errorMessage": err.message,
                 }
             )
-    return selection.drop_unselected(store, rows), len(rows), failed
+    return coverage.drop_unselected(store, rows), len(rows), failed
 
 
 async def ingest_records(call: Call, query: dict[str, str], body: bytes) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import Any
 
 import msgspec
 
-from . import accounts, delivery, organizations, selection, trails
+from . import accounts, coverage, delivery, organizations, trails
 from .context import Call
 from .errors import ConflictError, OrganizationsError, SerializationException, organizations_error
 from .organizations import CreateRequest, Member, Organization
@@ -142,7 +142,7 @@ def _change(call: Call, org: Organization, change: Callable[[Organization], Orga
 def _cover(call: Call, org: Organization) -> None:
     """Membership changed: each organization trail of the management account covers the new set, and
     ingest's cached coverage of the accounts that came or went is stale."""
-    selection.forget(call.store)
+    coverage.forget(call.store)
     for doc in call.store.list_docs(trails.KIND, org.management):
         trail = trails.decode(doc)
         if trail.is_organization_trail:

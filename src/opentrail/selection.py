@@ -1,5 +1,5 @@
-"""Which events a trail selects: CloudTrail's event selectors as one engine, the trail-level rules
-around it, and which trails cover an account's events (for delivery and for ingest).
+"""Which events a trail selects: CloudTrail's event selectors as one engine, and the trail-level rules
+around it (delivery's ``Picker``; ingest asks the same engine through ``coverage``).
 
 The engine follows CloudTrail's rules (reference §8), for basic and advanced selectors alike:
 
@@ -22,23 +22,18 @@ selectors on trails use only eventCategory, eventSource and readOnly, so ``Picke
 per (kind, readOnly, eventSource)), else a msgspec decoder that reads only the selector fields out of
 the record bytes.
 
-Data and network activity events that no logging trail selects are never stored (DESIGN.md rule 5):
-``drop_unselected`` decides that at ingest from ``covering_trails``, through a per-(account, region) cache
-that ``trails`` clears on every change (``forget``).
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
-from . import organizations, trails
-from .events import EventRow, Kind
+from . import trails
+from .events import Kind
 from .selectors import (
     AdvancedEventSelector,
     DataResource,
@@ -46,7 +41,7 @@ from .selectors import (
     EventSelector,
     FieldSelector,
 )
-from .store import LogRow, Store
+from .store import LogRow
 
 # Every field an advanced selector may name (trails and event data stores).
 FIELDS = (
@@ -563,110 +558,3 @@ def scope(trail: trails.Trail, member: str | None = None) -> tuple[str, str | No
     """(account, region) whose events a trail reads: its home region only unless it is multi-region; its
     own account's, or ``member``'s for an organization trail's member account."""
     return member or account_of(trail), None if trail.is_multi_region_trail else trail.home_region
-
-
-# -- ingest: which trails cover an account, and dropping what none selects ---------------------------------
-
-
-def covering_trails(store: Store, account: str, region: str) -> list[trails.Trail]:
-    """The trails that log the events of ``account`` recorded in ``region``, now.
-
-    Only logging trails count (a stopped trail delivers nothing ingested after StopLogging). The
-    account's multi-region trails cover every region; its single-region trails only their home region.
-    Organization trails of the account's organization belong here too (they cover every member account,
-    in every region if multi-region): this is the one place that answers the question, for ingest.
-    """
-    candidates = [trails.decode(doc) for doc in store.list_docs(trails.KIND, account)]
-    org = organizations.of_account(store, account)
-    if org is not None and org.management != account:
-        candidates += [
-            trail
-            for trail in map(trails.decode, store.list_docs(trails.KIND, org.management))
-            if trail.is_organization_trail
-        ]
-    return [
-        trail
-        for trail in candidates
-        if trail.is_logging and (trail.is_multi_region_trail or trail.home_region == region)
-    ]
-
-
-# Another process's trail change (several nodes on one database) is seen within this many seconds;
-# this process's own changes at once (``forget``).
-COVERAGE_TTL_SECONDS = 5.0
-_MAX_COVERAGE_ENTRIES = 10_000
-
-
-@dataclass(slots=True)
-class _Coverage:
-    """One store's cache: (account, region) -> (loaded at, the covering trails' matchers)."""
-
-    entries: dict[tuple[str, str], tuple[float, tuple[Matcher, ...]]]
-    generation: int = 0
-
-
-# By the store's identity, holding the store (so the id is never reused): one entry per store a process
-# ingests through, one in a server. Not a WeakKeyDictionary: a Store need not be hashable or weakly
-# referable.
-_coverage: dict[int, tuple[Store, _Coverage]] = {}
-_coverage_lock = threading.Lock()
-
-
-def _cache(store: Store) -> _Coverage:
-    with _coverage_lock:
-        entry = _coverage.get(id(store))
-        if entry is None:
-            entry = _coverage[id(store)] = (store, _Coverage({}))
-        return entry[1]
-
-
-def forget(store: Store, account: str | None = None) -> None:
-    """A trail of ``account`` (None: of any account) changed: the next ingest reads the trails again."""
-    cache = _cache(store)
-    with _coverage_lock:
-        cache.generation += 1
-        if account is None:
-            cache.entries.clear()
-        else:
-            for key in [k for k in cache.entries if k[0] == account]:
-                del cache.entries[key]
-
-
-def covering_matchers(store: Store, account: str, region: str) -> tuple[Matcher, ...]:
-    """``covering_trails`` compiled, cached per (account, region) until ``forget`` or the TTL."""
-    cache = _cache(store)
-    now = time.monotonic()
-    with _coverage_lock:
-        entry = cache.entries.get((account, region))
-        generation = cache.generation
-    if entry is not None and now - entry[0] < COVERAGE_TTL_SECONDS:
-        return entry[1]
-    found = tuple(matcher(t) for t in covering_trails(store, account, region))
-    with _coverage_lock:
-        # A trail change while we read must not be overwritten by what we read before it.
-        if cache.generation == generation:
-            if len(cache.entries) >= _MAX_COVERAGE_ENTRIES:
-                cache.entries.clear()  # records name any region they like: keep the cache bounded
-            cache.entries[(account, region)] = (now, found)
-    return found
-
-
-def selected_somewhere(store: Store, row: EventRow) -> bool:
-    """Whether some logging trail covering the row's account and region selects this event."""
-    wanting = [m for m in covering_matchers(store, row.account, row.region) if m.wants_kind(row.kind)]
-    if not wanting:
-        return False
-    if len(wanting) == 1:
-        only = wanting[0]
-        return only.selects(row.kind, only.read(row.record, row.kind, row.read_only, row.event_source))
-    facts = facts_of(row.record, row.kind)  # read once for all the trails
-    return any(m.selects(row.kind, facts) for m in wanting)
-
-
-def drop_unselected(store: Store, rows: list[EventRow]) -> list[EventRow]:
-    """``rows`` without the data and network activity events that no logging trail selects: CloudTrail
-    does not record those at all (DESIGN.md rule 5). Management and Insights events always stay."""
-    return [r for r in rows if r.kind not in _OPT_IN or selected_somewhere(store, r)]
-
-
-_OPT_IN = frozenset({Kind.DATA, Kind.NETWORK})

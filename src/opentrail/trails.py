@@ -22,7 +22,7 @@ from typing import Any
 
 import msgspec
 
-from . import delivery, destinations, organizations, params, selection
+from . import coverage, delivery, destinations, organizations, params
 from .arns import TrailId, check_trail_name, parse_trail_id, trail_arn
 from .clock import format_time
 from .context import Call
@@ -250,7 +250,7 @@ def _forget(call: Call, *versions: Trail) -> None:
     """Ingest's cached coverage goes stale when a trail changes: the caller's own, or every account's
     when an organization trail (which covers its members too) is involved."""
     organization = any(t.is_organization_trail for t in versions)
-    selection.forget(call.store, None if organization else call.account)
+    coverage.forget(call.store, None if organization else call.account)
 
 
 # -- limits --------------------------------------------------------------------------------------------------
