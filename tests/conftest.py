@@ -292,3 +292,17 @@ def moto_endpoint() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         moto.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Any]:
+    """A throwaway PostgreSQL cluster for the session (``pg_cluster``), stopped and removed afterwards.
+    Without the server binaries the tests using it fail (CI has them), they are not skipped."""
+    from pg_cluster import PostgresCluster
+
+    cluster = PostgresCluster(free_port())
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()

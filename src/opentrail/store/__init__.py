@@ -22,7 +22,8 @@ __all__ = [
 
 
 def open_store(url: str, clock: Clock | None = None) -> Store:
-    """``sqlite:///abs/path.db`` (or ``sqlite:relative.db``); PostgreSQL arrives with its backend."""
+    """``sqlite:///abs/path.db`` (or ``sqlite:relative.db``), or ``postgresql://user@host:port/dbname``
+    (any libpq URI; ``postgres://`` too)."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         path = parts.path if parts.netloc == "" else parts.netloc + parts.path
@@ -31,6 +32,11 @@ def open_store(url: str, clock: Clock | None = None) -> Store:
         from .sqlite import SQLiteStore
 
         return SQLiteStore(path, clock)
+    if parts.scheme in ("postgresql", "postgres"):
+        from .postgres import PostgresStore
+
+        return PostgresStore(url, clock)
     raise ConfigError(
-        f"database URL {url!r} has an unsupported scheme {parts.scheme!r}; expected sqlite:///path"
+        f"database URL {url!r} has an unsupported scheme {parts.scheme!r}; "
+        "expected sqlite:///path or postgresql://user@host/dbname"
     )
