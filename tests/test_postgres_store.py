@@ -1,0 +1,238 @@
+"""What the PostgreSQL store promises beyond the shared contract (``test_store_contract`` runs that):
+several processes appending to one log while consumers never skip an event, versioned migrations,
+day partitions dropped by retention, and a database that goes away reported as ``StoreError``.
+Everything runs against a real throwaway cluster (``pg_cluster``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from conftest import OPENTRAIL, free_port
+from opentrail.clock import FixedClock
+from opentrail.errors import StoreError
+from opentrail.events import EventRow, index_record
+from opentrail.store import Store, open_store
+
+DAY = 86400
+START = 100 * DAY + 3600
+ACCOUNTS = ("111111111111", "222222222222")
+WAIT = 60
+
+
+@pytest.fixture
+def url(postgres_cluster: Any) -> Iterator[str]:
+    database: str = postgres_cluster.new_database()
+    yield database
+    postgres_cluster.drop_database(database)
+
+
+def record(event_id: str, region: str = "us-east-1") -> bytes:
+    return json.dumps(
+        {
+            "eventVersion": "1.11",
+            "eventTime": "2024-05-01T12:00:00Z",
+            "eventSource": "s3.amazonaws.com",
+            "eventName": "GetObject",
+            "awsRegion": region,
+            "eventID": event_id,
+            "eventCategory": "Management",
+        }
+    ).encode()
+
+
+def rows(prefix: str, count: int) -> list[EventRow]:
+    return [index_record(record(f"{prefix}-{i}"), ACCOUNTS[i % 2]) for i in range(count)]
+
+
+def partitions(url: str) -> list[str]:
+    with psycopg.connect(url) as conn:
+        found = conn.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'events'::regclass ORDER BY 1"
+        ).fetchall()
+    return [name for (name,) in found]
+
+
+# A writer in a process of its own: another node appending to the same log.
+WRITER = """
+import json, sys
+from opentrail.events import index_record
+from opentrail.store import open_store
+url, name, batches = sys.argv[1], sys.argv[2], int(sys.argv[3])
+store = open_store(url)
+def record(event_id):
+    return json.dumps({"eventVersion": "1.11", "eventTime": "2024-05-01T12:00:00Z",
+        "eventSource": "s3.amazonaws.com", "eventName": "GetObject", "awsRegion": "us-east-1",
+        "eventID": event_id, "eventCategory": "Management"}).encode()
+futures = []
+for b in range(batches):
+    batch = [index_record(record(f"{name}-{b}-{i}"), "111111111111") for i in range(1 + b % 7)]
+    futures.append(store.submit(batch))
+for future in futures:
+    future.result(60)
+store.close()
+"""
+
+
+def test_writers_in_several_processes_and_stores_never_make_a_consumer_skip(url: str) -> None:
+    """DESIGN.md rule 3: transactions of different writers (threads, stores, processes) commit in any
+    order; a consumer reading forward with a cursor must still see every event exactly once."""
+    stores = [open_store(url) for _ in range(3)]
+    done = threading.Event()
+    by_read_after: list[str] = []
+    by_read_log: list[str] = []
+
+    def consume(read: Any, into: list[str]) -> None:
+        cursor = 0
+        while True:
+            finished = done.is_set()  # read before the page, so the last page is taken after the end
+            cursor, page = read(cursor)
+            into.extend(page)
+            if not page and finished:
+                return
+
+    def forward(cursor: int) -> tuple[int, list[str]]:
+        page = stores[0].read_after(cursor, 150)
+        return (page[-1].seq if page else cursor), [e.row.event_id for e in page]
+
+    def account_log(cursor: int) -> tuple[int, list[str]]:
+        part = stores[1].read_log(ACCOUNTS[0], cursor, 150)
+        return part.last, [json.loads(r[6])["eventID"] for r in part.rows]
+
+    def write(w: int) -> None:
+        store = stores[w % len(stores)]
+        futures = [store.submit(rows(f"t{w}-{b}", 1 + (b * w) % 13)) for b in range(40)]
+        for future in futures:
+            future.result(WAIT)
+
+    consumers = [
+        threading.Thread(target=consume, args=(forward, by_read_after)),
+        threading.Thread(target=consume, args=(account_log, by_read_log)),
+    ]
+    for consumer in consumers:
+        consumer.start()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, url, f"p{p}", "150"], env=env) for p in range(2)]
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            list(pool.map(write, range(6)))
+        for proc in procs:
+            assert proc.wait(WAIT) == 0
+        done.set()
+        for consumer in consumers:
+            consumer.join(WAIT)
+            assert not consumer.is_alive()
+        stored = []
+        cursor = 0
+        while page := stores[2].read_after(cursor, 1000):
+            stored.extend(page)
+            cursor = page[-1].seq
+        seqs = [e.seq for e in stored]
+        assert seqs == sorted(set(seqs))
+        expected = sum(1 + (b * w) % 13 for w in range(6) for b in range(40))
+        expected += 2 * sum(1 + b % 7 for b in range(150))
+        assert len(stored) == len({e.row.event_id for e in stored}) == expected
+        assert stores[2].count_events() == expected
+        assert by_read_after == [e.row.event_id for e in stored]
+        assert by_read_log == [e.row.event_id for e in stored if e.row.account == ACCOUNTS[0]]
+    finally:
+        done.set()
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for store in stores:
+            store.close()
+
+
+def test_migrations_are_versioned_and_applied_once_by_concurrent_processes(url: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENTRAIL_")}
+    env.update(OPENTRAIL_DATABASE_URL=url, OPENTRAIL_DATA_DIR=str(tmp_path))
+    procs = [
+        subprocess.Popen([*OPENTRAIL, "migrate"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=WAIT)
+        assert proc.returncode == 0, err
+        assert b"is up to date" in out
+    with psycopg.connect(url) as conn:
+        versions = [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
+    shipped = sorted(
+        int(p.name.split("_", 1)[0])
+        for p in (Path(__file__).resolve().parent.parent / "src/opentrail/store/migrations/postgres").glob(
+            "*.sql"
+        )
+    )
+    assert versions == shipped
+    store = open_store(url)  # opening an up-to-date database applies nothing
+    store.close()
+    with psycopg.connect(url) as conn:
+        assert [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY 1")] == shipped
+
+
+def test_the_log_is_partitioned_by_ingestion_day_and_retention_drops_partitions(url: str) -> None:
+    clock = FixedClock(START)
+    store = open_store(url, clock)
+    try:
+        store.append(rows("a", 4))
+        assert partitions(url) == ["events_d100", "events_d101"]  # today's, and tomorrow's ahead
+        clock.advance(DAY)
+        store.append(rows("b", 3))
+        clock.advance(DAY)
+        store.append(rows("c", 2))
+        assert partitions(url) == ["events_d100", "events_d101", "events_d102", "events_d103"]
+        assert store.purge_ingested_before(102 * DAY) == 7
+        assert partitions(url) == ["events_d102", "events_d103"]
+        assert [e.row.event_id for e in store.read_after(0, 100)] == ["c-0", "c-1"]
+        assert store.count_events() == 2
+        store.append(rows("a", 1))  # its identity went with its day: stored again
+        assert store.count_events() == 3
+    finally:
+        store.close()
+
+
+def test_an_unreachable_database_is_a_store_error() -> None:
+    with pytest.raises(StoreError, match="PostgreSQL"):
+        open_store(f"postgresql://postgres@127.0.0.1:{free_port()}/nothing?connect_timeout=2")
+
+
+def test_lost_connections_are_store_errors_and_the_store_recovers(url: str, postgres_cluster: Any) -> None:
+    store: Store = open_store(url)
+    try:
+        store.append(rows("before", 2))
+        with psycopg.connect(postgres_cluster.url(), autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (url.rsplit("/", 1)[1],),
+            )
+        errors = 0
+        for _ in range(2 * 8 + 2):  # every pooled connection was cut, and the writer's
+            try:
+                store.get_meta("k")
+            except StoreError:
+                errors += 1
+        with pytest.raises(StoreError):
+            store.append(rows("cut", 1))
+        assert errors >= 1
+        store.append(rows("after", 2))
+        assert store.set_meta_default("k", "v") == "v"
+        assert sorted(e.row.event_id for e in store.read_after(0, 10)) == [
+            "after-0",
+            "after-1",
+            "before-0",
+            "before-1",
+        ]
+    finally:
+        store.close()
