@@ -93,16 +93,17 @@ class PostgresCluster:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
 
     def new_database(self) -> str:
-        """A fresh, empty database; returns its URL."""
+        """A fresh, empty database; returns its URL. It is a schema of its own in one database, named
+        by the URL's ``search_path`` (creating a database takes 0.3 s here, a schema nothing)."""
         name = f"t{os.getpid()}_{next(self._names)}"
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return self.url(name)
+            conn.execute(f'CREATE SCHEMA "{name}"')
+        return f"{self.url()}?options=-csearch_path%3D{name}"
 
     def drop_database(self, url: str) -> None:
-        name = url.rsplit("/", 1)[1]
+        name = url.rsplit("%3D", 1)[1]
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
     def stop(self) -> None:
         try:

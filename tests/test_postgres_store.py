@@ -209,13 +209,15 @@ def test_an_unreachable_database_is_a_store_error() -> None:
 
 
 def test_lost_connections_are_store_errors_and_the_store_recovers(url: str, postgres_cluster: Any) -> None:
+    """Every connection of the store is cut (as by a database restart): calls fail with StoreError
+    until the pool and the writer have connected again, never with a psycopg error."""
     store: Store = open_store(url)
     try:
         store.append(rows("before", 2))
         with psycopg.connect(postgres_cluster.url(), autocommit=True) as admin:
             admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                (url.rsplit("/", 1)[1],),
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         errors = 0
         for _ in range(2 * 8 + 2):  # every pooled connection was cut, and the writer's
