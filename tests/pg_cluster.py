@@ -72,15 +72,15 @@ class PostgresCluster:
             tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
             raise RuntimeError(f"{' '.join(args)} failed: {result.stdout}\n{result.stderr}\n{tail}")
 
-    def start(self) -> None:
+    def start(self, durable: bool = False) -> None:
+        """Start the cluster; ``durable`` keeps fsync on (benchmarks), tests run without it."""
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
         options = " ".join(
             [
                 f"-p {self.port}",
                 f"-k {self.root}",
                 "-c listen_addresses=127.0.0.1",
-                "-c fsync=off",
-                "-c full_page_writes=off",
+                *([] if durable else ["-c fsync=off", "-c full_page_writes=off"]),
                 "-c max_connections=300",
                 "-c shared_buffers=64MB",
             ]

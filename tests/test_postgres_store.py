@@ -238,3 +238,18 @@ def test_lost_connections_are_store_errors_and_the_store_recovers(url: str, post
         ]
     finally:
         store.close()
+
+
+def test_sequence_numbers_beyond_small_integers(url: str) -> None:
+    """Parameters are typed by value (psycopg sends a small int as int2): numbering must not overflow
+    once the log passes 32,767 or 2**31 events."""
+    store = open_store(url)
+    try:
+        store.append(rows("a", 1))
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("UPDATE log_state SET high = %s", (2**40,))
+        store.append(rows("b", 2))
+        assert [e.seq for e in store.read_after(1, 10)] == [2**40 + 1, 2**40 + 2]
+        assert [e.row.event_id for e in store.read_after(2**40 + 1, 10)] == ["b-1"]
+    finally:
+        store.close()

@@ -215,7 +215,9 @@ class PostgresStore(Store):
                             copy.write_row(values)
                 # Numbers are given out only now, under the lock, in commit order (postgres_events).
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (pg_events.LOG_LOCK,))
-                cur.execute(pg_events.MOVE_SQL, {"day": day, "count": len(staged)})
+                found = cur.execute("SELECT high FROM log_state").fetchone()
+                base = int(found[0]) if found else 0
+                cur.execute(pg_events.MOVE_SQL, {"day": day, "base": base, "count": len(staged)})
         except Exception as exc:
             # The writer must outlive any failed group, or every later caller would wait forever.
             self._days.clear()  # a purge elsewhere may have dropped a partition this store knew

@@ -48,30 +48,31 @@ EVENT_TYPES = ["int4", "int4", "int8", "int2", "int8", *["bytea"] * 3, "int2", *
 COPY_ATTRS = "COPY staging_attrs FROM STDIN (FORMAT BINARY)"
 ATTR_TYPES = ["int4", "int2", "bytea"]
 
-# Numbers the staged group from the last sequence number given out (``ord`` is 1-based), keeps the first
-# of each identity not stored yet, and moves those rows into the log. Skipped rows leave gaps, never reused.
+# Numbers the staged group from ``base``, the last sequence number given out (``ord`` is 1-based), keeps
+# the first of each identity not stored yet, and moves those rows into the log. Skipped rows leave gaps,
+# never reused. Parameters carry casts: psycopg types an int by its value (int2 when small), and
+# int2 + int2 overflows once the log passes 32,767. Joins are on plain ``ord`` columns, so they merge or
+# hash (a join on ``base + ord`` planned a nested loop, quadratic in the group: 1.1 s for 2,000 rows).
 MOVE_SQL = """
-WITH h AS (SELECT high FROM log_state),
-k AS (
+WITH k AS (
     INSERT INTO event_keys (acct, event_id, time, day, seq)
-    SELECT s.acct, s.event_id, s.time, %(day)s, h.high + s.ord FROM staging s CROSS JOIN h ORDER BY s.ord
+    SELECT acct, event_id, time, %(day)s::integer, %(base)s::bigint + ord FROM staging ORDER BY ord
     ON CONFLICT DO NOTHING
-    RETURNING seq
+    RETURNING (seq - %(base)s::bigint)::integer AS ord
 ),
 e AS (
     INSERT INTO events (day, seq, stream, acct, kind, time, event_id, event_name, event_source,
                         read_only, username, access_key, record, resources)
-    SELECT %(day)s, h.high + s.ord, s.stream, s.acct, s.kind, s.time, s.event_id, s.event_name,
-           s.event_source, s.read_only, s.username, s.access_key, s.record, s.resources
-    FROM staging s CROSS JOIN h WHERE h.high + s.ord IN (SELECT seq FROM k) ORDER BY s.ord
+    SELECT %(day)s::integer, %(base)s::bigint + s.ord, s.stream, s.acct, s.kind, s.time, s.event_id,
+           s.event_name, s.event_source, s.read_only, s.username, s.access_key, s.record, s.resources
+    FROM staging s JOIN k USING (ord) ORDER BY s.ord
 ),
 a AS (
     INSERT INTO event_attrs (day, stream, kind, attr, value, time, seq)
-    SELECT %(day)s, s.stream, s.kind, x.attr, x.value, s.time, h.high + s.ord
-    FROM staging_attrs x JOIN staging s ON s.ord = x.ord CROSS JOIN h
-    WHERE h.high + s.ord IN (SELECT seq FROM k)
+    SELECT %(day)s::integer, s.stream, s.kind, x.attr, x.value, s.time, %(base)s::bigint + s.ord
+    FROM staging_attrs x JOIN staging s USING (ord) JOIN k USING (ord)
 )
-UPDATE log_state SET high = high + %(count)s RETURNING high
+UPDATE log_state SET high = %(base)s::bigint + %(count)s::bigint
 """
 
 
