@@ -85,7 +85,7 @@ def staged(ord_: int, sid: int, row: EventRow) -> tuple[Any, ...]:
     return (
         ord_,
         sid,
-        _account_number(row.account),
+        account_number(row.account),
         int(row.kind),
         row.time_ms,
         row.event_id.encode(),
@@ -109,11 +109,12 @@ def attr_rows(ord_: int, row: EventRow) -> set[tuple[int, int, bytes]]:
     return found
 
 
-def _account_number(account: str) -> int:
-    number = int(account)  # ValueError for anything but digits: a bug upstream, failed to its caller
-    if not 0 <= number < 2**63:
+def account_number(account: str) -> int:
+    """The log keys accounts by number; anything but an id of up to 18 ASCII digits is a bug upstream.
+    (``int`` alone would take " 12" or "1_2", and so merge accounts.)"""
+    if not (account.isascii() and account.isdigit() and len(account) <= 18):
         raise ValueError(f"account {account!r} is not an account id")
-    return number
+    return int(account)
 
 
 def partition_sql(day: int) -> list[sql.Composed]:
@@ -192,7 +193,7 @@ def lookup(conn: psycopg.Connection[Any], sid: int, query: EventQuery) -> list[S
     elif attribute == "EventId":
         source = "event_keys k JOIN events e ON e.seq = k.seq AND e.day = k.day"
         where += " AND k.acct = %s AND k.event_id = %s"
-        args += [_account_number(query.account), value.encode()]
+        args += [account_number(query.account), value.encode()]
     elif attribute in ("ResourceType", "ResourceName"):
         # Entries of the attribute drive the page; ``a.`` columns carry the same stream, kind and time.
         source = "event_attrs a JOIN events e ON e.seq = a.seq AND e.day = a.day"
@@ -215,7 +216,7 @@ def find_event(conn: psycopg.Connection[Any], account: str, event_id: str) -> St
     row = conn.execute(
         f"SELECT {EVENT_COLUMNS} FROM event_keys k JOIN events e ON e.seq = k.seq AND e.day = k.day "
         "JOIN streams s ON s.id = e.stream WHERE k.acct = %s AND k.event_id = %s ORDER BY k.seq LIMIT 1",
-        (_account_number(account), event_id.encode()),
+        (account_number(account), event_id.encode()),
     ).fetchone()
     return None if row is None else to_event(row)
 
