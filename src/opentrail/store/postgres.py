@@ -116,6 +116,7 @@ class PostgresStore(Store):
             raise _failure("opening", exc) from exc
         self._closed = False
         self._streams: dict[tuple[str, str], int] = {}
+        self._stream_names: pg_events.Names = {}  # stream id -> (account, region), never renamed
         self._days: set[int] = set()  # days whose partitions this store knows exist
         self._writer_conn: psycopg.Connection[Any] | None = None
         self._queue: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
@@ -478,7 +479,7 @@ class PostgresStore(Store):
 
     def read_after(self, seq: int, limit: int) -> list[StoredEvent]:
         with self._db() as conn:
-            return pg_events.read_after(conn, seq, limit)
+            return pg_events.read_after(conn, seq, limit, self._stream_names)
 
     def read_log(
         self, account: str, after: int, limit: int, until: int | None = None, region: str | None = None
@@ -518,4 +519,4 @@ class PostgresStore(Store):
         except ValueError:
             return None
         with self._db() as conn:
-            return pg_events.find_event(conn, account, event_id)
+            return pg_events.find_event(conn, account, event_id, self._stream_names)
