@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,8 +22,8 @@ import pytest
 from conftest import OPENTRAIL, free_port
 from opentrail.clock import FixedClock
 from opentrail.errors import StoreError
-from opentrail.events import EventRow, index_record
-from opentrail.store import Store, open_store
+from opentrail.events import EventRow, Kind, index_record
+from opentrail.store import EventQuery, Store, open_store
 
 DAY = 86400
 START = 100 * DAY + 3600
@@ -251,5 +252,68 @@ def test_sequence_numbers_beyond_small_integers(url: str) -> None:
         store.append(rows("b", 2))
         assert [e.seq for e in store.read_after(1, 10)] == [2**40 + 1, 2**40 + 2]
         assert [e.row.event_id for e in store.read_after(2**40 + 1, 10)] == ["b-1"]
+    finally:
+        store.close()
+
+
+def _at(epoch: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def test_lookups_merge_day_partitions_newest_first_whatever_days_hold(url: str) -> None:
+    """Lookups read the day partitions whose event times reach furthest first and stop early; pages
+    must still be exactly the newest first order over all days: live days, a day replaying old
+    events, days whose event times interleave."""
+    clock = FixedClock(START)
+    store = open_store(url, clock)
+    base = 1_714_564_800  # event times, in seconds
+    plan = [
+        range(0, 40, 2),  # day 100: live
+        range(100, 130),  # day 101: later
+        range(-5000, -4990),  # day 102: a replay of old events
+        range(1, 41, 2),  # day 103: interleaves with day 100
+        range(125, 128),  # day 104: ties with day 101's times
+    ]
+    try:
+        for day, seconds in enumerate(plan):
+            batch = []
+            for i, second in enumerate(seconds):
+                raw = json.loads(record(f"d{day}-{i}"))
+                raw["eventTime"] = _at(base + second)
+                raw["eventName"] = "Even" if i % 2 == 0 else "Odd"
+                raw["resources"] = [{"type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::b{i % 3}"}]
+                batch.append(index_record(json.dumps(raw).encode(), ACCOUNTS[0]))
+            store.append(batch)
+            clock.advance(DAY)
+        everything = store.read_after(0, 1000)
+        for attribute, value, keep in [
+            (None, None, lambda e: True),
+            ("EventName", "Odd", lambda e: e.row.event_name == "Odd"),
+            ("ResourceName", "arn:aws:s3:::b1", lambda e: e.row.resources[0][1] == "arn:aws:s3:::b1"),
+        ]:
+            expected = sorted(
+                (e for e in everything if keep(e)), key=lambda e: (e.row.time_ms, e.seq), reverse=True
+            )
+            for limit in (1, 3, 7, 50):
+                seen: list[int] = []
+                before = None
+                while True:
+                    query = EventQuery(
+                        ACCOUNTS[0], "us-east-1", Kind.MANAGEMENT, 0, 2**62, limit, attribute, value, before
+                    )
+                    page = store.lookup(query)
+                    seen += [e.seq for e in page]
+                    if len(page) < limit:
+                        break
+                    before = (page[-1].row.time_ms, page[-1].seq)
+                assert seen == [e.seq for e in expected], (attribute, limit)
+            window = EventQuery(
+                ACCOUNTS[0], "us-east-1", Kind.MANAGEMENT, (base + 20) * 1000, (base + 110) * 1000, 50,
+                attribute, value,
+            )  # fmt: skip
+            in_window = [
+                e.seq for e in expected if (base + 20) * 1000 <= e.row.time_ms <= (base + 110) * 1000
+            ]
+            assert [e.seq for e in store.lookup(window)] == in_window
     finally:
         store.close()

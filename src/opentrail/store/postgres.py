@@ -475,7 +475,9 @@ class PostgresStore(Store):
             sid = self._known_stream(conn, query.account, query.region)
             if sid is None:
                 return []
-            return pg_events.lookup(conn, sid, query)
+            with conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                return pg_events.lookup(conn, sid, query)
 
     def read_after(self, seq: int, limit: int) -> list[StoredEvent]:
         with self._db() as conn:

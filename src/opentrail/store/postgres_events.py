@@ -13,6 +13,7 @@ commit only after that one is visible, and any snapshot sees a prefix of the log
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -71,6 +72,12 @@ a AS (
     INSERT INTO event_attrs (day, stream, kind, attr, value, time, seq)
     SELECT %(day)s::integer, s.stream, s.kind, x.attr, x.value, s.time, %(base)s::bigint + s.ord
     FROM staging_attrs x JOIN staging s USING (ord) JOIN k USING (ord)
+),
+span AS (
+    INSERT INTO day_spans (day, first_time, last_time)
+    SELECT %(day)s::integer, min(time), max(time) FROM staging
+    ON CONFLICT (day) DO UPDATE SET first_time = least(day_spans.first_time, excluded.first_time),
+                                    last_time = greatest(day_spans.last_time, excluded.last_time)
 )
 UPDATE log_state SET high = %(base)s::bigint + %(count)s::bigint
 """
@@ -141,6 +148,7 @@ def drop_day(conn: psycopg.Connection[Any], day: int) -> int:
     events = sql.Identifier(f"events_d{day}")
     count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(events)).fetchone()
     conn.execute("DELETE FROM event_keys WHERE day = %s", (day,))
+    conn.execute("DELETE FROM day_spans WHERE day = %s", (day,))
     conn.execute(sql.SQL("DROP TABLE {}, {}").format(events, sql.Identifier(f"event_attrs_d{day}")))
     return int(count[0]) if count else 0
 
@@ -195,11 +203,41 @@ _WINDOW = "AND {t}.time >= %s AND {t}.time <= %s AND ({t}.time, {t}.seq) < (%s, 
 _NEWEST = "ORDER BY {t}.time DESC, {t}.seq DESC LIMIT %s"
 
 
-def lookup(conn: psycopg.Connection[Any], sid: int, query: EventQuery) -> list[StoredEvent]:
-    """One page of a stream's history, newest first, by at most one lookup attribute.
+def _newest(
+    conn: psycopg.Connection[Any],
+    window: tuple[int, int, int, int],
+    limit: int,
+    read: Callable[[list[int]], list[tuple[Any, ...]]],
+    at: tuple[int, int],
+) -> list[tuple[Any, ...]]:
+    """The ``limit`` newest rows that ``read`` finds in the window, reading the fewest days.
 
-    EventId and resource lookups find (day, seq) pairs first, then read those events with the day named:
-    one statement joining two partitioned tables planned for every pair of partitions (6 ms)."""
+    ``read(days)`` returns the newest ``limit`` rows of those day partitions, ``row[at[0]]`` its time and
+    ``row[at[1]]`` its seq. Days are read latest span first, 1, 2, 4... at a time, and reading stops once
+    no day left can hold an event newer than the ``limit``-th row found (its span ends before it)."""
+    spans = conn.execute(
+        "SELECT day, last_time FROM day_spans WHERE last_time >= %s AND first_time <= %s "
+        "ORDER BY last_time DESC, day DESC",
+        (window[0], window[1]),
+    ).fetchall()
+    t, q = at
+    found: list[tuple[Any, ...]] = []
+    low, size = 0, 1
+    while low < len(spans):
+        if len(found) >= limit and spans[low][1] < found[limit - 1][t]:
+            break
+        found += read([day for day, _ in spans[low : low + size]])
+        found = sorted(found, key=lambda row: (row[t], row[q]), reverse=True)[:limit]
+        low, size = low + size, size * 2
+    return found
+
+
+def lookup(conn: psycopg.Connection[Any], sid: int, query: EventQuery) -> list[StoredEvent]:
+    """One page of a stream's history, newest first, by at most one lookup attribute. Run in one
+    snapshot (``day_spans`` and the partitions read agree).
+
+    Each statement names the day partitions it reads (``_newest``): planning a Merge Append over every
+    day cost more than running it. EventId lookups find (day, seq) pairs in ``event_keys`` first."""
     cursor_time, cursor_seq = query.before or (query.end_ms + 1, 0)
     window = (query.start_ms, min(query.end_ms, cursor_time), cursor_time, cursor_seq)
     attribute, value = query.attribute, query.value or ""
@@ -211,31 +249,47 @@ def lookup(conn: psycopg.Connection[Any], sid: int, query: EventQuery) -> list[S
     elif attribute == "ReadOnly":
         where += "AND e.read_only = %s "
         args.append(1 if value == "true" else 0 if value == "false" else -1)
-    elif attribute in ("EventId", "ResourceType", "ResourceName"):
-        if attribute == "EventId":
-            keys = conn.execute(
-                "SELECT day, seq FROM event_keys WHERE acct = %s AND event_id = %s",
-                (account_number(query.account), value.encode()),
-            ).fetchall()
-        else:
-            attr = RESOURCE_TYPE if attribute == "ResourceType" else RESOURCE_NAME
-            keys = conn.execute(
-                "SELECT a.day, a.seq FROM event_attrs a "
-                "WHERE a.stream = %s AND a.kind = %s AND a.attr = %s AND a.value = %s "
+    elif attribute == "EventId":
+        keys = conn.execute(
+            "SELECT day, seq FROM event_keys WHERE acct = %s AND event_id = %s",
+            (account_number(query.account), value.encode()),
+        ).fetchall()
+        if not keys:
+            return []
+        where += "AND e.day = ANY(%s) AND e.seq = ANY(%s) "
+        args += [sorted({day for day, _ in keys}), [seq for _, seq in keys]]
+    elif attribute in ("ResourceType", "ResourceName"):
+        attr = RESOURCE_TYPE if attribute == "ResourceType" else RESOURCE_NAME
+
+        def entries(days: list[int]) -> list[tuple[Any, ...]]:
+            return conn.execute(
+                "SELECT a.day, a.seq, a.time FROM event_attrs a WHERE a.day = ANY(%s) AND a.stream = %s "
+                "AND a.kind = %s AND a.attr = %s AND a.value = %s "
                 + _WINDOW.format(t="a")
                 + _NEWEST.format(t="a"),
-                (sid, int(query.kind), attr, value.encode(), *window, query.limit),
+                (days, sid, int(query.kind), attr, value.encode(), *window, query.limit),
             ).fetchall()
+
+        keys = [(row[0], row[1]) for row in _newest(conn, window, query.limit, entries, (2, 1))]
         if not keys:
             return []
         where += "AND e.day = ANY(%s) AND e.seq = ANY(%s) "
         args += [sorted({day for day, _ in keys}), [seq for _, seq in keys]]
     elif attribute is not None:
         raise ValueError(f"unknown lookup attribute {attribute!r}")
-    rows = conn.execute(
-        f"SELECT {EVENT_COLUMNS} FROM events e WHERE {where}" + _WINDOW.format(t="e") + _NEWEST.format(t="e"),
-        (*args, *window, query.limit),
-    ).fetchall()
+    sql_text = f"SELECT {EVENT_COLUMNS} FROM events e WHERE {where}" + _WINDOW.format(t="e")
+    sql_text += _NEWEST.format(t="e")
+    if attribute in ("EventId", "ResourceType", "ResourceName"):
+        rows = conn.execute(sql_text, (*args, *window, query.limit)).fetchall()
+    else:
+
+        def events(days: list[int]) -> list[tuple[Any, ...]]:
+            return conn.execute(
+                sql_text.replace("WHERE ", "WHERE e.day = ANY(%s) AND ", 1),
+                (days, *args, *window, query.limit),
+            ).fetchall()
+
+        rows = _newest(conn, window, query.limit, events, (3, 0))
     return [to_event(row, query.account, query.region) for row in rows]
 
 
