@@ -40,6 +40,8 @@ MIGRATE_LOCK = 0x6F74_6D69  # advisory lock keys ("otmi", "otpa", "otdo")
 PARTITION_LOCK = 0x6F74_7061
 DOC_LOCK = 0x6F74_646F
 DAY = 86400
+# Reads of several statements run in one snapshot: day_spans and the partitions they name agree.
+_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -476,17 +478,19 @@ class PostgresStore(Store):
             if sid is None:
                 return []
             with conn.transaction():
-                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                conn.execute(_SNAPSHOT)
                 return pg_events.lookup(conn, sid, query)
 
     def read_after(self, seq: int, limit: int) -> list[StoredEvent]:
-        with self._db() as conn:
+        with self._db() as conn, conn.transaction():
+            conn.execute(_SNAPSHOT)
             return pg_events.read_after(conn, seq, limit, self._stream_names)
 
     def read_log(
         self, account: str, after: int, limit: int, until: int | None = None, region: str | None = None
     ) -> LogSlice:
-        with self._db() as conn:
+        with self._db() as conn, conn.transaction():
+            conn.execute(_SNAPSHOT)
             return pg_events.read_log(conn, account, after, limit, until, region)
 
     def purge_ingested_before(self, cutoff: float) -> int:

@@ -74,10 +74,13 @@ a AS (
     FROM staging_attrs x JOIN staging s USING (ord) JOIN k USING (ord)
 ),
 span AS (
-    INSERT INTO day_spans (day, first_time, last_time)
-    SELECT %(day)s::integer, min(time), max(time) FROM staging
+    INSERT INTO day_spans (day, first_time, last_time, first_seq, last_seq)
+    SELECT %(day)s::integer, min(time), max(time), %(base)s::bigint + 1, %(base)s::bigint + %(count)s::bigint
+    FROM staging
     ON CONFLICT (day) DO UPDATE SET first_time = least(day_spans.first_time, excluded.first_time),
-                                    last_time = greatest(day_spans.last_time, excluded.last_time)
+                                    last_time = greatest(day_spans.last_time, excluded.last_time),
+                                    first_seq = least(day_spans.first_seq, excluded.first_seq),
+                                    last_seq = greatest(day_spans.last_seq, excluded.last_seq)
 )
 UPDATE log_state SET high = %(base)s::bigint + %(count)s::bigint
 """
@@ -311,10 +314,24 @@ def find_event(
 
 
 def read_after(conn: psycopg.Connection[Any], seq: int, limit: int, names: Names) -> list[StoredEvent]:
-    # One statement, one snapshot: a prefix of the log (see the module's docstring).
-    rows = conn.execute(
-        f"SELECT {EVENT_COLUMNS} FROM events e WHERE e.seq > %s ORDER BY e.seq LIMIT %s", (seq, limit)
+    """Run in one snapshot (a prefix of the log, see the module's docstring) that ``day_spans`` agrees
+    with. Days are read in order of their first number, 1, 2, 4... at a time, until no day left can
+    hold a number below the ``limit``-th found (days' ranges overlap only when processes' clocks do)."""
+    spans = conn.execute(
+        "SELECT day, first_seq FROM day_spans WHERE last_seq > %s ORDER BY first_seq, day", (seq,)
     ).fetchall()
+    rows: list[tuple[Any, ...]] = []
+    low, size = 0, 1
+    while low < len(spans):
+        if len(rows) >= limit and spans[low][1] > rows[limit - 1][0]:
+            break
+        rows += conn.execute(
+            f"SELECT {EVENT_COLUMNS} FROM events e WHERE e.day = ANY(%s) AND e.seq > %s "
+            "ORDER BY e.seq LIMIT %s",
+            ([day for day, _ in spans[low : low + size]], seq, limit),
+        ).fetchall()
+        rows = sorted(rows, key=lambda row: int(row[0]))[:limit]
+        low, size = low + size, size * 2
     return named(conn, rows, names)
 
 
@@ -326,9 +343,9 @@ def read_log(
     until: int | None,
     region: str | None,
 ) -> LogSlice:
-    """``Store.read_log``: the committed high-water mark, then one range scan filtered by stream. Every
-    number at or below the mark belongs to a committed row or to none (rule 3 above), so the range is
-    complete however many groups commit between the two statements."""
+    """``Store.read_log``, in one snapshot: the committed high-water mark, then one range scan of the
+    days that range touches, filtered by stream. Every number at or below the mark belongs to a committed
+    row or to none (rule 3 above), so the range is complete."""
     found = conn.execute("SELECT high FROM log_state").fetchone()
     bound = min(after + limit, int(found[0]) if found else 0)
     if until is not None:
@@ -342,10 +359,16 @@ def read_log(
     }
     if not regions:
         return LogSlice(bound, [], {})
+    days = [
+        day
+        for (day,) in conn.execute(
+            "SELECT day FROM day_spans WHERE last_seq > %s AND first_seq <= %s", (after, bound)
+        )
+    ]
     rows = conn.execute(
         "SELECT seq, stream, kind, read_only, event_source, time, record FROM events "
-        "WHERE seq > %s AND seq <= %s AND stream = ANY(%s) ORDER BY seq",
-        (after, bound, list(regions)),
+        "WHERE day = ANY(%s) AND seq > %s AND seq <= %s AND stream = ANY(%s) ORDER BY seq",
+        (days, after, bound, list(regions)),
     ).fetchall()
     return LogSlice(
         bound,
