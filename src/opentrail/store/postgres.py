@@ -503,7 +503,7 @@ class PostgresStore(Store):
                 if old >= day:
                     break
                 with conn.transaction():
-                    total += pg_events.drop_day(conn, old)
+                    total += pg_events.drop_day(conn, old, PARTITION_LOCK)
                 self._days.discard(old)
         return total
 

@@ -146,8 +146,17 @@ def partition_days(conn: psycopg.Connection[Any]) -> list[int]:
     return sorted(int(name.rsplit("_d", 1)[1]) for (name,) in rows)
 
 
-def drop_day(conn: psycopg.Connection[Any], day: int) -> int:
-    """Drop one day's partitions and keys (inside the caller's transaction); return how many events."""
+def drop_day(conn: psycopg.Connection[Any], day: int, lock: int) -> int:
+    """Drop one day's partitions and keys (inside the caller's transaction); return how many events.
+
+    Dropping a partition locks the whole log for a moment; the drop waits at most 5 s for readers and
+    writers to let go (then the purge fails, to be retried) rather than queue every caller behind it.
+    Processes purging at once take turns under ``lock``; a day another one dropped counts 0."""
+    conn.execute("SET LOCAL lock_timeout = '5s'")
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
+    found = conn.execute("SELECT to_regclass(%s)", (f"events_d{day}",)).fetchone()
+    if found is None or found[0] is None:
+        return 0
     events = sql.Identifier(f"events_d{day}")
     count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(events)).fetchone()
     conn.execute("DELETE FROM event_keys WHERE day = %s", (day,))
