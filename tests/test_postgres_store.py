@@ -317,3 +317,20 @@ def test_lookups_merge_day_partitions_newest_first_whatever_days_hold(url: str) 
             assert [e.seq for e in store.lookup(window)] == in_window
     finally:
         store.close()
+
+
+def test_servers_purging_at_once_drop_each_day_once(url: str) -> None:
+    clock = FixedClock(START)
+    stores = [open_store(url, clock) for _ in range(3)]
+    try:
+        for day in range(4):
+            stores[day % 3].append(rows(f"d{day}", 5))
+            clock.advance(DAY)
+        with ThreadPoolExecutor(3) as pool:
+            removed = list(pool.map(lambda s: s.purge_ingested_before(103 * DAY), stores))
+        assert sum(removed) == 15
+        assert partitions(url) == ["events_d103", "events_d104"]
+        assert [e.row.event_id for e in stores[0].read_after(0, 100)] == [f"d3-{i}" for i in range(5)]
+    finally:
+        for store in stores:
+            store.close()
