@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import itertools
 import os
+import pwd
 import shutil
 import subprocess
 import tempfile
@@ -18,7 +19,7 @@ from typing import Any
 
 import psycopg
 
-UNPRIVILEGED = ("nobody", "nogroup")
+UNPRIVILEGED = "nobody"  # with its own primary group (nogroup on Debian, nobody elsewhere)
 
 
 def find_bindir() -> Path | None:
@@ -52,8 +53,9 @@ class PostgresCluster:
         self.data = self.root / "data"
         self._as: dict[str, Any] = {}
         if os.geteuid() == 0:
-            self._as = {"user": UNPRIVILEGED[0], "group": UNPRIVILEGED[1], "extra_groups": []}
-            shutil.chown(self.root, *UNPRIVILEGED)
+            user = pwd.getpwnam(UNPRIVILEGED)
+            self._as = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+            os.chown(self.root, user.pw_uid, user.pw_gid)
         self._names = itertools.count()
         self.running = False
 
