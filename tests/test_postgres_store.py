@@ -177,6 +177,11 @@ def test_migrations_are_versioned_and_applied_once_by_concurrent_processes(url: 
         )
     )
     assert versions == shipped
+    env["OPENTRAIL_DATABASE_URL"] = url.replace("postgres@", "postgres:hunter2@")  # trust ignores it
+    again = subprocess.run([*OPENTRAIL, "migrate"], env=env, capture_output=True, text=True, timeout=WAIT)
+    assert again.returncode == 0, again.stderr
+    assert "postgres:***@" in again.stdout
+    assert "hunter2" not in again.stdout + again.stderr  # a password in the URL is never printed
     store = open_store(url)  # opening an up-to-date database applies nothing
     store.close()
     with psycopg.connect(url) as conn:

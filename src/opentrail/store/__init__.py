@@ -18,7 +18,17 @@ __all__ = [
     "LogSlice",
     "Store",
     "open_store",
+    "redacted",
 ]
+
+
+def redacted(url: str) -> str:
+    """``url`` fit to print: a password in it (``postgresql://user:secret@host/db``) shows as ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()
 
 
 def open_store(url: str, clock: Clock | None = None) -> Store:
