@@ -339,3 +339,21 @@ def test_servers_purging_at_once_drop_each_day_once(url: str) -> None:
     finally:
         for store in stores:
             store.close()
+
+
+def test_commits_are_durable_even_where_the_server_defaults_to_asynchronous_commit(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        database = conn.execute("SELECT current_database()").fetchone()
+        assert database is not None
+        conn.execute(f'ALTER DATABASE "{database[0]}" SET synchronous_commit = off')
+    try:
+        store = open_store(url)
+        try:
+            with store._pool.connection() as conn:  # the setting every store connection runs with
+                assert conn.execute("SHOW synchronous_commit").fetchone() == ("on",)
+            store.append(rows("a", 1))
+        finally:
+            store.close()
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{database[0]}" RESET synchronous_commit')

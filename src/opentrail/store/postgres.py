@@ -76,6 +76,11 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
     # No JIT: it compiles a plan for the statements' estimated (not actual) sizes, and a group's MOVE
     # over unanalysed staging tables looked big enough to cost 30 ms of compiling for a 1 ms insert.
     conn.execute("SET jit = off")
+    # Acknowledged means durable (DESIGN.md rule 1), whatever the server's default: with
+    # synchronous_commit off, COMMIT returns before the commit record is on disk.
+    found = conn.execute("SHOW synchronous_commit").fetchone()
+    if found is not None and found[0] == "off":
+        conn.execute("SET synchronous_commit = on")
 
 
 def _failure(action: str, exc: psycopg.Error) -> StoreError:
