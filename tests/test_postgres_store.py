@@ -23,7 +23,7 @@ from conftest import OPENTRAIL, free_port
 from opentrail.clock import FixedClock
 from opentrail.errors import StoreError
 from opentrail.events import EventRow, Kind, index_record
-from opentrail.store import EventQuery, Store, open_store
+from opentrail.store import EventQuery, Store, open_store, redacted
 
 DAY = 86400
 START = 100 * DAY + 3600
@@ -357,3 +357,19 @@ def test_commits_are_durable_even_where_the_server_defaults_to_asynchronous_comm
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f'ALTER DATABASE "{database[0]}" RESET synchronous_commit')
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://u:s3cr%40t@h:5432/db?x=1", "postgresql://u:***@h:5432/db?x=1"),
+        (
+            "postgresql://u@h/db?sslmode=require&password=pw",
+            "postgresql://u@h/db?sslmode=require&password=***",
+        ),
+        ("postgresql://h/db", "postgresql://h/db"),
+        ("sqlite:///var/lib/opentrail.db", "sqlite:///var/lib/opentrail.db"),
+    ],
+)
+def test_a_database_url_is_printed_without_its_password(url: str, shown: str) -> None:
+    assert redacted(url) == shown

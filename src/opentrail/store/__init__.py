@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from ..clock import Clock
@@ -23,12 +24,16 @@ __all__ = [
 
 
 def redacted(url: str) -> str:
-    """``url`` fit to print: a password in it (``postgresql://user:secret@host/db``) shows as ``***``."""
+    """``url`` fit to print: a password in it (``postgresql://user:secret@host/db``, or libpq's
+    ``?password=secret``) shows as ``***``."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()
+    query = re.sub(r"(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+    if parts.password is None and query == parts.query:
+        return url  # unchanged, as written (geturl() would turn sqlite:///x into sqlite:/x)
+    if parts.password is not None:
+        host = parts.netloc.rsplit("@", 1)[1]
+        parts = parts._replace(netloc=f"{parts.username}:***@{host}")
+    return parts._replace(query=query).geturl()
 
 
 def open_store(url: str, clock: Clock | None = None) -> Store:
@@ -47,6 +52,6 @@ def open_store(url: str, clock: Clock | None = None) -> Store:
 
         return PostgresStore(url, clock)
     raise ConfigError(
-        f"database URL {url!r} has an unsupported scheme {parts.scheme!r}; "
+        f"database URL {redacted(url)!r} has an unsupported scheme {parts.scheme!r}; "
         "expected sqlite:///path or postgresql://user@host/dbname"
     )
