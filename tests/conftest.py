@@ -133,6 +133,14 @@ class Server:
             if "=" in line:
                 k, v = line.split("=", 1)
                 values[k.strip()] = v.strip()
+        database = self.env_extra.get("OPENTRAIL_DATABASE_URL", "")
+        if database.startswith("postgresql:"):
+            import psycopg
+
+            with psycopg.connect(database) as conn:
+                found = conn.execute("select value from meta where key='bootstrap_account'").fetchone()
+            assert found is not None
+            return Credentials(str(found[0]), values["aws_access_key_id"], values["aws_secret_access_key"])
         account = subprocess.run(
             [
                 sys.executable,
@@ -255,6 +263,23 @@ def make_server(env: dict[str, str] | None = None) -> Iterator[Server]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def server_on_backend(request: pytest.FixtureRequest, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """A server on the store backend named by ``request.param``: ``sqlite`` (the default, in its data
+    dir) or ``postgres`` (a database of its own in the session's throwaway cluster). For a module's own
+    ``server`` fixture, parametrised to run the module's tests on both backends."""
+    env = dict(env or {})
+    if request.param == "postgres":
+        cluster = request.getfixturevalue("postgres_cluster")
+        url = cluster.new_database()
+        env["OPENTRAIL_DATABASE_URL"] = url
+        try:
+            yield from make_server(env)
+        finally:
+            cluster.drop_database(url)
+    else:
+        yield from make_server(env)
+
+
 @pytest.fixture(scope="session")
 def server() -> Iterator[Server]:
     """One server shared by the session; tests isolate themselves with their own accounts."""
@@ -292,3 +317,17 @@ def moto_endpoint() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         moto.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Any]:
+    """A throwaway PostgreSQL cluster for the session (``pg_cluster``), stopped and removed afterwards.
+    Without the server binaries the tests using it fail (CI has them), they are not skipped."""
+    from pg_cluster import PostgresCluster
+
+    cluster = PostgresCluster(free_port())
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()

@@ -23,7 +23,7 @@ import msgspec
 import pytest
 from botocore.credentials import ReadOnlyCredentials
 
-from conftest import Credentials, Server, iso, make_server, management_record, wait_for
+from conftest import Credentials, Server, iso, management_record, server_on_backend, wait_for
 from opentrail import delivery, trails
 from opentrail.client import Client
 from opentrail.clock import SystemClock
@@ -36,9 +36,11 @@ from opentrail.store.sqlite import SQLiteStore
 DIGEST_FOLDER = "CloudTrail-Digest"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
-    yield from make_server(env={"OPENTRAIL_DELIVERY_INTERVAL": "1", "OPENTRAIL_DIGEST_INTERVAL": "4"})
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(request: pytest.FixtureRequest) -> Iterator[Server]:
+    """The module's server, on each store backend: delivery reads the log through ``read_log``."""
+    env = {"OPENTRAIL_DELIVERY_INTERVAL": "1", "OPENTRAIL_DIGEST_INTERVAL": "4"}
+    yield from server_on_backend(request, env)
 
 
 def record(

@@ -15,11 +15,17 @@ import botocore.exceptions
 import pytest
 from botocore.credentials import ReadOnlyCredentials
 
-from conftest import Credentials, Server, iso, make_server
+from conftest import Credentials, Server, iso, make_server, server_on_backend
 from opentrail.client import Client, RemoteError
 
 BASE = 1_704_067_200  # 2024-01-01T00:00:00Z: history replayed from the past, far from the audit events
 WINDOW = {"StartTime": BASE - 86_400, "EndTime": BASE + 86_400}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(request: pytest.FixtureRequest) -> Iterator[Server]:
+    """This module's own server, on each store backend: LookupEvents end to end on both."""
+    yield from server_on_backend(request)
 
 
 def record(

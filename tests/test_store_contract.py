@@ -35,9 +35,18 @@ def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'contract.db'}"
 
 
+def _postgres(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database of its own in the session's throwaway cluster, dropped after the test."""
+    cluster = request.getfixturevalue("postgres_cluster")
+    url: str = cluster.new_database()
+    request.addfinalizer(lambda: cluster.drop_database(url))
+    return url
+
+
 # backend name -> function returning the URL of a fresh, empty database for one test.
 BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], str]] = {
     "sqlite": _sqlite,
+    "postgres": _postgres,
 }
 
 

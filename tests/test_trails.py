@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import Server
+from conftest import Server, server_on_backend
 from trail_helpers import Tenant, body, expect_error, expect_raw_error, unique
 
 EAST, WEST = "us-east-1", "us-west-2"
@@ -28,6 +28,12 @@ RESPONSE_MEMBERS = {
     "LogFileValidationEnabled",
     "IsOrganizationTrail",
 }
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(request: pytest.FixtureRequest) -> Iterator[Server]:
+    """This module's own server, on each store backend: trail limits and documents on both."""
+    yield from server_on_backend(request)
 
 
 @pytest.fixture

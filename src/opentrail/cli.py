@@ -20,7 +20,7 @@ from .clock import SystemClock
 from .errors import ConfigError, ConflictError, OpenTrailError
 from .settings import Settings
 from .storage import BucketExists, InvalidBucketName, open_storage
-from .store import Store, open_store
+from .store import Store, open_store, redacted
 from .validation_cli import validate_logs
 
 err_console = Console(stderr=True, soft_wrap=True)
@@ -81,7 +81,7 @@ def serve(data_dir: str | None, host: str | None, port: int | None, log_level: s
     services = app.state.services
     account = services.store.get_meta(accounts.BOOTSTRAP_KEY)
     err_console.print(f"OpenTrail {__version__} listening on [bold]{settings.endpoint}[/bold]")
-    err_console.print(f"database {settings.database}; buckets {settings.storage}")
+    err_console.print(f"database {redacted(settings.database)}; buckets {settings.storage}")
     if settings.root_access_key_id:
         err_console.print(f"account {account}; root credentials from OPENTRAIL_ROOT_ACCESS_KEY_ID")
     else:
@@ -276,7 +276,7 @@ def migrate(data_dir: str | None) -> None:
     settings = _settings(data_dir)
     with _store(settings):
         pass
-    out.print(f"database {settings.database} is up to date")
+    out.print(f"database {redacted(settings.database)} is up to date")
 
 
 # -- lookup-events -------------------------------------------------------------------------------------

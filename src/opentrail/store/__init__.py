@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from ..clock import Clock
@@ -18,11 +19,26 @@ __all__ = [
     "LogSlice",
     "Store",
     "open_store",
+    "redacted",
 ]
 
 
+def redacted(url: str) -> str:
+    """``url`` fit to print: a password in it (``postgresql://user:secret@host/db``, or libpq's
+    ``?password=secret``) shows as ``***``."""
+    parts = urlsplit(url)
+    query = re.sub(r"(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+    if parts.password is None and query == parts.query:
+        return url  # unchanged, as written (geturl() would turn sqlite:///x into sqlite:/x)
+    if parts.password is not None:
+        host = parts.netloc.rsplit("@", 1)[1]
+        parts = parts._replace(netloc=f"{parts.username}:***@{host}")
+    return parts._replace(query=query).geturl()
+
+
 def open_store(url: str, clock: Clock | None = None) -> Store:
-    """``sqlite:///abs/path.db`` (or ``sqlite:relative.db``); PostgreSQL arrives with its backend."""
+    """``sqlite:///abs/path.db`` (or ``sqlite:relative.db``), or ``postgresql://user@host:port/dbname``
+    (any libpq URI; ``postgres://`` too)."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         path = parts.path if parts.netloc == "" else parts.netloc + parts.path
@@ -31,6 +47,11 @@ def open_store(url: str, clock: Clock | None = None) -> Store:
         from .sqlite import SQLiteStore
 
         return SQLiteStore(path, clock)
+    if parts.scheme in ("postgresql", "postgres"):
+        from .postgres import PostgresStore
+
+        return PostgresStore(url, clock)
     raise ConfigError(
-        f"database URL {url!r} has an unsupported scheme {parts.scheme!r}; expected sqlite:///path"
+        f"database URL {redacted(url)!r} has an unsupported scheme {parts.scheme!r}; "
+        "expected sqlite:///path or postgresql://user@host/dbname"
     )
