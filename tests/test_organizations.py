@@ -220,7 +220,8 @@ def test_only_the_management_account_manages(server: Server) -> None:
 
 def test_organizations_calls_are_audited(server: Server) -> None:
     org = Org.create(server)
-    orgs = org.client("organizations")
+    # Signed for another region: Organizations is a global service, its calls are recorded in us-east-1.
+    orgs = org.client("organizations", region="eu-west-1")
     orgs.describe_organization()
     expect("AccountNotFoundException", orgs.describe_account, AccountId="000000000000")
     cloudtrail = org.client("cloudtrail")
@@ -243,6 +244,11 @@ def test_organizations_calls_are_audited(server: Server) -> None:
     assert failed["errorCode"] == "AccountNotFoundException"
     assert failed["recipientAccountId"] == org.management.account_id
     assert failed["eventSource"] == "organizations.amazonaws.com"
+    assert failed["awsRegion"] == "us-east-1"
+    elsewhere = org.client("cloudtrail", region="eu-west-1").lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventSource", "AttributeValue": "organizations.amazonaws.com"}]
+    )["Events"]
+    assert elsewhere == []
 
 
 def test_a_member_gets_working_credentials_from_the_cli(server: Server) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import secrets
 import time
@@ -95,6 +96,9 @@ class JsonService:
     target_prefix: str
     operations: dict[str, Operation]
     event_source: str
+    # A global service's calls are recorded in this region whatever region the client signed for, as
+    # CloudTrail records them (Organizations: us-east-1).
+    audit_region: str | None = None
 
 
 # By SigV4 credential-scope service name.
@@ -105,6 +109,7 @@ JSON_SERVICES = {
         organizations_api.TARGET_PREFIX,
         organizations_api.OPERATIONS,
         organizations_api.EVENT_SOURCE,
+        audit_region="us-east-1",
     ),
 }
 
@@ -308,7 +313,10 @@ class Edge:
             error = err
         except ConflictError as err:
             error = ServiceError(f"a concurrent change conflicted, retry: {err}")
-        await self.record(call, operation, params, result, error, service.event_source)
+        audited = (
+            call if service.audit_region is None else dataclasses.replace(call, region=service.audit_region)
+        )
+        await self.record(audited, operation, params, result, error, service.event_source)
         if error is not None:
             return error_response(error, call.request_id)
         return _json(result or {}, 200, call.request_id)
