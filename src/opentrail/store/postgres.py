@@ -96,6 +96,8 @@ class _Task:
 
 
 class PostgresStore(Store):
+    shared = True
+
     def __init__(self, url: str, clock: Clock | None = None) -> None:
         self.url = url
         self._clock = clock or SystemClock()
