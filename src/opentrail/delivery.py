@@ -149,10 +149,15 @@ def _save(
     """The worker's write: everything but ``until`` and ``deleted``, which StopLogging and DeleteTrail
     set concurrently (StartLogging, which writes ``started`` and ``resume`` or resets everything, waits
     for the worker's lock instead, so within a pass those are as the worker read them). ``settle`` may
-    change those two in the same write, from the stored body."""
+    change those two in the same write, from the stored body. Across nodes: ``fence`` checks, in the same
+    atomic update, that this node still holds the lease (``LeaseLost`` if not) and renews it, and a state
+    reset by a hook since the pass read it (a newer ``generation``) is not overwritten."""
     body = msgspec.to_builtins(state)
 
     def change(current: Doc) -> Doc:
+        if current.body.get("generation", 0) != state.generation:
+            raise LeaseLost(f"delivery state of {current.arn} was reset during the pass")
+        body["lease"] = current.body.get("lease") if fence is None else fence(current.body)
         body["until"] = current.body.get("until")
         body["deleted"] = current.body.get("deleted", False)
         # The notifier records its outcomes concurrently: keep the stored ones, not this pass's copy.
