@@ -30,17 +30,15 @@ LEASE = 10.0
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "postgres":
-        cluster = request.getfixturevalue("postgres_cluster")
-        url = cluster.new_database()
-        request.addfinalizer(lambda: cluster.drop_database(url))
-    else:
-        url = f"sqlite:///{tmp_path / 'leases.db'}"
+    cluster = request.getfixturevalue("postgres_cluster") if request.param == "postgres" else None
+    url = f"sqlite:///{tmp_path / 'leases.db'}" if cluster is None else cluster.new_database()
     opened = open_store(url)
     try:
         yield opened
     finally:
         opened.close()
+        if cluster is not None:
+            cluster.drop_database(url)
 
 
 @pytest.fixture
