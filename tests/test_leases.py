@@ -155,3 +155,41 @@ def test_a_fenced_worker_writes_no_file_and_moves_no_cursor(
     assert after is not None
     assert after.body["cursor"] == cursor
     assert after.body["lease"]["node"] == "b"
+
+
+def test_a_worker_writes_nothing_once_start_logging_reset_its_state(
+    store: Store, clock: FixedClock, tmp_path: Path
+) -> None:
+    """StartLogging on another node resets the state while this node's pass holds the old one: the pass
+    writes no object and no cursor (the state's generation moved), though the lease is still its own."""
+    bucket = "reset"
+    storage = LocalStorage(tmp_path / "buckets")
+    storage.create_bucket(bucket)
+    arn = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/r"
+    trail = trails.Trail(
+        name="r",
+        trail_arn=arn,
+        home_region=REGION,
+        s3_bucket_name=bucket,
+        is_logging=True,
+        start_logging_time=clock.now(),
+    )
+    store.insert_doc(trails.to_doc(trail, ACCOUNT))
+    delivery.logging_started(store, ACCOUNT, trail)
+    leases = node(store, clock, "a")
+    worker = delivery.Deliverer(
+        store, storage, Signer.for_data_dir(store, tmp_path, clock), clock, 1.0, 3600.0, leases=leases
+    )
+    (doc,) = leases.plan(store.list_docs(delivery.KIND))
+    records = [management_record(ACCOUNT, REGION) for _ in range(3)]
+    store.append([index_record(json.dumps(r).encode(), ACCOUNT) for r in records])
+    read = delivery._load(doc)
+    clock.advance(1)
+    delivery.logging_started(store, ACCOUNT, trail)  # "another node": a new generation, cursor at now
+    with pytest.raises(LeaseLost):
+        worker._deliver(doc, read, trail)
+    assert storage.list_objects(bucket, f"AWSLogs/{ACCOUNT}/CloudTrail/").objects == []
+    after = store.get_doc(delivery.KIND, ACCOUNT, arn)
+    assert after is not None
+    assert after.body["generation"] == read.generation + 1
+    assert after.body["batch"] is None

@@ -409,9 +409,19 @@ class Deliverer:
     def _save(self, doc: Doc, state: State, settle: Callable[[dict[str, Any]], None] | None = None) -> None:
         _save(self.store, doc, state, settle, self._leases.fence(doc))
 
-    def _drop(self, doc: Doc) -> None:
+    def _hold(self, doc: Doc, state: State) -> None:
+        """Before an object is written or the state dropped: this node still holds the lease (renewed),
+        and no hook reset the state since the pass read it; else ``LeaseLost``."""
+
+        def same(stored: dict[str, Any]) -> None:
+            if stored.get("generation", 0) != state.generation:
+                raise LeaseLost(f"delivery state of {doc.arn} was reset during the pass")
+
+        self._leases.renew(doc, same)
+
+    def _drop(self, doc: Doc, state: State) -> None:
         """A finished state goes (only by its lease holder: another node may have taken it over)."""
-        self._leases.renew(doc)
+        self._hold(doc, state)
         self.store.delete_doc(KIND, doc.account, doc.arn)
 
     def _trail(self, doc: Doc, high: int, force: bool) -> None:
@@ -426,7 +436,7 @@ class Deliverer:
         now = self.clock.now()
         if not active:
             if state.deleted:  # deleted while stopped: nothing left to finish
-                self._drop(doc)
+                self._drop(doc, state)
             return
         if now < state.retry_at:
             return
@@ -503,7 +513,7 @@ class Deliverer:
                 picked = self._replay(trail, state.batch, state.member)
             batch = state.batch
             try:
-                written = self._write(trail, doc, batch, picked)
+                written = self._write(trail, doc, state, batch, picked)
             except StorageError as err:
                 self._failed(doc, state, err)
                 return False
@@ -531,7 +541,7 @@ class Deliverer:
             self.notify(Notice(account, trail.trail_arn, trail.sns_topic_arn, listed.bucket, (listed.key,)))
 
     def _write(
-        self, trail: trails.Trail, doc: Doc, batch: _Batch, picked: _Picked
+        self, trail: trails.Trail, doc: Doc, state: State, batch: _Batch, picked: _Picked
     ) -> list[tuple[str, ListedLog]]:
         account = doc.account
         by_stream: dict[int, list[LogRow]] = {}
@@ -544,7 +554,7 @@ class Deliverer:
             key = log_file_key(trail.s3_key_prefix, account, region, batch.at, unique, _org_id(trail))
             built = build_log_file([row[6] for row in rows], [row[5] / 1000 for row in rows])
             sse = _sse(trail, digest=False)
-            self._leases.renew(doc)
+            self._hold(doc, state)
             self.storage.put_object(trail.s3_bucket_name, key, built.data, {}, "application/x-gzip", sse)
             listed = ListedLog(
                 trail.s3_bucket_name, key, built.sha256_hex, built.newest_event_time, built.oldest_event_time
@@ -598,7 +608,7 @@ class Deliverer:
             else:
                 continue
             try:
-                self._leases.renew(doc)
+                self._hold(doc, state)
                 self._digest(doc.account, trail, region, chain, start, end)
             except StorageError as err:
                 self._failed(doc, state, err, digest=True)
@@ -664,7 +674,7 @@ class Deliverer:
                 return
         resumed = state.resume is not None
         if state.deleted and not resumed:
-            self._drop(doc)
+            self._drop(doc, state)
             return
         state.regions, state.batch, state.closing = {}, None, None
         if state.resume is not None:  # StartLogging came before this stop was finished: carry it out now

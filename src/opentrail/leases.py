@@ -161,14 +161,16 @@ class Leases:
 
         return check
 
-    def renew(self, doc: Doc) -> Doc:
+    def renew(self, doc: Doc, check: Callable[[dict[str, Any]], None] | None = None) -> Doc:
         """Every pass, and before an object or digest is written: still this node's? The document with
-        its lease renewed if so; else ``LeaseLost``."""
-        if not self.shared:
+        its lease renewed if so; else ``LeaseLost``. ``check`` may raise too, from the stored body."""
+        if not self.shared:  # one process: its hooks and passes already take turns (delivery._LOCK)
             return doc
         fence = self.fence(doc)
 
         def renew(current: Doc) -> Doc:
+            if check is not None:
+                check(current.body)
             current.body = {**current.body, "lease": fence(current.body)}
             return current
 
