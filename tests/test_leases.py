@@ -17,8 +17,10 @@ import pytest
 from conftest import management_record
 from opentrail import delivery, trails
 from opentrail.clock import FixedClock
+from opentrail.errors import ConfigError
 from opentrail.events import index_record
 from opentrail.leases import LeaseLost, Leases
+from opentrail.settings import Settings
 from opentrail.signing import Signer
 from opentrail.storage import LocalStorage
 from opentrail.store import Doc, Store, open_store
@@ -193,3 +195,15 @@ def test_a_worker_writes_nothing_once_start_logging_reset_its_state(
     assert after is not None
     assert after.body["generation"] == read.generation + 1
     assert after.body["batch"] is None
+
+
+def test_role_and_lease_settings_are_checked() -> None:
+    assert Settings.from_env({}).role == "all"
+    worker = Settings.from_env({"OPENTRAIL_ROLE": "worker", "OPENTRAIL_LEASE_SECONDS": "4.5"})
+    assert (worker.runs_workers, worker.serves_api, worker.lease_seconds) == (True, False, 4.5)
+    api = Settings.from_env({}, role="api")
+    assert (api.runs_workers, api.serves_api) == (False, True)
+    with pytest.raises(ConfigError, match="OPENTRAIL_ROLE must be one of all, api, worker, got 'both'"):
+        Settings.from_env({"OPENTRAIL_ROLE": "both"})
+    with pytest.raises(ConfigError, match=r"OPENTRAIL_LEASE_SECONDS must be positive, got 0\.0"):
+        Settings.from_env({"OPENTRAIL_LEASE_SECONDS": "0"})
