@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.validate
 	$(BIN)/python -m bench.delivery
 	$(BIN)/python -m bench.selectors
+	$(BIN)/python -m bench.nodes
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -456,12 +456,16 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             delivery.record_notification(services.store),
             retry_delay=services.settings.notification_retry_delay,
         )
-        workers = [
-            asyncio.create_task(enforce_retention(services)),
-            asyncio.create_task(notifier.run()),
-            asyncio.create_task(delivery.run(services, notifier.submit)),
-            asyncio.create_task(edge.flush_reads_forever()),
-        ]
+        workers = []
+        # OPENTRAIL_ROLE: an "api" node serves calls only; "worker" nodes deliver what every node ingests.
+        if settings.runs_workers:
+            workers += [
+                asyncio.create_task(enforce_retention(services)),
+                asyncio.create_task(notifier.run()),
+                asyncio.create_task(delivery.run(services, notifier.submit)),
+            ]
+        if settings.serves_api:
+            workers.append(asyncio.create_task(edge.flush_reads_forever()))
         try:
             yield
         finally:
@@ -485,6 +489,13 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             signed = "authorization" in request.headers or "X-Amz-Credential" in query or "Signature" in query
             if not signed:
                 return await handler(request)
+        if not settings.serves_api:
+            # A worker node answers /health and /metrics only; a client sent here gets told why.
+            err = api_error("UnsupportedOperationException")(
+                f"this node runs with OPENTRAIL_ROLE={settings.role}: it serves no API calls; "
+                "send them to a node with role api or all"
+            )
+            return error_response(err, str(uuid.uuid4()))
         return await entry(request)
 
     async def asgi(scope: Scope, receive: Receive, send: Send) -> None:

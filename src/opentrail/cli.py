@@ -70,18 +70,28 @@ def cli() -> None:
 @click.option("--host", default=None, help="Listen address [127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Listen port [8790].")
 @click.option("--log-level", default=None, help="uvicorn log level [info].")
-def serve(data_dir: str | None, host: str | None, port: int | None, log_level: str | None) -> None:
+@click.option(
+    "--role",
+    type=click.Choice(["all", "api", "worker"]),
+    default=None,
+    help="api: serve calls only; worker: deliver, notify, enforce retention (HTTP /health only); all [all].",
+)
+def serve(
+    data_dir: str | None, host: str | None, port: int | None, log_level: str | None, role: str | None
+) -> None:
     """Start the service (API, ingestion, event history) on the embedded defaults."""
     import uvicorn
 
     from .api import create_app
 
-    settings = _settings(data_dir, host=host, port=port, log_level=log_level)
+    settings = _settings(data_dir, host=host, port=port, log_level=log_level, role=role)
     app = create_app(settings)
     services = app.state.services
     account = services.store.get_meta(accounts.BOOTSTRAP_KEY)
     err_console.print(f"OpenTrail {__version__} listening on [bold]{settings.endpoint}[/bold]")
     err_console.print(f"database {redacted(settings.database)}; buckets {settings.storage}")
+    if settings.role != "all":
+        err_console.print(f"role {settings.role}")
     if settings.root_access_key_id:
         err_console.print(f"account {account}; root credentials from OPENTRAIL_ROOT_ACCESS_KEY_ID")
     else:

@@ -20,8 +20,10 @@ its own cursor over that account's events and its own digest chains, under
 ``AWSLogs/<o-id>/<account>/``. ``cover`` creates and ends the members' documents as the organization's
 membership (or the trail's IsOrganizationTrail) changes.
 
-One process delivers (the SQLite deployment); ``_LOCK`` keeps the worker's passes from overlapping.
-Sharing trails between nodes needs row leases, a later issue.
+``_LOCK`` keeps one process's passes (and its hooks) from overlapping. Between processes (several nodes
+on one PostgreSQL), each document is delivered by the node holding its ``lease`` (``leases.py``): every
+write of the worker is fenced by it, and hooks that reset a state other than ``until``/``deleted`` bump
+its ``generation``, so a pass that read the state before such a reset writes nothing of it.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from .clock import Clock, format_time
 from .context import Services
 from .digests import ListedLog, PreviousDigest, build_digest, digest_key, metadata
 from .errors import ConfigError, ConflictError, StoreError
+from .leases import LeaseLost, Leases, new_node_id
 from .logfiles import build_log_file, log_file_key, unique_suffix
 from .notifications import Notice, Outcome
 from .signing import Signer
@@ -125,6 +128,11 @@ class State(msgspec.Struct):
     closing: float | None = None
     # An organization trail's member account this state delivers (None: the trail's own account).
     member: str | None = None
+    # The node delivering this state and until when (see leases.py); the worker's writes are fenced by it.
+    lease: dict[str, Any] | None = None
+    # Bumped by hooks that reset the state (StartLogging, an organization's membership): a pass that read
+    # an older generation writes nothing.
+    generation: int = 0
 
 
 def _load(doc: Doc) -> State:
@@ -132,15 +140,24 @@ def _load(doc: Doc) -> State:
 
 
 def _save(
-    store: Store, doc: Doc, state: State, settle: Callable[[dict[str, Any]], None] | None = None
+    store: Store,
+    doc: Doc,
+    state: State,
+    settle: Callable[[dict[str, Any]], None] | None = None,
+    fence: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
 ) -> None:
     """The worker's write: everything but ``until`` and ``deleted``, which StopLogging and DeleteTrail
     set concurrently (StartLogging, which writes ``started`` and ``resume`` or resets everything, waits
     for the worker's lock instead, so within a pass those are as the worker read them). ``settle`` may
-    change those two in the same write, from the stored body."""
+    change those two in the same write, from the stored body. Across nodes: ``fence`` checks, in the same
+    atomic update, that this node still holds the lease (``LeaseLost`` if not) and renews it, and a state
+    reset by a hook since the pass read it (a newer ``generation``) is not overwritten."""
     body = msgspec.to_builtins(state)
 
     def change(current: Doc) -> Doc:
+        if current.body.get("generation", 0) != state.generation:
+            raise LeaseLost(f"delivery state of {current.arn} was reset during the pass")
+        body["lease"] = current.body.get("lease") if fence is None else fence(current.body)
         body["until"] = current.body.get("until")
         body["deleted"] = current.body.get("deleted", False)
         # The notifier records its outcomes concurrently: keep the stored ones, not this pass's copy.
@@ -190,6 +207,7 @@ def _start(store: Store, account: str, trail: trails.Trail, high: int, member: s
 
     def restart(current: Doc) -> Doc:
         state = _load(current)
+        state.generation += 1
         state.started = fresh.started
         if state.until is not None:
             # The last stop's files and final digest are not written yet: the worker writes them,
@@ -263,7 +281,10 @@ def _rejoin(high: int, trail: trails.Trail) -> Callable[[Doc], Doc]:
                 cursor=high,
                 started=trail.start_logging_time,
                 member=state.member,
+                lease=state.lease,
+                generation=state.generation,
             )
+        state.generation += 1
         current.body = msgspec.to_builtins(state)
         return current
 
@@ -276,6 +297,7 @@ def _leave(high: int) -> Callable[[Doc], Doc]:
 
     def leave(current: Doc) -> Doc:
         state = _load(current)
+        state.generation += 1
         logging = bool(state.trail.get("IsLogging")) and not state.deleted
         if state.until is None and logging:
             state.until = high
@@ -360,16 +382,47 @@ class Deliverer:
     digest_interval: float
     # Announces each delivered log file to the trail's topic; None delivers without notifications.
     notify: Callable[[Notice], None] | None = None
+    # Which states this node delivers; by default a node of its own, alone unless the store is shared.
+    leases: Leases | None = None
+
+    def __post_init__(self) -> None:
+        if self.leases is None:
+            self.leases = Leases(self.store, self.clock, new_node_id(), 15.0, shared=self.store.shared)
+
+    @property
+    def _leases(self) -> Leases:
+        assert self.leases is not None  # noqa: S101  -- set in __post_init__
+        return self.leases
 
     def run_once(self, force: bool = False) -> None:
-        """One pass over every trail with delivery state (blocking; the loop runs it in a thread)."""
+        """One pass over the states this node holds a lease on (blocking; the loop runs it in a thread)."""
         with _LOCK:
             high = high_sequence(self.store)
-            for doc in self.store.list_docs(KIND):
+            for doc in self._leases.plan(self.store.list_docs(KIND)):
                 try:
                     self._trail(doc, high, force)
                 except (StoreError, KeyError) as err:
                     log.warning("delivery of %s deferred: %s", doc.arn, err)
+                except LeaseLost as err:
+                    log.info("delivery of %s left to another node: %s", doc.arn, err)
+
+    def _save(self, doc: Doc, state: State, settle: Callable[[dict[str, Any]], None] | None = None) -> None:
+        _save(self.store, doc, state, settle, self._leases.fence(doc))
+
+    def _hold(self, doc: Doc, state: State) -> None:
+        """Before an object is written or the state dropped: this node still holds the lease (renewed),
+        and no hook reset the state since the pass read it; else ``LeaseLost``."""
+
+        def same(stored: dict[str, Any]) -> None:
+            if stored.get("generation", 0) != state.generation:
+                raise LeaseLost(f"delivery state of {doc.arn} was reset during the pass")
+
+        self._leases.renew(doc, same)
+
+    def _drop(self, doc: Doc, state: State) -> None:
+        """A finished state goes (only by its lease holder: another node may have taken it over)."""
+        self._hold(doc, state)
+        self.store.delete_doc(KIND, doc.account, doc.arn)
 
     def _trail(self, doc: Doc, high: int, force: bool) -> None:
         state = _load(doc)
@@ -383,7 +436,7 @@ class Deliverer:
         now = self.clock.now()
         if not active:
             if state.deleted:  # deleted while stopped: nothing left to finish
-                self.store.delete_doc(KIND, doc.account, doc.arn)
+                self._drop(doc, state)
             return
         if now < state.retry_at:
             return
@@ -448,19 +501,19 @@ class Deliverer:
                 last, picked = self._read(state, trail)
                 if last == state.cursor:
                     state.last_flush = self.clock.now()
-                    _save(self.store, doc, state)
+                    self._save(doc, state)
                     return True
                 if not picked.rows:  # nothing selected: move on without a file
                     state.cursor = last
                     continue
                 # Fixed before any write: a retry after a crash or failure rewrites the same objects.
                 state.batch = _Batch(first=picked.rows[0][0], last=last, at=self.clock.now())
-                _save(self.store, doc, state)
+                self._save(doc, state)
             else:
                 picked = self._replay(trail, state.batch, state.member)
             batch = state.batch
             try:
-                written = self._write(trail, doc.account, batch, picked)
+                written = self._write(trail, doc, state, batch, picked)
             except StorageError as err:
                 self._failed(doc, state, err)
                 return False
@@ -476,7 +529,7 @@ class Deliverer:
                 LatestDeliveryAttemptSucceeded=attempt,
             )
             state.status.pop("LatestDeliveryError", None)
-            _save(self.store, doc, state)
+            self._save(doc, state)
             self._announce(trail, doc.account, written)
 
     def _announce(self, trail: trails.Trail, account: str, written: list[tuple[str, ListedLog]]) -> None:
@@ -488,8 +541,9 @@ class Deliverer:
             self.notify(Notice(account, trail.trail_arn, trail.sns_topic_arn, listed.bucket, (listed.key,)))
 
     def _write(
-        self, trail: trails.Trail, account: str, batch: _Batch, picked: _Picked
+        self, trail: trails.Trail, doc: Doc, state: State, batch: _Batch, picked: _Picked
     ) -> list[tuple[str, ListedLog]]:
+        account = doc.account
         by_stream: dict[int, list[LogRow]] = {}
         for row in picked.rows:
             by_stream.setdefault(row[1], []).append(row)
@@ -500,6 +554,7 @@ class Deliverer:
             key = log_file_key(trail.s3_key_prefix, account, region, batch.at, unique, _org_id(trail))
             built = build_log_file([row[6] for row in rows], [row[5] / 1000 for row in rows])
             sse = _sse(trail, digest=False)
+            self._hold(doc, state)
             self.storage.put_object(trail.s3_bucket_name, key, built.data, {}, "application/x-gzip", sse)
             listed = ListedLog(
                 trail.s3_bucket_name, key, built.sha256_hex, built.newest_event_time, built.oldest_event_time
@@ -518,7 +573,7 @@ class Deliverer:
         backoff = min(self.interval * 2 ** (state.failures - 1), 8 * self.interval, MAX_BACKOFF_SECONDS)
         state.retry_at = now + backoff
         log.warning("delivery for %s failed (retry in %.0f s): %s", doc.arn, backoff, err)
-        _save(self.store, doc, state)
+        self._save(doc, state)
 
     # -- digests ----------------------------------------------------------------------------------------
 
@@ -553,6 +608,7 @@ class Deliverer:
             else:
                 continue
             try:
+                self._hold(doc, state)
                 self._digest(doc.account, trail, region, chain, start, end)
             except StorageError as err:
                 self._failed(doc, state, err, digest=True)
@@ -563,7 +619,7 @@ class Deliverer:
             if left and not final:
                 del state.regions[region]
         if changed:
-            _save(self.store, doc, state)
+            self._save(doc, state)
         return True
 
     def _digest(
@@ -613,12 +669,12 @@ class Deliverer:
         if trail.log_file_validation_enabled:
             if state.closing is None:
                 state.closing = float(int(self.clock.now()))
-                _save(self.store, doc, state)
+                self._save(doc, state)
             if not self._digests(doc, state, trail, final=True):
                 return
         resumed = state.resume is not None
         if state.deleted and not resumed:
-            self.store.delete_doc(KIND, doc.account, doc.arn)
+            self._drop(doc, state)
             return
         state.regions, state.batch, state.closing = {}, None, None
         if state.resume is not None:  # StartLogging came before this stop was finished: carry it out now
@@ -632,7 +688,7 @@ class Deliverer:
             if resumed:
                 body["deleted"] = False
 
-        _save(self.store, doc, state, settle)
+        self._save(doc, state, settle)
 
 
 def _org_id(trail: trails.Trail) -> str | None:
@@ -655,6 +711,8 @@ def deliverer(services: Services, notify: Callable[[Notice], None] | None = None
     if services.signer is None:
         raise ConfigError("delivery needs a signer; build services with api.build_services")
     settings = services.settings
+    node = settings.node_id or new_node_id()
+    leases = Leases(services.store, services.clock, node, settings.lease_seconds, services.store.shared)
     return Deliverer(
         store=services.store,
         storage=services.storage,
@@ -663,6 +721,7 @@ def deliverer(services: Services, notify: Callable[[Notice], None] | None = None
         interval=settings.delivery_interval,
         digest_interval=settings.digest_interval,
         notify=notify,
+        leases=leases,
     )
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from .errors import ConfigError
 
+ROLES = ("all", "api", "worker")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -32,6 +34,12 @@ class Settings:
     lookup_rate: float = 0.0
     max_body_bytes: int = 10 * 1024 * 1024
     log_level: str = "info"
+    # Several nodes on one PostgreSQL: this node's name in delivery leases ("": a fresh one per
+    # process), how long a lease lasts unrenewed (a dead node's trails move after this), and what the
+    # process runs: "api" (HTTP only), "worker" (delivery, notifications, retention) or "all".
+    node_id: str = ""
+    lease_seconds: float = 15.0
+    role: str = "all"
 
     @property
     def database(self) -> str:
@@ -40,6 +48,14 @@ class Settings:
     @property
     def storage(self) -> str:
         return self.storage_url or f"file://{(self.data_dir / 'buckets').resolve()}"
+
+    @property
+    def serves_api(self) -> bool:
+        return self.role in ("all", "api")
+
+    @property
+    def runs_workers(self) -> bool:
+        return self.role in ("all", "worker")
 
     @property
     def credentials_file(self) -> Path:
@@ -83,6 +99,10 @@ class Settings:
             raise ConfigError(
                 f"OPENTRAIL_LOOKUP_RATE must be 0 (no limit) or positive, got {self.lookup_rate}"
             )
+        if self.lease_seconds <= 0:
+            raise ConfigError(f"OPENTRAIL_LEASE_SECONDS must be positive, got {self.lease_seconds}")
+        if self.role not in ROLES:
+            raise ConfigError(f"OPENTRAIL_ROLE must be one of {', '.join(ROLES)}, got {self.role!r}")
         if self.account_id and not (len(self.account_id) == 12 and self.account_id.isdigit()):
             raise ConfigError(f"OPENTRAIL_ACCOUNT_ID must be 12 digits, got {self.account_id!r}")
         if bool(self.root_access_key_id) != bool(self.root_secret_access_key):

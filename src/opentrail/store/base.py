@@ -17,7 +17,7 @@ import abc
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..errors import ConflictError
 from ..events import EventRow, Kind, StoredEvent
@@ -109,6 +109,10 @@ class LogSlice:
 
 class Store(abc.ABC):
     """Durable state of one OpenTrail deployment."""
+
+    # Several processes (nodes) may open this store at once, so delivery shares its work under
+    # leases (``leases.py``); False for a store one process owns (SQLite).
+    shared: ClassVar[bool] = False
 
     # -- lifecycle -------------------------------------------------------------------------------
     @abc.abstractmethod

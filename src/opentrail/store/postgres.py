@@ -23,7 +23,7 @@ from typing import Any
 
 import msgspec
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..clock import Clock, SystemClock
 from ..errors import ConflictError, StoreError
@@ -96,6 +96,8 @@ class _Task:
 
 
 class PostgresStore(Store):
+    shared = True
+
     def __init__(self, url: str, clock: Clock | None = None) -> None:
         self.url = url
         self._clock = clock or SystemClock()
@@ -148,7 +150,15 @@ class PostgresStore(Store):
             with self._pool.connection() as conn:
                 yield conn
         except psycopg.Error as exc:
+            if isinstance(exc, psycopg.OperationalError):
+                self._recheck()
             raise _failure(action, exc) from exc
+
+    def _recheck(self) -> None:
+        """A connection was cut (the server restarted, the network failed): test the idle ones now and
+        replace the broken, so one outage costs one failed call, not one per pooled connection."""
+        with contextlib.suppress(psycopg.Error, PoolTimeout):
+            self._pool.check()
 
     def _writer_connection(self) -> psycopg.Connection[Any]:
         conn = self._writer_conn

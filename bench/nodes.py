@@ -1,0 +1,315 @@
+"""Several nodes: ingest events/s, LookupEvents p99 and CPU per event on PostgreSQL with 1 and 2
+``opentrail serve`` nodes, next to SQLite with 1 node, in one run; and a raw COPY of the same rows.
+
+Each configuration starts fresh servers (PostgreSQL: a schema of its own in one throwaway cluster with
+fsync on, nodes sharing a data directory for ``master.key``), forks ``--clients`` client processes that
+build and pre-sign their batches before the clock starts (``bench.ingest``'s clients, spread evenly
+over the nodes), and times the send phase. CPU seconds are read from /proc around the send phase: each
+API node's process, and PostgreSQL's (the postmaster, its children alive now, and the children it
+reaped in between). Then ``--lookups`` LookupEvents calls (first page of 50, by EventName) are timed,
+spread over the nodes. The raw COPY moves the same records' row values into a plain table, 5,000 rows a
+transaction (``bench.postgres``'s baseline).
+
+    python -m bench.nodes [--events 60000] [--clients 4] [--batch 100] [--lookups 300]
+
+Figures only: nothing here asserts a timing. Goals (issue 5): PostgreSQL ingest on one node at least
+half of SQLite's; CPU per event flat when a second node is added.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from opentrail.events import index_record
+from opentrail.store import postgres_events as pg_events
+
+from .common import (
+    CLOUDTRAIL_TARGET,
+    Connection,
+    Credentials,
+    Server,
+    Signer,
+    cpu_seconds,
+    fmt_rate,
+    free_port,
+    percentile,
+    remove_dir,
+    temp_dir,
+)
+from .ingest import client_main, client_seed, make_batches
+
+REGION = "us-east-1"
+
+
+@dataclass
+class Node(Server):
+    """A server node; on PostgreSQL the bootstrap account is read from the database."""
+
+    database_url: str = ""
+
+    def read_root(self) -> Credentials:
+        if not self.database_url:
+            return super().read_root()
+        values = {}
+        for line in (self.data_dir / "credentials").read_text().splitlines():
+            if "=" in line:
+                key, value = line.split("=", 1)
+                values[key.strip()] = value.strip()
+        with psycopg.connect(self.database_url) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'bootstrap_account'").fetchone()
+        assert row is not None
+        return Credentials(str(row[0]), values["aws_access_key_id"], values["aws_secret_access_key"])
+
+
+def _proc_times(pid: int) -> tuple[float, float, int]:
+    """(own CPU s, reaped children's CPU s, parent pid) from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return (
+        (int(fields[11]) + int(fields[12])) / tick,
+        (int(fields[13]) + int(fields[14])) / tick,
+        int(fields[1]),
+    )
+
+
+def postgres_cpu(postmaster: int) -> float:
+    """CPU seconds of a PostgreSQL cluster so far: the postmaster, what it reaped, its live children."""
+    own, reaped, _ = _proc_times(postmaster)
+    total = own + reaped
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            mine, _, parent = _proc_times(int(entry))
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if parent == postmaster:
+            total += mine
+    return total
+
+
+@dataclass
+class Result:
+    label: str
+    events: int
+    seconds: float
+    node_cpu: list[float]
+    pg_cpu: float | None
+    lookup_p50_ms: float
+    lookup_p99_ms: float
+    account: str = ""
+    records: list[list[bytes]] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds
+
+
+def lookup_times(nodes: list[Node], creds: Credentials, calls: int, event_name: str) -> list[float]:
+    body = json.dumps(
+        {"MaxResults": 50, "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": event_name}]}
+    ).encode()
+    times: list[float] = []
+    for i, node in enumerate(nodes):
+        signer = Signer(creds, REGION, "cloudtrail", f"127.0.0.1:{node.port}")
+        conn = Connection(node.port)
+        try:
+            for _ in range(calls // len(nodes) + (i < calls % len(nodes))):
+                headers = signer.headers(
+                    "/", body, "application/x-amz-json-1.1", CLOUDTRAIL_TARGET + "LookupEvents"
+                )
+                started = time.perf_counter()
+                status, payload = conn.post("/", body, headers)
+                times.append((time.perf_counter() - started) * 1000)
+                if status != 200:
+                    raise RuntimeError(f"LookupEvents: HTTP {status}: {payload[:200]!r}")
+        finally:
+            conn.close()
+    return times
+
+
+def run_config(
+    label: str,
+    nodes_wanted: int,
+    opts: argparse.Namespace,
+    epoch: int,
+    run: int,
+    database_url: str = "",
+    postmaster: int | None = None,
+) -> Result:
+    data_dir = temp_dir("opentrail-bench-nodes-")
+    env = {"OPENTRAIL_DATABASE_URL": database_url} if database_url else {}
+    nodes = [
+        Node(data_dir, env_extra={**env, "OPENTRAIL_NODE_ID": f"bench-{i}"}, database_url=database_url)
+        for i in range(nodes_wanted)
+    ]
+    try:
+        for node in nodes:
+            node.start()
+        creds = nodes[0].root
+        assert creds is not None
+        per_client = opts.events // (opts.batch * opts.clients)
+        ctx = mp.get_context("fork")
+        ready, results, start = ctx.Queue(), ctx.Queue(), ctx.Event()
+        procs = [
+            ctx.Process(
+                target=client_main,
+                args=(
+                    (run, i, per_client, opts.batch, nodes[i % len(nodes)].port, creds, epoch, 60.0, "lean"),
+                    ready,
+                    start,
+                    results,
+                ),
+            )
+            for i in range(opts.clients)
+        ]
+        for proc in procs:
+            proc.start()
+        for _ in procs:
+            ready.get(timeout=300)
+        cpu0 = [cpu_seconds(n.pid) for n in nodes]
+        pg0 = postgres_cpu(postmaster) if postmaster else None
+        start.set()
+        got = [results.get(timeout=600) for _ in procs]
+        node_cpu = [cpu_seconds(n.pid) - c for n, c in zip(nodes, cpu0, strict=True)]
+        pg_cpu = postgres_cpu(postmaster) - pg0 if postmaster and pg0 is not None else None
+        for proc in procs:
+            proc.join()
+        errors = [e for r in got for e in r.errors]
+        if errors:
+            raise RuntimeError(f"{label}: ingest failed: {errors[:3]}\n{nodes[0].log()}")
+        events = sum(r.events for r in got)
+        span = max(r.finished for r in got) - min(r.started for r in got)
+        sample = make_batches(client_seed(run, 0), 1, opts.batch, creds.account_id, epoch)[0][0]
+        event_name = json.loads(sample)["eventName"]
+        times = lookup_times(nodes, creds, opts.lookups, event_name)
+        records = [
+            [
+                r
+                for b in make_batches(client_seed(run, i), per_client, opts.batch, creds.account_id, epoch)
+                for r in b
+            ]
+            for i in range(opts.clients)
+        ]
+        return Result(
+            label,
+            events,
+            span,
+            node_cpu,
+            pg_cpu,
+            percentile(times, 50),
+            percentile(times, 99),
+            creds.account_id,
+            records,
+        )
+    finally:
+        for node in nodes:
+            node.stop()
+        remove_dir(data_dir)
+
+
+def raw_copy(url: str, records: list[list[bytes]], account: str, per_txn: int = 5000) -> float:
+    rows = [index_record(r, account) for part in records for r in part]
+    staged = [pg_events.staged(i + 1, 1 + i % 2, row) for i, row in enumerate(rows)]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(pg_events.STAGING_SQL)
+        conn.execute("CREATE TABLE raw_events AS SELECT * FROM staging WITH NO DATA")
+        started = time.perf_counter()
+        for low in range(0, len(staged), per_txn):
+            with (
+                conn.transaction(),
+                conn.cursor() as cur,
+                cur.copy("COPY raw_events FROM STDIN (FORMAT BINARY)") as copy,
+            ):
+                copy.set_types(pg_events.EVENT_TYPES)
+                for values in staged[low : low + per_txn]:
+                    copy.write_row(values)
+        return len(rows) / (time.perf_counter() - started)
+
+
+def schema_url(base: str, name: str) -> str:
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+        conn.execute(f"CREATE SCHEMA {name}")
+    return f"{base}?options=-csearch_path%3D{name}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=60_000, help="events per configuration [60000]")
+    parser.add_argument("--clients", type=int, default=4, help="client processes, spread over the nodes [4]")
+    parser.add_argument("--batch", type=int, default=100, help="records per call [100]")
+    parser.add_argument("--lookups", type=int, default=300, help="LookupEvents calls per configuration [300]")
+    opts = parser.parse_args()
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from pg_cluster import PostgresCluster
+
+    cluster = PostgresCluster(free_port())
+    cluster.start(durable=True)
+    epoch = int(time.time()) - 3600
+    try:
+        postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+        base = cluster.url()
+        print(
+            f"OpenTrail nodes benchmark: {os.cpu_count()} cores, {opts.events:,} events per configuration, "
+            f"{opts.clients} clients x {opts.batch}-record calls (pre-signed), PostgreSQL with fsync on"
+        )
+        results = [
+            run_config("SQLite, 1 node", 1, opts, epoch, 0),
+            run_config("PostgreSQL, 1 node", 1, opts, epoch, 1, schema_url(base, "bench_nodes1"), postmaster),
+            run_config(
+                "PostgreSQL, 2 nodes", 2, opts, epoch, 2, schema_url(base, "bench_nodes2"), postmaster
+            ),
+        ]
+        print()
+        header = (
+            f"{'configuration':<20} {'events/s':>9}  {'lookup p50':>10}  {'lookup p99':>10}  "
+            f"{'CPU s / 1,000 events: nodes':<30} {'PostgreSQL':>10}  {'total':>6}"
+        )
+        print(header)
+        print("-" * len(header))
+        for r in results:
+            per_k = [c / r.events * 1000 for c in r.node_cpu]
+            pg = None if r.pg_cpu is None else r.pg_cpu / r.events * 1000
+            total = sum(per_k) + (pg or 0.0)
+            nodes = " + ".join(f"{c:.3f}" for c in per_k)
+            pg_text = "-" if pg is None else f"{pg:.3f}"
+            print(
+                f"{r.label:<20} {fmt_rate(r.rate):>9}  "
+                f"{r.lookup_p50_ms:>7.2f} ms  {r.lookup_p99_ms:>7.2f} ms  "
+                f"{nodes:<30} {pg_text:>10}  {total:>6.3f}"
+            )
+        copy = raw_copy(schema_url(base, "bench_copy"), results[1].records, results[1].account)
+        print()
+        print(
+            "raw PostgreSQL COPY of the same rows (plain table, 5,000 a transaction): "
+            f"{fmt_rate(copy)} rows/s"
+        )
+        for r in results[1:]:
+            print(f"  {r.label}: ingest / raw COPY = {r.rate / copy:.2f}")
+        ratio = results[1].rate / results[0].rate
+        print(
+            f"goal: PostgreSQL 1 node >= half of SQLite: {ratio:.2f} of SQLite's "
+            f"({'met' if ratio >= 0.5 else 'NOT met'})"
+        )
+    finally:
+        cluster.stop()
+        shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
