@@ -1,4 +1,5 @@
-"""``opentrail validate-logs`` against the real ``aws cloudtrail validate-logs`` on the same buckets.
+"""``opentrail validate-logs`` against the real ``aws cloudtrail validate-logs`` on the same buckets, with
+the server on each store backend (SQLite and PostgreSQL).
 
 Digest chains are built in-process with the format modules and a ``Signer`` into the data directory of
 a server that has not started yet (keys live in its store, objects in its local bucket store), so the
@@ -137,21 +138,30 @@ def _scenarios(builder: Builder) -> dict[str, Chain]:
     return chains
 
 
-@pytest.fixture(scope="module")
-def prepared() -> Iterator[tuple[Server, dict[str, Chain]]]:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def prepared(request: pytest.FixtureRequest) -> Iterator[tuple[Server, dict[str, Chain]]]:
+    """The chains, and a server on each store backend publishing their signing key."""
     data_dir = Path(tempfile.mkdtemp(prefix="opentrail-validate-"))
-    store = open_store(f"sqlite:///{data_dir / 'opentrail.db'}")
+    env = {"OPENTRAIL_ACCOUNT_ID": ACCOUNT}
+    url = f"sqlite:///{data_dir / 'opentrail.db'}"
+    cluster = None
+    if request.param == "postgres":
+        cluster = request.getfixturevalue("postgres_cluster")
+        url = env["OPENTRAIL_DATABASE_URL"] = cluster.new_database()
+    store = open_store(url)
     try:
         key = Signer.for_data_dir(store, data_dir, FixedClock(T0 - 60)).current_key(ACCOUNT, REGION)
     finally:
         store.close()
     chains = _scenarios(Builder(LocalStorage(data_dir / "buckets"), key))
-    server = Server(data_dir=data_dir, port=free_port(), env_extra={"OPENTRAIL_ACCOUNT_ID": ACCOUNT})
+    server = Server(data_dir=data_dir, port=free_port(), env_extra=env)
     try:
         server.start()
         yield server, chains
     finally:
         server.stop()
+        if cluster is not None:
+            cluster.drop_database(url)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
