@@ -108,8 +108,14 @@ def selected_somewhere(store: Store, row: EventRow) -> bool:
         return False
     if len(wanting) == 1:
         only = wanting[0]
-        return only.selects(row.kind, only.read(row.record, row.kind, row.read_only, row.event_source))
-    facts = selection.facts_of(row.record, row.kind)  # read once for all the trails
+        return only.selects(
+            row.kind, only.read(row.record, row.kind, row.read_only, row.event_source, row.facts)
+        )
+    # Read once for all the trails: from the facts index_record just decided, not the record again.
+    if row.facts is None:
+        facts = selection.facts_of(row.record, row.kind)
+    else:
+        facts = selection.stored_facts(row.facts, row.kind, row.read_only, row.event_source)
     return any(m.selects(row.kind, facts) for m in wanting)
 
 

@@ -93,6 +93,43 @@ class RecordView(msgspec.Struct):
     resources: list[_Resource] | None = None
     insightDetails: _InsightDetails | None = None
     eventData: _ActivityData | None = None
+    # Read only for selector facts. Any type: ingest never refused a record for these fields, and
+    # selectors compare whatever they hold as text (``selector_text``).
+    errorCode: Any = None
+    sessionCredentialFromConsole: Any = None
+    vpcEndpointId: Any = None
+
+
+class SelectorFacts(msgspec.Struct, array_like=True, omit_defaults=True, gc=False):
+    """What advanced selectors read from a data or network activity record beyond the row's columns
+    (eventCategory, eventSource, readOnly), decided once by ``index_record`` and stored beside the
+    record, so delivery and ingest's coverage select data events without parsing the record's JSON
+    again (ADR 0008). Values are text as selectors compare them, None when absent. A msgpack array
+    (``FACTS``), positional to stay small: a field added later goes last, with a default, so blobs
+    stored before it still decode."""
+
+    eventName: str | None = None
+    eventType: str | None = None
+    userIdentityArn: str | None = None
+    errorCode: str | None = None
+    sessionCredentialFromConsole: str | None = None
+    vpcEndpointId: str | None = None
+    resources: list[tuple[str | None, str | None]] = []
+
+
+FACTS = msgspec.msgpack.Encoder()
+
+
+def selector_text(value: Any) -> str | None:
+    """A record value as selectors compare it: text as is, booleans as CloudTrail writes them in
+    selectors, numbers in decimal; anything else (objects, lists) as absent."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return None
 
 
 _view_decoder = msgspec.json.Decoder(RecordView)
@@ -116,6 +153,9 @@ class EventRow(msgspec.Struct, gc=False):
     record: bytes
     # The record's resources[] as (type, ARN) pairs, as ingest reads them; () when it names none.
     resources: Sequence[tuple[str | None, str | None]] = ()
+    # ``SelectorFacts`` as msgpack for data and network activity events; None for the other kinds
+    # (their stored columns are all selectors read) and for rows stored before the facts were kept.
+    facts: bytes | None = None
 
 
 class StoredEvent(msgspec.Struct, gc=False):
@@ -219,6 +259,19 @@ def index_record(raw: bytes, account: str) -> EventRow:
         _require(source, "eventSource")
         _require(name, "eventName")
     resources = [(r.type, r.ARN) for r in view.resources or ()]
+    facts = None
+    if kind is Kind.DATA or kind is Kind.NETWORK:
+        facts = FACTS.encode(
+            SelectorFacts(
+                view.eventName,
+                view.eventType,
+                None if identity is None else identity.arn,
+                selector_text(view.errorCode),
+                selector_text(view.sessionCredentialFromConsole),
+                selector_text(view.vpcEndpointId),
+                resources,
+            )
+        )
     return EventRow(
         account=account,
         region=region,
@@ -232,6 +285,7 @@ def index_record(raw: bytes, account: str) -> EventRow:
         access_key_id=identity.accessKeyId if identity else None,
         record=raw,
         resources=resources,
+        facts=facts,
     )
 
 
