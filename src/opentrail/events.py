@@ -76,6 +76,9 @@ def _lenient_identity(raw: dict[str, Any] | None) -> _Identity | None:
     return _Identity(**{f: raw[f] for f in fields if isinstance(raw.get(f), str)})
 
 
+_ABSENT = msgspec.Raw()
+
+
 class RecordView(msgspec.Struct):
     """The fields OpenTrail reads; unknown fields are ignored here and kept in the raw bytes."""
 
@@ -93,11 +96,12 @@ class RecordView(msgspec.Struct):
     resources: list[_Resource] | None = None
     insightDetails: _InsightDetails | None = None
     eventData: _ActivityData | None = None
-    # Read only for selector facts. Any type: ingest never refused a record for these fields, and
-    # selectors compare whatever they hold as text (``selector_text``).
-    errorCode: Any = None
-    sessionCredentialFromConsole: Any = None
-    vpcEndpointId: Any = None
+    # Read only for a data event's selector facts, and kept raw: ingest never refused a record for
+    # these fields, whatever they hold, and a management event never needs them decoded.
+    # An empty Raw when absent (msgspec does not take ``Raw | None``).
+    errorCode: msgspec.Raw = _ABSENT
+    sessionCredentialFromConsole: msgspec.Raw = _ABSENT
+    vpcEndpointId: msgspec.Raw = _ABSENT
 
 
 class SelectorFacts(msgspec.Struct, array_like=True, omit_defaults=True, gc=False):
@@ -118,18 +122,34 @@ class SelectorFacts(msgspec.Struct, array_like=True, omit_defaults=True, gc=Fals
 
 
 FACTS = msgspec.msgpack.Encoder()
+_OPTIONAL_TEXT = msgspec.json.Decoder(str | None)
+_TEXT_OR_FLAG = msgspec.json.Decoder(str | bool | None)
 
 
-def selector_text(value: Any) -> str | None:
-    """A record value as selectors compare it: text as is, booleans as CloudTrail writes them in
-    selectors, numbers in decimal; anything else (objects, lists) as absent."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return None
+def selector_facts(view: RecordView, identity: _Identity | None, resources: list[Any]) -> bytes | None:
+    """A data or network activity record's ``SelectorFacts`` as stored, or None when one of the raw
+    fields holds what selectors do not expect (a number, an object): such a record's facts are left to
+    the selector engine's lenient reading of the record, exactly as before facts were stored."""
+    try:
+        error = _OPTIONAL_TEXT.decode(view.errorCode) if view.errorCode else None
+        endpoint = _OPTIONAL_TEXT.decode(view.vpcEndpointId) if view.vpcEndpointId else None
+        raw = view.sessionCredentialFromConsole
+        console = _TEXT_OR_FLAG.decode(raw) if raw else None
+    except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
+        return None
+    if isinstance(console, bool):
+        console = "true" if console else "false"
+    return FACTS.encode(
+        SelectorFacts(
+            view.eventName,
+            view.eventType,
+            None if identity is None else identity.arn,
+            error,
+            console,
+            endpoint,
+            resources,
+        )
+    )
 
 
 _view_decoder = msgspec.json.Decoder(RecordView)
@@ -259,19 +279,8 @@ def index_record(raw: bytes, account: str) -> EventRow:
         _require(source, "eventSource")
         _require(name, "eventName")
     resources = [(r.type, r.ARN) for r in view.resources or ()]
-    facts = None
-    if kind is Kind.DATA or kind is Kind.NETWORK:
-        facts = FACTS.encode(
-            SelectorFacts(
-                view.eventName,
-                view.eventType,
-                None if identity is None else identity.arn,
-                selector_text(view.errorCode),
-                selector_text(view.sessionCredentialFromConsole),
-                selector_text(view.vpcEndpointId),
-                resources,
-            )
-        )
+    data = kind is Kind.DATA or kind is Kind.NETWORK
+    facts = selector_facts(view, identity, resources) if data else None
     return EventRow(
         account=account,
         region=region,

@@ -35,7 +35,7 @@ from typing import Any
 import msgspec
 
 from . import trails
-from .events import Kind, SelectorFacts, selector_text
+from .events import Kind
 from .selectors import (
     AdvancedEventSelector,
     DataResource,
@@ -93,6 +93,17 @@ class _Identity(msgspec.Struct, gc=False):
     arn: str | None = None
 
 
+def _text(value: Any) -> str | None:
+    """A record value as selectors compare it: booleans as CloudTrail writes them in selectors."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return None
+
+
 def _lenient(raw: bytes, category: str | None) -> Facts:
     """The selector fields of a record with unexpected types (stored by an older, looser validation):
     scalars as text, and whatever is not an object or list where one is expected is absent."""
@@ -104,11 +115,11 @@ def _lenient(raw: bytes, category: str | None) -> Facts:
         return Facts({"eventCategory": category})
     identity = data.get("userIdentity")
     resources = data.get("resources")
-    values = {name: selector_text(data.get(name)) for name in _SCALARS}
+    values = {name: _text(data.get(name)) for name in _SCALARS}
     values["eventCategory"] = category
-    values["userIdentity.arn"] = selector_text(identity.get("arn")) if isinstance(identity, dict) else None
+    values["userIdentity.arn"] = _text(identity.get("arn")) if isinstance(identity, dict) else None
     entries = [
-        Resource(selector_text(r.get("type")), selector_text(r.get("ARN")))
+        Resource(_text(r.get("type")), _text(r.get("ARN")))
         for r in (resources if isinstance(resources, list) else ())
         if isinstance(r, dict)
     ]
