@@ -731,7 +731,7 @@ def test_selector_facts_of_data_events_come_back_from_the_log(store: Store) -> N
     assert [r[7] for r in store.read_log(ACCOUNT, 0, 100).rows] == [r.facts for r in rows]
     decoded = msgspec.msgpack.decode(rows[0].facts or b"", type=SelectorFacts)
     assert decoded == SelectorFacts(
-        "GetObject", None, None, "NoSuchKey", None, None, [("AWS::S3::Bucket", "arn:aws:s3:::b")]
+        {"eventName": "GetObject", "errorCode": "NoSuchKey"}, [("AWS::S3::Bucket", "arn:aws:s3:::b")]
     )
 
 

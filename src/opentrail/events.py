@@ -108,16 +108,11 @@ class SelectorFacts(msgspec.Struct, array_like=True, omit_defaults=True, gc=Fals
     """What advanced selectors read from a data or network activity record beyond the row's columns
     (eventCategory, eventSource, readOnly), decided once by ``index_record`` and stored beside the
     record, so delivery and ingest's coverage select data events without parsing the record's JSON
-    again (ADR 0008). Values are text as selectors compare them, None when absent. A msgpack array
-    (``FACTS``), positional to stay small: a field added later goes last, with a default, so blobs
-    stored before it still decode."""
+    again (ADR 0008). As msgpack (``FACTS``): an array of the record-level fields that are present, by
+    selector field name, as text as selectors compare it (a map that decodes straight into the dict
+    the engine matches on), and the resources[] entries as [type, ARN] pairs."""
 
-    eventName: str | None = None
-    eventType: str | None = None
-    userIdentityArn: str | None = None
-    errorCode: str | None = None
-    sessionCredentialFromConsole: str | None = None
-    vpcEndpointId: str | None = None
+    values: dict[str, str]
     resources: list[tuple[str | None, str | None]] = []
 
 
@@ -139,17 +134,16 @@ def selector_facts(view: RecordView, identity: _Identity | None, resources: list
         return None
     if isinstance(console, bool):
         console = "true" if console else "false"
-    return FACTS.encode(
-        SelectorFacts(
-            view.eventName,
-            view.eventType,
-            None if identity is None else identity.arn,
-            error,
-            console,
-            endpoint,
-            resources,
-        )
+    fields = (
+        ("eventName", view.eventName),
+        ("eventType", view.eventType),
+        ("userIdentity.arn", None if identity is None else identity.arn),
+        ("errorCode", error),
+        ("sessionCredentialFromConsole", console),
+        ("vpcEndpointId", endpoint),
     )
+    values = {name: value for name, value in fields if value is not None}
+    return FACTS.encode(SelectorFacts(values, resources))
 
 
 _view_decoder = msgspec.json.Decoder(RecordView)
