@@ -379,10 +379,9 @@ class Rule:
     def allows(self, category: str) -> bool:
         return self.category is None or self.category.holds(category)
 
-    def matches_typed(self, facts: Facts) -> bool:
+    def matches_typed(self, values: dict[str, str | None], resources: Sequence[Resource]) -> bool:
         """``matches`` for a record known to name a resource of the rule's ``resource_types``: what
         ``Matcher`` asks of every data event, so it is kept to the few steps that case needs."""
-        values = facts.values
         for name, test in self.record:
             if not test(values.get(name)):
                 return False
@@ -392,7 +391,7 @@ class Rule:
         types = self.resource_types
         # A loop, not any(generator), which costs more. types is set: Matcher asks this only of rules
         # it filed by resource type.
-        for resource in facts.resources:  # noqa: SIM110
+        for resource in resources:  # noqa: SIM110
             if resource.type in types and arn(resource.ARN):  # type: ignore[operator]
                 return True
         return False
@@ -404,7 +403,7 @@ class Rule:
         types = self.resource_types
         if types is not None:
             if typed:
-                return self.matches_typed(facts)
+                return self.matches_typed(facts.values, resources)
             for resource in resources:
                 if resource.type in types:
                     break
@@ -516,19 +515,25 @@ class Matcher:
     untyped: dict[int, tuple[Rule, ...]] = field(default_factory=dict)
 
     def selects(self, kind: int, facts: Facts) -> bool:
-        # Loops, not any(generator), and no empty defaults built: this runs for every data event.
         if self.excluded_sources and facts.values.get("eventSource") in self.excluded_sources:
             return False
+        return self.selects_values(kind, facts.values, facts.resources)
+
+    def selects_values(self, kind: int, values: dict[str, str | None], resources: Sequence[Resource]) -> bool:
+        """``selects`` on a record's facts as parts (no ``Facts`` built), its eventSource known not to
+        be excluded. Loops, not any(generator), and no empty defaults built: this runs for every data
+        event delivery reads."""
         typed = self.by_type.get(kind)
         if typed:
-            for resource in facts.resources:
+            for resource in resources:
                 rules = typed.get(resource.type)
                 if rules is not None:
                     for rule in rules:
-                        if rule.matches_typed(facts):
+                        if rule.matches_typed(values, resources):
                             return True
         untyped = self.untyped.get(kind)
         if untyped:
+            facts = Facts(values, resources)
             for rule in untyped:
                 if rule.matches(facts):
                     return True
@@ -644,10 +649,16 @@ class Picker:
         # before ingest kept facts.
         stored = row[7] if len(row) > 7 else None
         if stored is not None:
+            # ``stored_facts`` inlined, less eventCategory (rules are filed by category already).
             try:
-                return found.selects(kind, stored_facts(stored, kind, row[3], row[4]))
+                decoded = _stored.decode(stored)
             except (msgspec.ValidationError, msgspec.DecodeError):
                 pass  # damaged: the record says the same
+            else:
+                values = decoded.values
+                values["eventSource"] = row[4]
+                values["readOnly"] = _READ_ONLY[row[3]]
+                return found.selects_values(kind, values, decoded.resources)
         return found.selects(kind, found.read(row[6], kind, row[3], row[4]))
 
 
