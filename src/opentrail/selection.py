@@ -379,31 +379,11 @@ class Rule:
     def allows(self, category: str) -> bool:
         return self.category is None or self.category.holds(category)
 
-    def matches_typed(self, values: dict[str, str | None], resources: Sequence[Resource]) -> bool:
-        """``matches`` for a record known to name a resource of the rule's ``resource_types``: what
-        ``Matcher`` asks of every data event, so it is kept to the few steps that case needs."""
-        for name, test in self.record:
-            if not test(values.get(name)):
-                return False
-        arn = self.resource_arn
-        if arn is None:
-            return True
-        types = self.resource_types
-        # A loop, not any(generator), which costs more. types is set: Matcher asks this only of rules
-        # it filed by resource type.
-        for resource in resources:  # noqa: SIM110
-            if resource.type in types and arn(resource.ARN):  # type: ignore[operator]
-                return True
-        return False
-
-    def matches(self, facts: Facts, typed: bool = False) -> bool:
-        """Whether the record matches, its category aside (``Matcher`` keeps rules by category);
-        ``typed``: the record is known to have a resource of the rule's ``resource_types``."""
+    def matches(self, facts: Facts) -> bool:
+        """Whether the record matches, its category aside (``Matcher`` keeps rules by category)."""
         resources = facts.resources
         types = self.resource_types
         if types is not None:
-            if typed:
-                return self.matches_typed(facts.values, resources)
             for resource in resources:
                 if resource.type in types:
                     break
@@ -497,6 +477,9 @@ def advanced_equivalent(basic: Iterable[EventSelector]) -> list[AdvancedEventSel
 # -- a whole selection -------------------------------------------------------------------------------------
 
 
+TypedRule = tuple[tuple[tuple[str, Test], ...], Test | None]
+
+
 @dataclass(frozen=True, slots=True)
 class Matcher:
     """A trail's selection compiled: the rules that can match each stored kind of event, and which kinds
@@ -510,8 +493,9 @@ class Matcher:
     excluded_sources: frozenset[str] = frozenset()
     # Per kind, the rules with a plain resources.type by each type they name, and the other rules: a
     # data event is tested only against the rules of the resource types it names (an S3 object read is
-    # never tested against a trail's Lambda and DynamoDB selectors).
-    by_type: dict[int, dict[str | None, tuple[Rule, ...]]] = field(default_factory=dict)
+    # never tested against a trail's Lambda and DynamoDB selectors). A typed rule is kept as its record
+    # tests and its resources.ARN test, applied to the one resource it was found by (``selects_values``).
+    by_type: dict[int, dict[str | None, tuple[TypedRule, ...]]] = field(default_factory=dict)
     untyped: dict[int, tuple[Rule, ...]] = field(default_factory=dict)
 
     def selects(self, kind: int, facts: Facts) -> bool:
@@ -525,12 +509,19 @@ class Matcher:
         event delivery reads."""
         typed = self.by_type.get(kind)
         if typed:
+            # A typed rule matches when SOME resource of its types passes its ARN test and the record
+            # passes its record tests: every such resource comes by here once, the rule filed under
+            # its type, so testing the resource in hand is enough (and loops over resources once).
             for resource in resources:
                 rules = typed.get(resource.type)
                 if rules is not None:
-                    for rule in rules:
-                        if rule.matches_typed(values, resources):
-                            return True
+                    for record, arn in rules:
+                        if arn is None or arn(resource.ARN):
+                            for name, test in record:
+                                if not test(values.get(name)):
+                                    break
+                            else:
+                                return True
         untyped = self.untyped.get(kind)
         if untyped:
             facts = Facts(values, resources)
@@ -550,7 +541,7 @@ def compile_selection(selection: EventSelection, excluded_sources: Iterable[str]
     )
     rules = [Rule.of(s) for s in advanced]
     by_kind: dict[int, tuple[Rule, ...]] = {}
-    by_type: dict[int, dict[str | None, tuple[Rule, ...]]] = {}
+    by_type: dict[int, dict[str | None, tuple[TypedRule, ...]]] = {}
     untyped: dict[int, tuple[Rule, ...]] = {}
     row_decided: set[int] = set()
     needed: set[str] = set()
@@ -562,7 +553,9 @@ def compile_selection(selection: EventSelection, excluded_sources: Iterable[str]
         for rule in wanted:
             for name in sorted(rule.resource_types or ()):
                 types.setdefault(name, []).append(rule)
-        by_type[kind] = {name: tuple(found) for name, found in types.items()}
+        by_type[kind] = {
+            name: tuple((r.record, r.resource_arn) for r in found) for name, found in types.items()
+        }
         if all(r.fields <= ROW_FIELDS for r in wanted):
             row_decided.add(kind)
         else:
