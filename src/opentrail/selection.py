@@ -625,18 +625,24 @@ class Picker:
     def __init__(self, trail: trails.Trail) -> None:
         self.matcher = found = matcher(trail)
         self.known: dict[tuple[int, int | None, str | None], bool] = {}
+        self.row_decided = found.row_decided
         self.per_event = frozenset(k for k in CATEGORY_OF_KIND if found.wants_kind(k)) - found.row_decided
+        self.excluded = found.excluded_sources
+        # Whether a rule tests eventSource or readOnly beyond its category: only then do the stored
+        # facts need the row's columns added.
+        tested = {name for rules in found.by_kind.values() for r in rules for name, _ in r.record}
+        self.columns = not tested.isdisjoint(("eventSource", "readOnly"))
 
     def __call__(self, row: LogRow) -> bool:
         kind = row[2]
-        found = self.matcher
-        if kind in found.row_decided:
+        if kind in self.row_decided:
             key = (kind, row[3], row[4])
             wanted = self.known.get(key)
             if wanted is None:
+                found = self.matcher
                 wanted = self.known[key] = found.selects(kind, row_facts(kind, row[3], row[4]))
             return wanted
-        if kind not in self.per_event or row[4] in found.excluded_sources:
+        if kind not in self.per_event or row[4] in self.excluded:
             return False
         # A row built by hand may stop at the record (seven elements): it is read like a row stored
         # before ingest kept facts.
@@ -649,10 +655,11 @@ class Picker:
                 pass  # damaged: the record says the same
             else:
                 values = decoded.values
-                values["eventSource"] = row[4]
-                values["readOnly"] = _READ_ONLY[row[3]]
-                return found.selects_values(kind, values, decoded.resources)
-        return found.selects(kind, found.read(row[6], kind, row[3], row[4]))
+                if self.columns:
+                    values["eventSource"] = row[4]
+                    values["readOnly"] = _READ_ONLY[row[3]]
+                return self.matcher.selects_values(kind, values, decoded.resources)
+        return self.matcher.selects(kind, self.matcher.read(row[6], kind, row[3], row[4]))
 
 
 def account_of(trail: trails.Trail) -> str:
