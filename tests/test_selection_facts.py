@@ -86,7 +86,7 @@ def test_stored_facts_agree_with_the_record_over_the_corpus() -> None:
         if row.kind is Kind.INSIGHT or view.eventCategory == "ActivityAuditLog":
             continue  # eventSource and identity come from elsewhere; never data events
         resources = [(r.type, r.ARN) for r in view.resources or ()]
-        as_data = row.facts or selector_facts(view, view.userIdentity, resources)
+        as_data = row.facts or selector_facts(item.raw, view, view.userIdentity, resources)
         assert as_data is not None, item.where
         assert from_stored(msgspec.structs.replace(row, facts=as_data)) == from_record(row), item.where
         checked += 1
