@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opentrail import selection
+from opentrail import facts, selection
 from opentrail.errors import RecordError
 from opentrail.events import EventRow, Kind, SelectorFacts, decode_view, index_record, selector_facts
 from opentrail.store import LogRow, open_store
@@ -35,25 +35,25 @@ SCALARS = [f for f in selection.FIELDS if not f.startswith("resources.")]
 
 def from_record(row: EventRow) -> tuple[dict[str, str | None], list[tuple[str | None, str | None]]]:
     """Every selector field as the engine reads it from the record bytes (what rows without facts get)."""
-    facts = selection.facts_of(row.record, row.kind)
-    return {f: facts.values.get(f) for f in SCALARS}, [(r.type, r.ARN) for r in facts.resources]
+    found = facts.facts_of(row.record, row.kind)
+    return {f: found.values.get(f) for f in SCALARS}, [(r.type, r.ARN) for r in found.resources]
 
 
 def from_stored(row: EventRow) -> tuple[dict[str, str | None], list[tuple[str | None, str | None]]]:
     assert row.facts is not None
-    facts = selection.stored_facts(row.facts, row.kind, row.read_only, row.event_source)
-    return {f: facts.values.get(f) for f in SCALARS}, [(r.type, r.ARN) for r in facts.resources]
+    found = facts.stored_facts(row.facts, row.kind, row.read_only, row.event_source)
+    return {f: found.values.get(f) for f in SCALARS}, [(r.type, r.ARN) for r in found.resources]
 
 
-def log_row(row: EventRow, seq: int = 1, facts: bool = True) -> LogRow:
+def log_row(row: EventRow, seq: int = 1, stored_facts: bool = True) -> LogRow:
     read_only = None if row.read_only is None else int(row.read_only)
-    stored = row.facts if facts else None
+    stored = row.facts if stored_facts else None
     return (seq, 1, int(row.kind), read_only, row.event_source, row.time_ms, row.record, stored)
 
 
 def test_the_stored_layout_is_the_one_selection_reads() -> None:
-    assert selection._Stored.__struct_fields__ == SelectorFacts.__struct_fields__
-    assert selection._Stored.__struct_config__.array_like
+    assert facts._Stored.__struct_fields__ == SelectorFacts.__struct_fields__
+    assert facts._Stored.__struct_config__.array_like
 
 
 def test_only_data_and_network_activity_events_get_facts() -> None:
@@ -176,7 +176,7 @@ def test_the_selector_table_through_stored_facts(case: Any) -> None:
     for index, (record, expected) in enumerate(case.events):
         row = index_record(json.dumps(record).encode(), ACCOUNT)
         assert picker(log_row(row, index + 1)) is expected, (case.name, record)
-        assert picker(log_row(row, index + 1, facts=False)) is expected, (case.name, record)
+        assert picker(log_row(row, index + 1, stored_facts=False)) is expected, (case.name, record)
 
 
 def test_damaged_facts_fall_back_to_the_record() -> None:

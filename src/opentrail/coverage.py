@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from . import organizations, selection, trails
+from . import facts, organizations, selection, trails
 from .events import EventRow, Kind
 from .store import Store
 
@@ -113,10 +113,10 @@ def selected_somewhere(store: Store, row: EventRow) -> bool:
         )
     # Read once for all the trails: from the facts index_record just decided, not the record again.
     if row.facts is None:
-        facts = selection.facts_of(row.record, row.kind)
+        found = facts.facts_of(row.record, row.kind)
     else:
-        facts = selection.stored_facts(row.facts, row.kind, row.read_only, row.event_source)
-    return any(m.selects(row.kind, facts) for m in wanting)
+        found = facts.stored_facts(row.facts, row.kind, row.read_only, row.event_source)
+    return any(m.selects(row.kind, found) for m in wanting)
 
 
 def drop_unselected(store: Store, rows: list[EventRow]) -> list[EventRow]:
