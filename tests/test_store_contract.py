@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from opentrail.clock import FixedClock
 from opentrail.errors import ConflictError
-from opentrail.events import EventRow, Kind, StoredEvent, index_record
+from opentrail.events import EventRow, Kind, SelectorFacts, StoredEvent, index_record
 from opentrail.store import AccessKey, Account, Doc, EventQuery, Store, open_store
 
 # -- backends ---------------------------------------------------------------------------------------
@@ -660,13 +661,14 @@ def test_read_log_returns_one_accounts_rows_with_their_fields(store: Store) -> N
     part = store.read_log(ACCOUNT, 0, 100)
     assert _log_ids(part.rows) == ["a0", "a2", "a3"]
     assert part.last == events[-1].seq
-    seq, stream, kind, read_only, source, time_ms, raw = part.rows[0]
-    assert (seq, kind, read_only, source, time_ms) == (
+    seq, stream, kind, read_only, source, time_ms, raw, facts = part.rows[0]
+    assert (seq, kind, read_only, source, time_ms, facts) == (
         events[0].seq,
         Kind.MANAGEMENT,
         1,
         "ec2.amazonaws.com",
         T0_MS + 5000,
+        None,  # a management event's columns are all its selectors read
     )
     assert raw == events[0].row.record
     assert part.regions[stream] == "us-east-1"
@@ -711,6 +713,26 @@ def test_read_log_of_the_backend_agrees_with_the_generic_one(store: Store) -> No
         assert facts(ours) == facts(generic)
         assert ours.last == generic.last
         assert len(ours.rows) == (10 if region is None else 5)
+
+
+def test_selector_facts_of_data_events_come_back_from_the_log(store: Store) -> None:
+    """Ingest decides a data or network activity event's selector facts once; the log keeps them
+    byte for byte beside the record (forward reads, read_log), and keeps none for the other kinds."""
+    bucket = ("AWS::S3::Bucket", "arn:aws:s3:::b")
+    rows = [
+        row(ACCOUNT, "d0", category="Data", read_only=True, resources=[bucket], errorCode="NoSuchKey"),
+        row(ACCOUNT, "m1", category="Management"),
+        row(ACCOUNT, "n2", category="NetworkActivity", source="ec2.amazonaws.com", vpcEndpointId="vpce-1"),
+        row(ACCOUNT, "i3", category="Insight", eventType="AwsCloudTrailInsight"),
+    ]
+    assert [r.facts is not None for r in rows] == [True, False, True, False]
+    store.append(rows)
+    assert [e.row.facts for e in store.read_after(0, 10)] == [r.facts for r in rows]
+    assert [r[7] for r in store.read_log(ACCOUNT, 0, 100).rows] == [r.facts for r in rows]
+    decoded = msgspec.msgpack.decode(rows[0].facts or b"", type=SelectorFacts)
+    assert decoded == SelectorFacts(
+        {"eventName": "GetObject", "errorCode": "NoSuchKey"}, [("AWS::S3::Bucket", "arn:aws:s3:::b")]
+    )
 
 
 def test_rows_with_and_without_resources_keep_their_order_in_one_batch(store: Store) -> None:

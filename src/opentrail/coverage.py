@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from . import organizations, selection, trails
+from . import facts, organizations, selection, trails
 from .events import EventRow, Kind
 from .store import Store
 
@@ -108,9 +108,15 @@ def selected_somewhere(store: Store, row: EventRow) -> bool:
         return False
     if len(wanting) == 1:
         only = wanting[0]
-        return only.selects(row.kind, only.read(row.record, row.kind, row.read_only, row.event_source))
-    facts = selection.facts_of(row.record, row.kind)  # read once for all the trails
-    return any(m.selects(row.kind, facts) for m in wanting)
+        return only.selects(
+            row.kind, only.read(row.record, row.kind, row.read_only, row.event_source, row.facts)
+        )
+    # Read once for all the trails: from the facts index_record just decided, not the record again.
+    if row.facts is None:
+        found = facts.facts_of(row.record, row.kind)
+    else:
+        found = facts.stored_facts(row.facts, row.kind, row.read_only, row.event_source)
+    return any(m.selects(row.kind, found) for m in wanting)
 
 
 def drop_unselected(store: Store, rows: list[EventRow]) -> list[EventRow]:

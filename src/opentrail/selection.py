@@ -17,10 +17,12 @@ Basic selectors are first rewritten into the advanced selectors CloudTrail docum
 equivalent (``advanced_equivalent``), so there is one evaluator. A selection is compiled once per trail
 configuration; evaluation is set membership and ``str.startswith(tuple)`` / ``str.endswith(tuple)``.
 
-Records are read through ``Facts``: the row's stored columns when the selectors need no more (management
-selectors on trails use only eventCategory, eventSource and readOnly, so ``Picker`` caches one decision
-per (kind, readOnly, eventSource)), else a msgspec decoder that reads only the selector fields out of
-the record bytes.
+Records are read through ``Facts`` (module ``facts``): the row's stored columns when the selectors
+need no more (management selectors on trails use only eventCategory, eventSource and readOnly, so
+``Picker`` caches one decision per (kind, readOnly, eventSource)); for data and network activity events,
+the selector facts ingest decided once and stored beside the record (``events.SelectorFacts``); for rows
+stored before those were kept, a msgspec decoder that reads only the selector fields out of the record
+bytes. Both give the same facts (tests/test_selection_facts.py).
 
 """
 
@@ -28,12 +30,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import msgspec
 
 from . import trails
-from .events import Kind
+from .facts import (
+    CATEGORY_OF_KIND,
+    READ_ONLY_TEXT,
+    RESOURCE_FIELDS,
+    ROW_FIELDS,
+    STORED,
+    Facts,
+    Reader,
+    Resource,
+    row_facts,
+)
+from .facts import FIELDS as FIELDS  # the engine's vocabulary, named here too
+from .facts import facts_of as facts_of
+from .facts import stored_facts as stored_facts
 from .selectors import (
     AdvancedEventSelector,
     DataResource,
@@ -42,177 +56,6 @@ from .selectors import (
     FieldSelector,
 )
 from .store import LogRow
-
-# Every field an advanced selector may name (trails and event data stores).
-FIELDS = (
-    "eventCategory",
-    "eventSource",
-    "eventName",
-    "eventType",
-    "readOnly",
-    "resources.type",
-    "resources.ARN",
-    "userIdentity.arn",
-    "errorCode",
-    "sessionCredentialFromConsole",
-    "vpcEndpointId",
-)
-# Fields the store keeps as columns of every row, so a decision on them alone can be cached per row shape.
-ROW_FIELDS = frozenset({"eventCategory", "eventSource", "readOnly"})
-CATEGORY_OF_KIND: dict[int, str] = {
-    Kind.MANAGEMENT: "Management",
-    Kind.DATA: "Data",
-    Kind.INSIGHT: "Insight",
-    Kind.NETWORK: "NetworkActivity",
-}
-_RESOURCE_FIELDS = ("resources.type", "resources.ARN")
-
-
-# -- facts: what a record says about the selector fields -------------------------------------------------
-
-
-class Resource(msgspec.Struct, gc=False):
-    """One entry of a record's ``resources[]``, as selectors read it."""
-
-    type: str | None = None
-    ARN: str | None = None
-
-
-class Facts(msgspec.Struct, gc=False):
-    """A record's selector fields as text (``readOnly`` as ``"true"``/``"false"``), None when absent,
-    and its ``resources[]``. A Struct outside the cycle collector: one is built per data event read,
-    and it holds only text and Resources."""
-
-    values: dict[str, str | None]
-    resources: Sequence[Resource] = ()
-
-
-class _Identity(msgspec.Struct, gc=False):
-    arn: str | None = None
-
-
-def _text(value: Any) -> str | None:
-    """A record value as selectors compare it: booleans as CloudTrail writes them in selectors."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return None
-
-
-def _lenient(raw: bytes, category: str | None) -> Facts:
-    """The selector fields of a record with unexpected types (stored by an older, looser validation):
-    scalars as text, and whatever is not an object or list where one is expected is absent."""
-    try:
-        data = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        data = None
-    if not isinstance(data, dict):
-        return Facts({"eventCategory": category})
-    identity = data.get("userIdentity")
-    resources = data.get("resources")
-    values = {name: _text(data.get(name)) for name in _SCALARS}
-    values["eventCategory"] = category
-    values["userIdentity.arn"] = _text(identity.get("arn")) if isinstance(identity, dict) else None
-    entries = [
-        Resource(_text(r.get("type")), _text(r.get("ARN")))
-        for r in (resources if isinstance(resources, list) else ())
-        if isinstance(r, dict)
-    ]
-    return Facts(values, entries)
-
-
-_SCALARS = (
-    "eventSource",
-    "eventName",
-    "eventType",
-    "readOnly",
-    "errorCode",
-    "sessionCredentialFromConsole",
-    "vpcEndpointId",
-)
-
-
-def row_facts(kind: int, read_only: int | bool | None, event_source: str | None) -> Facts:
-    """The facts a store row's columns give without reading the record."""
-    return Facts(
-        {
-            "eventCategory": CATEGORY_OF_KIND.get(kind),
-            "eventSource": event_source,
-            "readOnly": _READ_ONLY[read_only],
-        }
-    )
-
-
-class Reader:
-    """Reads the selector fields a matcher needs beyond the row's columns (eventCategory, eventSource,
-    readOnly; with ``columns`` False, those too), with a decoder made for exactly those fields: msgspec
-    then allocates nothing for the rest of the record (for S3 data events with resources.ARN
-    conditions, about half the decode)."""
-
-    def __init__(self, fields: frozenset[str], columns: bool = True) -> None:
-        self.columns = columns
-        self.scalars = tuple(n for n in _SCALARS if n in fields and not (columns and n in ROW_FIELDS))
-        members: list[tuple[str, Any, Any]] = [(n, _SCALAR_TYPES[n], None) for n in self.scalars]
-        self.identity = "userIdentity.arn" in fields
-        if self.identity:
-            members.append(("userIdentity", _Identity | None, None))
-        self.resources = not fields.isdisjoint(_RESOURCE_FIELDS)
-        if self.resources:
-            members.append(("resources", list[Resource] | None, None))
-        self.decoder = msgspec.json.Decoder(msgspec.defstruct("Selected", members, gc=False))
-        self.empty = not members
-
-    def __call__(
-        self, raw: bytes, kind: int, read_only: int | bool | None, event_source: str | None
-    ) -> Facts:
-        values = {
-            "eventCategory": CATEGORY_OF_KIND.get(kind),
-            "eventSource": event_source,
-            "readOnly": _READ_ONLY[read_only],
-        }
-        if self.empty:
-            return Facts(values)
-        try:
-            decoded: Any = self.decoder.decode(raw)
-        except (msgspec.ValidationError, msgspec.DecodeError):
-            full = _lenient(raw, values["eventCategory"])
-            if self.columns:
-                full.values.update(values)
-            return full
-        for name in self.scalars:
-            value = getattr(decoded, name)
-            values[name] = ("true" if value else "false") if value is True or value is False else value
-        if self.identity:
-            identity = decoded.userIdentity
-            values["userIdentity.arn"] = None if identity is None else identity.arn
-        return Facts(values, (decoded.resources or ()) if self.resources else ())
-
-
-# readOnly as the store keeps it (1, 0 or NULL) or as a record has it, in selector text.
-_READ_ONLY: dict[int | bool | None, str | None] = {None: None, 0: "false", 1: "true"}
-
-
-_SCALAR_TYPES: dict[str, Any] = {
-    "eventSource": str | None,
-    "eventName": str | None,
-    "eventType": str | None,
-    "readOnly": bool | None,
-    "errorCode": str | None,
-    "sessionCredentialFromConsole": str | bool | None,
-    "vpcEndpointId": str | None,
-}
-_EVERY_FIELD = Reader(frozenset(FIELDS), columns=False)
-
-
-def facts_of(raw: bytes, kind: int) -> Facts:
-    """Every selector field of a stored record, all read from its bytes. ``kind`` is the store's
-    category, which also covers records older than eventVersion 1.07 (no eventCategory;
-    ``managementEvent: false`` means Data)."""
-    return _EVERY_FIELD(raw, kind, None, None)
-
 
 # -- compiled conditions ----------------------------------------------------------------------------------
 
@@ -254,13 +97,14 @@ class Condition:
         if equals:
             return equals.__contains__
         if starts:
-            return lambda value: value is not None and value.startswith(starts)
+            return _prefix_test(starts)
         if ends:
             return lambda value: value is not None and value.endswith(ends)
         if not_equals:
             return lambda value: value not in not_equals
         if not_starts:
-            return lambda value: value is None or not value.startswith(not_starts)
+            has = _prefix_test(not_starts)
+            return lambda value: not has(value)  # has(None) is False: a missing field passes
         return lambda value: value is None or not value.endswith(not_ends)
 
     def holds(self, value: str | None) -> bool:
@@ -277,6 +121,30 @@ class Condition:
 
 
 Test = Callable[[str | None], bool]
+
+
+def _prefix_test(prefixes: tuple[str, ...]) -> Test:
+    """Whether a value starts with one of ``prefixes`` (a missing one does not). ``str.startswith``
+    with a tuple compares every prefix in turn (98 bucket prefixes: 0.64 µs a value); when the
+    prefixes come in few lengths (a trail's bucket or key prefixes usually do), the value cut to each
+    length is looked up in a set instead (0.18 µs)."""
+    by_length: dict[int, set[str]] = {}
+    for prefix in prefixes:
+        by_length.setdefault(len(prefix), set()).add(prefix)
+    # A set lookup per length costs about what a dozen prefix comparisons do.
+    if len(by_length) * 12 >= len(prefixes):
+        return lambda value: value is not None and value.startswith(prefixes)
+    lengths = tuple((length, frozenset(found)) for length, found in sorted(by_length.items()))
+
+    def test(value: str | None) -> bool:
+        if value is None:
+            return False
+        for length, found in lengths:  # noqa: SIM110 - a loop: no generator per value
+            if value[:length] in found:
+                return True
+        return False
+
+    return test
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +164,7 @@ class Rule:
     @classmethod
     def of(cls, selector: AdvancedEventSelector) -> Rule:
         conditions = {f.field: Condition.of(f) for f in selector.field_selectors}
-        skipped = ("eventCategory", *_RESOURCE_FIELDS)
+        skipped = ("eventCategory", *RESOURCE_FIELDS)
         record = tuple((name, c.tester()) for name, c in conditions.items() if name not in skipped)
         kind = conditions.get("resources.type")
         arn = conditions.get("resources.ARN")
@@ -313,12 +181,11 @@ class Rule:
     def allows(self, category: str) -> bool:
         return self.category is None or self.category.holds(category)
 
-    def matches(self, facts: Facts, typed: bool = False) -> bool:
-        """Whether the record matches, its category aside (``Matcher`` keeps rules by category);
-        ``typed``: the record is known to have a resource of the rule's ``resource_types``."""
+    def matches(self, facts: Facts) -> bool:
+        """Whether the record matches, its category aside (``Matcher`` keeps rules by category)."""
         resources = facts.resources
         types = self.resource_types
-        if types is not None and not typed:
+        if types is not None:
             for resource in resources:
                 if resource.type in types:
                     break
@@ -412,6 +279,9 @@ def advanced_equivalent(basic: Iterable[EventSelector]) -> list[AdvancedEventSel
 # -- a whole selection -------------------------------------------------------------------------------------
 
 
+TypedRule = tuple[tuple[tuple[str, Test], ...], Test | None]
+
+
 @dataclass(frozen=True, slots=True)
 class Matcher:
     """A trail's selection compiled: the rules that can match each stored kind of event, and which kinds
@@ -425,22 +295,41 @@ class Matcher:
     excluded_sources: frozenset[str] = frozenset()
     # Per kind, the rules with a plain resources.type by each type they name, and the other rules: a
     # data event is tested only against the rules of the resource types it names (an S3 object read is
-    # never tested against a trail's Lambda and DynamoDB selectors).
-    by_type: dict[int, dict[str, tuple[Rule, ...]]] = field(default_factory=dict)
+    # never tested against a trail's Lambda and DynamoDB selectors). A typed rule is kept as its record
+    # tests and its resources.ARN test, applied to the one resource it was found by (``selects_values``).
+    by_type: dict[int, dict[str | None, tuple[TypedRule, ...]]] = field(default_factory=dict)
     untyped: dict[int, tuple[Rule, ...]] = field(default_factory=dict)
 
     def selects(self, kind: int, facts: Facts) -> bool:
-        if facts.values.get("eventSource") in self.excluded_sources:
+        if self.excluded_sources and facts.values.get("eventSource") in self.excluded_sources:
             return False
+        return self.selects_values(kind, facts.values, facts.resources)
+
+    def selects_values(self, kind: int, values: dict[str, str | None], resources: Sequence[Resource]) -> bool:
+        """``selects`` on a record's facts as parts (no ``Facts`` built), its eventSource known not to
+        be excluded. Loops, not any(generator), and no empty defaults built: this runs for every data
+        event delivery reads."""
         typed = self.by_type.get(kind)
         if typed:
-            for resource in facts.resources:
-                for rule in typed.get(resource.type or "", ()):
-                    if rule.matches(facts, typed=True):
-                        return True
-        for rule in self.untyped.get(kind, ()):  # noqa: SIM110 - a loop: no generator per event
-            if rule.matches(facts):
-                return True
+            # A typed rule matches when SOME resource of its types passes its ARN test and the record
+            # passes its record tests: every such resource comes by here once, the rule filed under
+            # its type, so testing the resource in hand is enough (and loops over resources once).
+            for resource in resources:
+                rules = typed.get(resource.type)
+                if rules is not None:
+                    for record, arn in rules:
+                        if arn is None or arn(resource.ARN):
+                            for name, test in record:
+                                if not test(values.get(name)):
+                                    break
+                            else:
+                                return True
+        untyped = self.untyped.get(kind)
+        if untyped:
+            facts = Facts(values, resources)
+            for rule in untyped:
+                if rule.matches(facts):
+                    return True
         return False
 
     def wants_kind(self, kind: int) -> bool:
@@ -454,7 +343,7 @@ def compile_selection(selection: EventSelection, excluded_sources: Iterable[str]
     )
     rules = [Rule.of(s) for s in advanced]
     by_kind: dict[int, tuple[Rule, ...]] = {}
-    by_type: dict[int, dict[str, tuple[Rule, ...]]] = {}
+    by_type: dict[int, dict[str | None, tuple[TypedRule, ...]]] = {}
     untyped: dict[int, tuple[Rule, ...]] = {}
     row_decided: set[int] = set()
     needed: set[str] = set()
@@ -466,7 +355,9 @@ def compile_selection(selection: EventSelection, excluded_sources: Iterable[str]
         for rule in wanted:
             for name in sorted(rule.resource_types or ()):
                 types.setdefault(name, []).append(rule)
-        by_type[kind] = {name: tuple(found) for name, found in types.items()}
+        by_type[kind] = {
+            name: tuple((r.record, r.resource_arn) for r in found) for name, found in types.items()
+        }
         if all(r.fields <= ROW_FIELDS for r in wanted):
             row_decided.add(kind)
         else:
@@ -528,26 +419,49 @@ def matcher(trail: trails.Trail) -> Matcher:
 
 class Picker:
     """A trail's selection over ``LogRow`` tuples ``(seq, stream, kind, read_only, event_source,
-    time_ms, record)``. Kinds the columns decide are answered once per distinct (kind, readOnly,
+    time_ms, record, facts)``. Kinds the columns decide are answered once per distinct (kind, readOnly,
     eventSource), then by a dict lookup (a pass sees a few dozen such triples); the others (data and
-    network activity events) are decided per event from the selector fields of the record bytes."""
+    network activity events) are decided per event from the selector facts ingest stored, or for rows
+    stored before those were kept, from the record bytes."""
 
     def __init__(self, trail: trails.Trail) -> None:
-        self.matcher = matcher(trail)
+        self.matcher = found = matcher(trail)
         self.known: dict[tuple[int, int | None, str | None], bool] = {}
+        self.row_decided = found.row_decided
+        self.per_event = frozenset(k for k in CATEGORY_OF_KIND if found.wants_kind(k)) - found.row_decided
+        self.excluded = found.excluded_sources
+        # Whether a rule tests eventSource or readOnly beyond its category: only then do the stored
+        # facts need the row's columns added.
+        tested = {name for rules in found.by_kind.values() for r in rules for name, _ in r.record}
+        self.columns = not tested.isdisjoint(("eventSource", "readOnly"))
 
     def __call__(self, row: LogRow) -> bool:
         kind = row[2]
-        found = self.matcher
-        if kind in found.row_decided:
+        if kind in self.row_decided:
             key = (kind, row[3], row[4])
             wanted = self.known.get(key)
             if wanted is None:
+                found = self.matcher
                 wanted = self.known[key] = found.selects(kind, row_facts(kind, row[3], row[4]))
             return wanted
-        if not found.wants_kind(kind) or row[4] in found.excluded_sources:
+        if kind not in self.per_event or row[4] in self.excluded:
             return False
-        return found.selects(kind, found.read(row[6], kind, row[3], row[4]))
+        # A row built by hand may stop at the record (seven elements): it is read like a row stored
+        # before ingest kept facts.
+        stored = row[7] if len(row) > 7 else None
+        if stored is not None:
+            # ``stored_facts`` inlined, less eventCategory (rules are filed by category already).
+            try:
+                decoded = STORED.decode(stored)
+            except (msgspec.ValidationError, msgspec.DecodeError):
+                pass  # damaged: the record says the same
+            else:
+                values = decoded.values
+                if self.columns:
+                    values["eventSource"] = row[4]
+                    values["readOnly"] = READ_ONLY_TEXT[row[3]]
+                return self.matcher.selects_values(kind, values, decoded.resources)
+        return self.matcher.selects(kind, self.matcher.read(row[6], kind, row[3], row[4]))
 
 
 def account_of(trail: trails.Trail) -> str:

@@ -95,9 +95,10 @@ class EventQuery:
     before: tuple[int, int] | None = None
 
 
-# (seq, stream, kind, read_only as 0/1/None, eventSource, eventTime in ms, record bytes): a plain tuple,
-# as the database driver returns it, so a forward read builds no object per event.
-LogRow = tuple[int, int, int, int | None, str | None, int, bytes]
+# (seq, stream, kind, read_only as 0/1/None, eventSource, eventTime in ms, record bytes, selector facts
+# as ``EventRow.facts`` or None): a plain tuple, as the database driver returns it, so a forward read
+# builds no object per event.
+LogRow = tuple[int, int, int, int | None, str | None, int, bytes, bytes | None]
 
 
 @dataclass(slots=True)
@@ -225,7 +226,16 @@ class Store(abc.ABC):
             regions[stream] = row.region
             read_only = None if row.read_only is None else int(row.read_only)
             rows.append(
-                (event.seq, stream, int(row.kind), read_only, row.event_source, row.time_ms, row.record)
+                (
+                    event.seq,
+                    stream,
+                    int(row.kind),
+                    read_only,
+                    row.event_source,
+                    row.time_ms,
+                    row.record,
+                    row.facts,
+                )
             )
         return LogSlice(last, rows, regions)
 

@@ -39,13 +39,13 @@ STAGING_SQL = """
 CREATE TEMP TABLE IF NOT EXISTS staging (
     ord integer, stream integer, acct bigint, kind smallint, time bigint, event_id bytea,
     event_name bytea, event_source bytea, read_only smallint, username bytea, access_key bytea,
-    record bytea, resources bytea
+    record bytea, resources bytea, facts bytea
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS staging_attrs (ord integer, attr smallint, value bytea)
     ON COMMIT DELETE ROWS;
 """
 COPY_EVENTS = "COPY staging FROM STDIN (FORMAT BINARY)"
-EVENT_TYPES = ["int4", "int4", "int8", "int2", "int8", *["bytea"] * 3, "int2", *["bytea"] * 4]
+EVENT_TYPES = ["int4", "int4", "int8", "int2", "int8", *["bytea"] * 3, "int2", *["bytea"] * 5]
 COPY_ATTRS = "COPY staging_attrs FROM STDIN (FORMAT BINARY)"
 ATTR_TYPES = ["int4", "int2", "bytea"]
 
@@ -63,9 +63,10 @@ WITH k AS (
 ),
 e AS (
     INSERT INTO events (day, seq, stream, acct, kind, time, event_id, event_name, event_source,
-                        read_only, username, access_key, record, resources)
+                        read_only, username, access_key, record, resources, facts)
     SELECT %(day)s::integer, %(base)s::bigint + s.ord, s.stream, s.acct, s.kind, s.time, s.event_id,
-           s.event_name, s.event_source, s.read_only, s.username, s.access_key, s.record, s.resources
+           s.event_name, s.event_source, s.read_only, s.username, s.access_key, s.record, s.resources,
+           s.facts
     FROM staging s JOIN k USING (ord) ORDER BY s.ord
 ),
 a AS (
@@ -106,6 +107,7 @@ def staged(ord_: int, sid: int, row: EventRow) -> tuple[Any, ...]:
         _text(row.access_key_id),
         row.record,
         _encoder.encode(row.resources) if row.resources else None,
+        row.facts,
     )
 
 
@@ -170,7 +172,7 @@ def drop_day(conn: psycopg.Connection[Any], day: int, lock: int) -> int:
 # from a cache instead (``names``), and are never renamed.
 EVENT_COLUMNS = (
     "e.seq, e.stream, e.kind, e.time, e.event_id, e.event_name, e.event_source, "
-    "e.read_only, e.username, e.access_key, e.record, e.resources"
+    "e.read_only, e.username, e.access_key, e.record, e.resources, e.facts"
 )
 Names = dict[int, tuple[str, str]]  # stream id -> (account, region)
 
@@ -179,8 +181,12 @@ def _str(value: bytes | None) -> str | None:
     return None if value is None else bytes(value).decode()
 
 
+def _bytes(value: bytes | None) -> bytes | None:
+    return None if value is None else bytes(value)
+
+
 def to_event(row: tuple[Any, ...], account: str, region: str) -> StoredEvent:
-    read_only, resources = row[7], row[11]
+    read_only, resources, facts = row[7], row[11], row[12]
     return StoredEvent(
         row[0],
         EventRow(
@@ -196,6 +202,7 @@ def to_event(row: tuple[Any, ...], account: str, region: str) -> StoredEvent:
             _str(row[9]),
             bytes(row[10]),
             () if resources is None else _resources.decode(resources),
+            _bytes(facts),
         ),
     )
 
@@ -375,12 +382,12 @@ def read_log(
         )
     ]
     rows = conn.execute(
-        "SELECT seq, stream, kind, read_only, event_source, time, record FROM events "
+        "SELECT seq, stream, kind, read_only, event_source, time, record, facts FROM events "
         "WHERE day = ANY(%s) AND seq > %s AND seq <= %s AND stream = ANY(%s) ORDER BY seq",
         (days, after, bound, list(regions)),
     ).fetchall()
     return LogSlice(
         bound,
-        [(r[0], r[1], r[2], r[3], _str(r[4]), r[5], bytes(r[6])) for r in rows],
+        [(r[0], r[1], r[2], r[3], _str(r[4]), r[5], bytes(r[6]), _bytes(r[7])) for r in rows],
         regions,
     )

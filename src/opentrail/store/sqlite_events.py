@@ -33,12 +33,12 @@ ATTRIBUTES = {
 
 EVENT_COLUMNS = (
     "e.seq, s.account, s.region, e.kind, e.time, e.event_id, e.event_name, e.event_source, "
-    "e.read_only, e.username, e.access_key, e.record, e.resources"
+    "e.read_only, e.username, e.access_key, e.record, e.resources, e.facts"
 )
 _FROM_EVENTS = "events e JOIN streams s ON s.id = e.stream"
 INSERT_EVENT_SQL = (
     "INSERT OR IGNORE INTO events (seq, stream, acct, kind, time, event_id, event_name, event_source, "
-    "read_only, username, access_key, record, resources) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "read_only, username, access_key, record, resources, facts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 INSERT_HISTORY_SQL = (
     "INSERT OR IGNORE INTO history (stream, kind, attr, value, time, seq) VALUES (?,?,?,?,?,?)"
@@ -63,10 +63,11 @@ def event_values(sid: int, row: EventRow) -> tuple[Any, ...]:
         row.access_key_id,
         row.record,
         _encoder.encode(row.resources) if row.resources else None,
+        row.facts,
     )
 
 
-_COLUMNS = 13  # seq and the twelve ``event_values``
+_COLUMNS = 14  # seq and the thirteen ``event_values``
 
 
 def next_seq(conn: sqlite3.Connection) -> int:
@@ -74,12 +75,12 @@ def next_seq(conn: sqlite3.Connection) -> int:
     return (int(row[0]) if row else 0) + 1
 
 
-_ROWS_PER_STATEMENT = 250  # 13 values a row: well under SQLite's 32,766 variables per statement
+_ROWS_PER_STATEMENT = 250  # 14 values a row: well under SQLite's 32,766 variables per statement
 
 
 @functools.lru_cache(maxsize=_ROWS_PER_STATEMENT)
 def _insert_rows_sql(count: int) -> str:
-    one = "(?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    one = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
     return INSERT_EVENT_SQL.replace(one, ",".join([one] * count))
 
 
@@ -179,6 +180,7 @@ def to_event(row: tuple[Any, ...]) -> StoredEvent:
             row[10],
             row[11],
             () if resources is None else _resources.decode(resources),
+            row[13],
         ),
     )
 
@@ -274,7 +276,7 @@ def read_log(
     conn: sqlite3.Connection, account: str, after: int, limit: int, until: int | None, region: str | None
 ) -> LogSlice:
     """``Store.read_log`` in two statements: the committed high-water mark, then one rowid range scan
-    that SQLite filters by stream. Rows come back as the driver's tuples, seven columns (the full
+    that SQLite filters by stream. Rows come back as the driver's tuples, eight columns (the full
     ``read_after`` row with its stream join and ``to_event`` cost delivery 10 µs an event; this, 3).
 
     Every row at or below the high-water mark was committed with it (one writer, numbers given out in
@@ -295,7 +297,7 @@ def read_log(
     # ``+stream``: filter rows of the range, never walk an index on stream instead of the rowid.
     streams = ",".join(str(sid) for sid in regions)
     rows = conn.execute(
-        "SELECT seq, stream, kind, read_only, event_source, time, record FROM events "
+        "SELECT seq, stream, kind, read_only, event_source, time, record, facts FROM events "
         f"WHERE seq > ? AND seq <= ? AND +stream IN ({streams}) ORDER BY seq",
         (after, bound),
     ).fetchall()
