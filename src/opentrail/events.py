@@ -99,7 +99,7 @@ class SelectorFacts(msgspec.Struct, array_like=True, omit_defaults=True, gc=Fals
     """What advanced selectors read from a data or network activity record beyond the row's columns
     (eventCategory, eventSource, readOnly), decided once by ``index_record`` and stored beside the
     record, so delivery and ingest's coverage select data events without parsing the record's JSON
-    again (ADR 0008). As msgpack (``FACTS``): an array of the record-level fields that are present, by
+    again (ADR 0009). As msgpack (``FACTS``): an array of the record-level fields that are present, by
     selector field name, as text as selectors compare it (a map that decodes straight into the dict
     the engine matches on), and the resources[] entries as [type, ARN] pairs."""
 

@@ -3,7 +3,7 @@
 
 Three sources give the same facts: the row's stored columns (eventCategory, eventSource, readOnly: all
 that management selectors read), the facts ingest decided for a data or network activity event and
-stored beside its record (``events.SelectorFacts``, decoded by ``stored_facts``; ADR 0008), and, for
+stored beside its record (``events.SelectorFacts``, decoded by ``stored_facts``; ADR 0009), and, for
 rows stored before those were kept, the record bytes (``Reader``, ``facts_of``).
 """
 
