@@ -373,3 +373,65 @@ def test_commits_are_durable_even_where_the_server_defaults_to_asynchronous_comm
 )
 def test_a_database_url_is_printed_without_its_password(url: str, shown: str) -> None:
     assert redacted(url) == shown
+
+
+def test_a_version_3_database_migrates_to_partial_lookup_indexes_and_answers_the_same(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0004 rebuilds the lookup indexes as partial ones and drops event_keys' day index: the
+    rows stored before it answer the same lookups, and retention still forgets their identities."""
+    from opentrail.store import postgres
+
+    shipped = postgres._migrations()
+    clock = FixedClock(START)
+    monkeypatch.setattr(postgres, "_migrations", lambda: [m for m in shipped if m[0] <= 3])
+    old = open_store(url, clock)
+
+    def flagged(prefix: str, read_only: bool) -> list[EventRow]:
+        flag = b'"Management", "readOnly": ' + (b"true" if read_only else b"false")
+        return [
+            index_record(record(f"{prefix}-{i}").replace(b'"Management"', flag), ACCOUNTS[0])
+            for i in range(3)
+        ]
+
+    try:
+        old.append(rows("a", 6))
+        old.append(flagged("w", False) + flagged("r", True))
+    finally:
+        old.close()
+    monkeypatch.undo()
+
+    def ids(store: Store, attribute: str | None, value: str | None) -> list[str]:
+        query = EventQuery(ACCOUNTS[0], "us-east-1", Kind.MANAGEMENT, 0, 2**53, 50, attribute, value)
+        return sorted(e.row.event_id for e in store.lookup(query))
+
+    store = open_store(url, clock)
+    try:
+        with psycopg.connect(url) as conn:
+            versions = [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
+            indexes = dict(
+                conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'events'")
+            )
+            keys = [
+                n for (n,) in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'event_keys'")
+            ]
+        assert versions == [n for n, _ in shipped]
+        assert "events_ro" not in indexes
+        assert "read_only = 0" in indexes["events_writes"]
+        assert all("kind = ANY" in indexes[name] for name in ("events_time", "events_name", "events_writes"))
+        assert keys == ["event_keys_pkey"]
+        store.append(rows("b", 2))  # after the migration: b-0 is the first account's
+        every = ["a-0", "a-2", "a-4", "b-0", "r-0", "r-1", "r-2", "w-0", "w-1", "w-2"]
+        assert ids(store, None, None) == every
+        assert ids(store, "ReadOnly", "false") == ["w-0", "w-1", "w-2"]
+        assert ids(store, "ReadOnly", "true") == ["r-0", "r-1", "r-2"]
+        assert ids(store, "ReadOnly", "maybe") == []
+        assert ids(store, "EventName", "GetObject") == every
+        assert ids(store, "EventId", "w-1") == ["w-1"]
+        clock.advance(2 * DAY)
+        assert store.purge_ingested_before(clock.now()) == 14
+        assert store.count_events() == 0
+        store.append(rows("a", 1))  # its identity went with its day: stored again
+        assert store.count_events() == 1
+    finally:
+        store.close()
