@@ -45,6 +45,7 @@ from . import (
     s3api,
     sigv4,
     tags,
+    trail_selectors,
     trails,
 )
 from .clock import Clock, SystemClock
@@ -81,6 +82,7 @@ Operation = Callable[[Call, dict[str, Any]], dict[str, Any]]
 # The CloudTrail operations this server answers, by wire name.
 OPERATIONS: dict[str, Operation] = {
     **trails.OPERATIONS,
+    **trail_selectors.OPERATIONS,
     **lookup.OPERATIONS,
     **channels.OPERATIONS,
     **tags.OPERATIONS,

@@ -30,7 +30,6 @@ from .errors import (
     ApiError,
     ConflictError,
     InvalidNextToken,
-    InvalidParameter,
     InvalidParameterCombination,
     InvalidTrailName,
     NotOrganizationMasterAccount,
@@ -44,11 +43,6 @@ from .selectors import (
     DEFAULT_SELECTION,
     EventSelection,
     InsightSelector,
-    InvalidInsightSelectors,
-    check_insight_preconditions,
-    parse_advanced_event_selectors,
-    parse_event_selectors,
-    parse_insight_selectors,
 )
 from .store import Doc
 from .tags import Tag, merge, parse_tags
@@ -61,8 +55,6 @@ PAGE_SIZE = 20
 MaximumNumberOfTrailsExceeded = api_error("MaximumNumberOfTrailsExceededException")
 TrailAlreadyExists = api_error("TrailAlreadyExistsException")
 InvalidHomeRegion = api_error("InvalidHomeRegionException")
-InsightNotEnabled = api_error("InsightNotEnabledException")
-EventDataStoreNotFound = api_error("EventDataStoreNotFoundException")
 
 
 class Trail(msgspec.Struct, kw_only=True, rename="pascal"):
@@ -220,11 +212,11 @@ def require_home(call: Call, text: str) -> Trail:
     return trail
 
 
-def _trail_name(p: dict[str, Any], member: str = "Name") -> str:
+def trail_name(p: dict[str, Any], member: str = "Name") -> str:
     return params.required_string(p, member, error=InvalidTrailName)
 
 
-def _change(
+def change(
     call: Call,
     trail: Trail,
     change: Callable[[Trail], Trail],
@@ -368,7 +360,7 @@ def _organization_changes(call: Call, wanted: bool | None) -> dict[str, Any]:
 
 
 def create_trail(call: Call, p: dict[str, Any]) -> dict[str, Any]:
-    name = _trail_name(p)
+    name = trail_name(p)
     if name.startswith("arn:"):
         raise InvalidTrailName(f"CreateTrail takes a trail name, not an ARN: {name[:300]!r}")
     check_trail_name(name)
@@ -396,7 +388,7 @@ def create_trail(call: Call, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def update_trail(call: Call, p: dict[str, Any]) -> dict[str, Any]:
-    trail = require_home(call, _trail_name(p))
+    trail = require_home(call, trail_name(p))
     updated = configure(call, trail, p)
     check = None
     if updated.is_multi_region_trail and not trail.is_multi_region_trail:
@@ -407,7 +399,7 @@ def update_trail(call: Call, p: dict[str, Any]) -> dict[str, Any]:
 
     configured = {name: getattr(updated, name) for name in _CONFIG_FIELDS}
     was_organization_trail = trail.is_organization_trail
-    trail = _change(call, trail, lambda current: msgspec.structs.replace(current, **configured), check)
+    trail = change(call, trail, lambda current: msgspec.structs.replace(current, **configured), check)
     if trail.is_organization_trail != was_organization_trail:
         # Member accounts start (or stop) being delivered from now on.
         delivery.cover(call.store, trail)
@@ -432,7 +424,7 @@ _CONFIG_FIELDS = (
 
 
 def delete_trail(call: Call, p: dict[str, Any]) -> dict[str, Any]:
-    trail = require_home(call, _trail_name(p))
+    trail = require_home(call, trail_name(p))
     # Before the trail goes: delivery keeps a copy to write the last files and the final digest.
     delivery.logging_stopped(call.store, call.account, trail, deleted=True)
     if not call.store.delete_doc(KIND, call.account, trail.trail_arn):
@@ -471,7 +463,7 @@ def describe_trails(call: Call, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_trail(call: Call, p: dict[str, Any]) -> dict[str, Any]:
-    return {"Trail": trail_object(require(call, _trail_name(p)))}
+    return {"Trail": trail_object(require(call, trail_name(p)))}
 
 
 def list_trails(call: Call, p: dict[str, Any]) -> dict[str, Any]:
@@ -497,7 +489,7 @@ def list_trails(call: Call, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_trail_status(call: Call, p: dict[str, Any]) -> dict[str, Any]:
-    trail = require(call, _trail_name(p))
+    trail = require(call, trail_name(p))
     status: dict[str, Any] = {"IsLogging": trail.is_logging}
     if trail.start_logging_time is not None:
         status["StartLoggingTime"] = trail.start_logging_time
@@ -515,7 +507,7 @@ def _now(call: Call) -> float:
 
 
 def start_logging(call: Call, p: dict[str, Any]) -> dict[str, Any]:
-    trail = require_home(call, _trail_name(p))
+    trail = require_home(call, trail_name(p))
     now = _now(call)
 
     started = False
@@ -527,14 +519,14 @@ def start_logging(call: Call, p: dict[str, Any]) -> dict[str, Any]:
         started = True
         return msgspec.structs.replace(current, is_logging=True, start_logging_time=now)
 
-    trail = _change(call, trail, start)
+    trail = change(call, trail, start)
     if started:
         delivery.logging_started(call.store, call.account, trail)
     return {}
 
 
 def stop_logging(call: Call, p: dict[str, Any]) -> dict[str, Any]:
-    trail = require_home(call, _trail_name(p))
+    trail = require_home(call, trail_name(p))
     now = _now(call)
 
     stopped = False
@@ -546,88 +538,10 @@ def stop_logging(call: Call, p: dict[str, Any]) -> dict[str, Any]:
         stopped = True
         return msgspec.structs.replace(current, is_logging=False, stop_logging_time=now)
 
-    _change(call, trail, stop)
+    change(call, trail, stop)
     if stopped:
         delivery.logging_stopped(call.store, call.account, trail)
     return {}
-
-
-# -- operations: selectors -----------------------------------------------------------------------------------
-
-
-def put_event_selectors(call: Call, p: dict[str, Any]) -> dict[str, Any]:
-    name = _trail_name(p, "TrailName")
-    basic = params.array(p, "EventSelectors")
-    advanced = params.array(p, "AdvancedEventSelectors")
-    if (basic is None) == (advanced is None):
-        raise InvalidParameterCombination(
-            "Specify either EventSelectors or AdvancedEventSelectors, not "
-            + ("both" if basic is not None else "neither")
-        )
-    trail = require_home(call, name)
-    selection = (
-        parse_event_selectors(basic) if basic is not None else parse_advanced_event_selectors(advanced or [])
-    )
-    trail = _change(
-        call,
-        trail,
-        lambda current: msgspec.structs.replace(
-            current, event_selection=selection, has_custom_event_selectors=True
-        ),
-    )
-    return {"TrailARN": trail.trail_arn, **trail.event_selection.to_wire()}
-
-
-def get_event_selectors(call: Call, p: dict[str, Any]) -> dict[str, Any]:
-    trail = require(call, _trail_name(p, "TrailName"))
-    return {"TrailARN": trail.trail_arn, **trail.event_selection.to_wire()}
-
-
-def _event_data_store_target(call: Call, p: dict[str, Any], *, put: bool) -> str:
-    """The trail an Insights call addresses; event data store forms are refused (none exist yet)."""
-    trail = params.string(p, "TrailName")
-    store = params.string(p, "EventDataStore", min_len=3, max_len=256, error=InvalidParameter)
-    destination = params.string(p, "InsightsDestination", min_len=3, max_len=256, error=InvalidParameter)
-    if trail is not None:
-        if store is not None or destination is not None:
-            raise InvalidParameterCombination(
-                "TrailName cannot be combined with EventDataStore or InsightsDestination"
-            )
-        return trail
-    if store is None or (put and destination is None) or (not put and destination is not None):
-        needed = "both EventDataStore and InsightsDestination" if put else "EventDataStore"
-        raise InvalidParameterCombination(f"Specify TrailName, or {needed}")
-    raise EventDataStoreNotFound(f"Event data store {store[:300]} not found for the user: {call.account}")
-
-
-def _insights_wire(selectors: list[InsightSelector]) -> list[dict[str, Any]]:
-    return [msgspec.to_builtins(s) for s in selectors]
-
-
-def put_insight_selectors(call: Call, p: dict[str, Any]) -> dict[str, Any]:
-    raw = params.array(p, "InsightSelectors", required=True, error=InvalidInsightSelectors)
-    name = _event_data_store_target(call, p, put=True)
-    trail = require_home(call, name)
-    selectors = parse_insight_selectors(raw or [])
-
-    def put(current: Trail) -> Trail:
-        # Checked against the stored selectors inside the write, so a concurrent PutEventSelectors
-        # cannot leave Insights on a trail that no longer logs what they analyse.
-        check_insight_preconditions(selectors, current.event_selection, current.name)
-        return msgspec.structs.replace(current, insight_selectors=selectors)
-
-    trail = _change(call, trail, put)
-    return {"TrailARN": trail.trail_arn, "InsightSelectors": _insights_wire(trail.insight_selectors)}
-
-
-def get_insight_selectors(call: Call, p: dict[str, Any]) -> dict[str, Any]:
-    trail = require(call, _event_data_store_target(call, p, put=False))
-    if not trail.insight_selectors:
-        raise InsightNotEnabled(
-            f"Trail {trail.name} does not have Insights enabled. Edit the trail settings to enable Insights, "
-            "and then try the operation again."
-        )
-    return {"TrailARN": trail.trail_arn, "InsightSelectors": _insights_wire(trail.insight_selectors)}
 
 
 OPERATIONS: dict[str, Callable[[Call, dict[str, Any]], dict[str, Any]]] = {
@@ -640,8 +554,4 @@ OPERATIONS: dict[str, Callable[[Call, dict[str, Any]], dict[str, Any]]] = {
     "GetTrailStatus": get_trail_status,
     "StartLogging": start_logging,
     "StopLogging": stop_logging,
-    "PutEventSelectors": put_event_selectors,
-    "GetEventSelectors": get_event_selectors,
-    "PutInsightSelectors": put_insight_selectors,
-    "GetInsightSelectors": get_insight_selectors,
 }
