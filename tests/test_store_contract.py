@@ -568,6 +568,21 @@ def test_a_retried_event_is_stored_once(store: Store) -> None:
     assert ids(store.lookup(query(attribute="EventName", value="Retry"))) == []
 
 
+def test_a_group_with_one_retried_event_stores_the_others_in_order(store: Store) -> None:
+    # Quotes, backslashes, braces, commas and NUL: whatever a store quotes or escapes on the way in.
+    odd = "arn:aws:s3:::kept/'\"\\{a,b}\u0000"
+    resources: dict[str, Any] = {"resources": [("AWS::S3::Bucket", odd)]}
+    store.append([row(ACCOUNT, "a"), row(ACCOUNT, "b")])
+    store.append([row(ACCOUNT, "c"), row(ACCOUNT, "a", name="Retry"), row(ACCOUNT, "d", **resources)])
+    store.append([row(ACCOUNT, "e")])
+    stored = everything(store)
+    assert ids(stored) == ["a", "b", "c", "d", "e"]
+    assert [e.seq for e in stored] == sorted({e.seq for e in stored})
+    assert store.count_events() == 5
+    assert ids(store.lookup(query(attribute="ResourceName", value=odd))) == ["d"]
+    assert ids(store.lookup(query(attribute="EventName", value="Retry"))) == []
+
+
 def test_duplicates_within_one_batch_are_stored_once(store: Store) -> None:
     store.append([row(ACCOUNT, "x", name="A"), row(ACCOUNT, "y"), row(ACCOUNT, "x", name="B")])
     assert store.count_events() == 2

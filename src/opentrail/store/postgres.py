@@ -222,21 +222,13 @@ class PostgresStore(Store):
                     staged.append(pg_events.staged(number, self._stream(conn, row.account, row.region), row))
                     if row.resources:
                         attrs.extend(sorted(pg_events.attr_rows(number, row)))
-            with conn.transaction(), conn.cursor() as cur:
-                with cur.copy(pg_events.COPY_EVENTS) as copy:
-                    copy.set_types(pg_events.EVENT_TYPES)
-                    for values in staged:
-                        copy.write_row(values)
-                if attrs:
-                    with cur.copy(pg_events.COPY_ATTRS) as copy:
-                        copy.set_types(pg_events.ATTR_TYPES)
-                        for values in attrs:
-                            copy.write_row(values)
-                # Numbers are given out only now, under the lock, in commit order (postgres_events).
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", (pg_events.LOG_LOCK,))
-                found = cur.execute("SELECT high FROM log_state").fetchone()
-                base = int(found[0]) if found else 0
-                cur.execute(pg_events.MOVE_SQL, {"day": day, "base": base, "count": len(staged)})
+            # Numbers are given out only under the log's lock, in commit order (postgres_events).
+            if not pg_events.append_direct(conn, day, staged, attrs):
+                with conn.transaction(), conn.cursor() as cur:
+                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (pg_events.LOG_LOCK,))
+                    found = cur.execute("SELECT high FROM log_state").fetchone()
+                    base = int(found[0]) if found else 0
+                    self._move(cur, day, base, staged, attrs)
         except Exception as exc:
             # The writer must outlive any failed group, or every later caller would wait forever.
             self._days.clear()  # a purge elsewhere may have dropped a partition this store knew
@@ -249,6 +241,27 @@ class PostgresStore(Store):
             return
         for task in ready:
             task.future.set_result(None)
+
+    @staticmethod
+    def _move(
+        cur: psycopg.Cursor[Any],
+        day: int,
+        base: int,
+        staged: list[tuple[Any, ...]],
+        attrs: list[tuple[int, int, bytes]],
+    ) -> None:
+        """The staging path, for a group with an identity stored already: COPY into the staging tables,
+        then MOVE_SQL keeps the first of each identity not stored yet."""
+        with cur.copy(pg_events.COPY_EVENTS) as copy:
+            copy.set_types(pg_events.EVENT_TYPES)
+            for values in staged:
+                copy.write_row(values)
+        if attrs:
+            with cur.copy(pg_events.COPY_ATTRS) as copy:
+                copy.set_types(pg_events.ATTR_TYPES)
+                for values in attrs:
+                    copy.write_row(values)
+        cur.execute(pg_events.MOVE_SQL, {"day": day, "base": base, "count": len(staged)})
 
     def _ensure_days(self, conn: psycopg.Connection[Any], day: int) -> None:
         """Create the partitions of ``day`` and the day after (ahead of need), unless they exist."""
