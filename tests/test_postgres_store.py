@@ -24,6 +24,7 @@ from opentrail.clock import FixedClock
 from opentrail.errors import StoreError
 from opentrail.events import EventRow, Kind, index_record
 from opentrail.store import EventQuery, Store, open_store, redacted
+from opentrail.store import postgres_events as pg_events
 
 DAY = 86400
 START = 100 * DAY + 3600
@@ -385,6 +386,9 @@ def test_a_version_3_database_migrates_to_partial_lookup_indexes_and_answers_the
     shipped = postgres._migrations()
     clock = FixedClock(START)
     monkeypatch.setattr(postgres, "_migrations", lambda: [m for m in shipped if m[0] <= 3])
+    # Version 3 has no history table (version 5): its days have partitions of the log only.
+    partitions = pg_events.partition_sql
+    monkeypatch.setattr(pg_events, "partition_sql", lambda day: partitions(day, ("events", "event_attrs")))
     old = open_store(url, clock)
 
     def flagged(prefix: str, read_only: bool) -> list[EventRow]:
@@ -415,10 +419,16 @@ def test_a_version_3_database_migrates_to_partial_lookup_indexes_and_answers_the
             keys = [
                 n for (n,) in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'event_keys'")
             ]
+            history = dict(
+                conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'history'")
+            )
+            cursor = conn.execute("SELECT cursor FROM history_state").fetchone()
         assert versions == [n for n, _ in shipped]
-        assert "events_ro" not in indexes
-        assert "read_only = 0" in indexes["events_writes"]
-        assert all("kind = ANY" in indexes[name] for name in ("events_time", "events_name", "events_writes"))
+        # Version 5 moved the lookup indexes to history, and history took the rows stored before it.
+        assert sorted(indexes) == ["events_pkey"]
+        assert "read_only = 0" in history["history_writes"]
+        assert "IS NOT NULL" in history["history_name"]
+        assert cursor == (12,)
         assert keys == ["event_keys_pkey"]
         store.append(rows("b", 2))  # after the migration: b-0 is the first account's
         every = ["a-0", "a-2", "a-4", "b-0", "r-0", "r-1", "r-2", "w-0", "w-1", "w-2"]

@@ -280,7 +280,7 @@ def test_a_version_2_postgres_database_migrates_and_keeps_its_rows_without_facts
             assert postgres.migrate(conn) == 2
             monkeypatch.undo()
             day = old[0].time_ms // 1000 // 86400
-            for statement in postgres_events.partition_sql(day):
+            for statement in postgres_events.partition_sql(day, ("events", "event_attrs")):
                 conn.execute(statement)
             found = conn.execute(
                 "INSERT INTO streams (account, region) VALUES (%s, 'us-east-1') RETURNING id", (ACCOUNT,)

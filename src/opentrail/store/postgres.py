@@ -31,6 +31,7 @@ from ..events import EventRow, StoredEvent
 from ..osthread import name_os_thread
 from . import postgres_events as pg_events
 from .base import AccessKey, Account, Doc, EventQuery, LogSlice, Store
+from .postgres_history import HistoryIndexer
 
 MAX_GROUP_ROWS = 5000  # DESIGN.md: COPY ~97k rows/s at 5,000 rows a transaction here, ~62k at 100
 POOL_SIZE = 8
@@ -128,6 +129,8 @@ class PostgresStore(Store):
         self._stream_names: pg_events.Names = {}  # stream id -> (account, region), never renamed
         self._days: set[int] = set()  # days whose partitions this store knows exist
         self._writer_conn: psycopg.Connection[Any] | None = None
+        self._high = 0  # the log's high after this store's last group
+        self._history = HistoryIndexer(self._history_connection)
         self._queue: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
         self._writer = threading.Thread(target=self._run, name="opentrail-pg-writer", daemon=True)
         self._writer.start()
@@ -139,6 +142,7 @@ class PostgresStore(Store):
         self._closed = True
         self._queue.put(None)
         self._writer.join()
+        self._history.close()
         self._pool.close()
 
     @contextlib.contextmanager
@@ -159,6 +163,11 @@ class PostgresStore(Store):
         replace the broken, so one outage costs one failed call, not one per pooled connection."""
         with contextlib.suppress(psycopg.Error, PoolTimeout):
             self._pool.check()
+
+    def _history_connection(self) -> psycopg.Connection[Any]:
+        conn = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+        _configure(conn)
+        return conn
 
     def _writer_connection(self) -> psycopg.Connection[Any]:
         conn = self._writer_conn
@@ -192,6 +201,8 @@ class PostgresStore(Store):
                 self._commit_group(batch)
                 if stop:
                     return
+                if self._writer_conn is not None:
+                    self._history.hold_back(self._writer_conn, self._high)
         finally:
             if self._writer_conn is not None:
                 self._writer_conn.close()
@@ -223,12 +234,15 @@ class PostgresStore(Store):
                     if row.resources:
                         attrs.extend(sorted(pg_events.attr_rows(number, row)))
             # Numbers are given out only under the log's lock, in commit order (postgres_events).
-            if not pg_events.append_direct(conn, day, staged, attrs):
+            high = pg_events.append_direct(conn, day, staged, attrs)
+            if high is None:
                 with conn.transaction(), conn.cursor() as cur:
                     cur.execute("SELECT pg_advisory_xact_lock(%s)", (pg_events.LOG_LOCK,))
                     found = cur.execute("SELECT high FROM log_state").fetchone()
                     base = int(found[0]) if found else 0
                     self._move(cur, day, base, staged, attrs)
+                high = base + len(staged)
+            self._high = high
         except Exception as exc:
             # The writer must outlive any failed group, or every later caller would wait forever.
             self._days.clear()  # a purge elsewhere may have dropped a partition this store knew

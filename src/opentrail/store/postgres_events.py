@@ -27,10 +27,10 @@ from .base import EventQuery, LogSlice
 LOG_LOCK = 0x6F74_6C6F  # pg_advisory_xact_lock key of the event log ("otlo")
 RESOURCE_TYPE, RESOURCE_NAME = 1, 2
 _COLUMN_OF = {
-    "EventName": "e.event_name",
-    "EventSource": "e.event_source",
-    "Username": "e.username",
-    "AccessKeyId": "e.access_key",
+    "EventName": "event_name",
+    "EventSource": "event_source",
+    "Username": "username",
+    "AccessKeyId": "access_key",
 }
 _KINDS = tuple(Kind)
 _resources = msgspec.json.Decoder(list[tuple[str | None, str | None]])
@@ -185,11 +185,12 @@ def _attrs_sql(
 
 def append_direct(
     conn: psycopg.Connection[Any], day: int, rows: list[tuple[Any, ...]], attrs: list[tuple[int, int, bytes]]
-) -> bool:
+) -> int | None:
     """Append ``rows`` (``staged`` tuples, ``ord`` 1-based) and their ``attr_rows`` straight into the
     day's partitions in one transaction on ``conn`` (autocommit), numbered in order after ``high`` under
-    the log's lock, the later of two rows with one identity left out. False, with nothing written, when
-    an identity is stored already (the staging path then keeps the first of each)."""
+    the log's lock, the later of two rows with one identity left out; return the log's new ``high``.
+    None, with nothing written, when an identity is stored already (the staging path then keeps the
+    first of each)."""
     seen: set[tuple[int, bytes, int]] = set()
     kept: dict[int, tuple[Any, ...]] = {}
     for row in rows:
@@ -227,13 +228,13 @@ def append_direct(
             )
         except psycopg.errors.UniqueViolation:
             cur.execute("ROLLBACK")
-            return False
+            return None
         except BaseException:
             if not conn.broken:
                 with contextlib.suppress(psycopg.Error):
                     conn.execute("ROLLBACK")
             raise
-    return True
+    return base + len(kept)
 
 
 def attr_rows(ord_: int, row: EventRow) -> set[tuple[int, int, bytes]]:
@@ -254,13 +255,17 @@ def account_number(account: str) -> int:
     return int(account)
 
 
-def partition_sql(day: int) -> list[sql.Composed]:
-    """DDL creating the day's partitions of the log and of resource attributes, if missing."""
+PARTITIONED = ("events", "event_attrs", "history")
+
+
+def partition_sql(day: int, tables: tuple[str, ...] = PARTITIONED) -> list[sql.Composed]:
+    """DDL creating the day's partitions of the log, of resource attributes and of history (or of
+    ``tables``, for a database of an older version), if missing."""
     return [
         sql.SQL("CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
             sql.Identifier(f"{table}_d{day}"), sql.Identifier(table), sql.Literal(day), sql.Literal(day + 1)
         )
-        for table in ("events", "event_attrs")
+        for table in tables
     ]
 
 
@@ -296,7 +301,11 @@ def drop_day(conn: psycopg.Connection[Any], day: int, lock: int) -> int:
         (day,),
     )
     conn.execute("DELETE FROM day_spans WHERE day = %s", (day,))
-    conn.execute(sql.SQL("DROP TABLE {}, {}").format(events, sql.Identifier(f"event_attrs_d{day}")))
+    conn.execute(
+        sql.SQL("DROP TABLE {}, {}, {}").format(
+            events, sql.Identifier(f"event_attrs_d{day}"), sql.Identifier(f"history_d{day}")
+        )
+    )
     return int(count[0]) if count else 0
 
 
@@ -386,33 +395,37 @@ def _newest(
 
 def lookup(conn: psycopg.Connection[Any], sid: int, query: EventQuery) -> list[StoredEvent]:
     """One page of a stream's history, newest first, by at most one lookup attribute. Run in one
-    snapshot (``day_spans`` and the partitions read agree).
+    snapshot (``day_spans``, the history cursor and the partitions read agree).
 
-    Each statement names the day partitions it reads (``_newest``): planning a Merge Append over every
-    day cost more than running it. EventId lookups find (day, seq) pairs in ``event_keys`` first."""
+    A lookup finds the page's (day, seq) pairs first, then reads those rows of the log: from history
+    and the log above its cursor (attributes, ReadOnly, no attribute: ``_history_keys``), from
+    ``event_keys`` (EventId) or from ``event_attrs`` (resources). Each statement names the day partitions
+    it reads (``_newest``): planning a Merge Append over every day cost more than running it."""
     cursor_time, cursor_seq = query.before or (query.end_ms + 1, 0)
     window = (query.start_ms, min(query.end_ms, cursor_time), cursor_time, cursor_seq)
     attribute, value = query.attribute, query.value or ""
-    # kind and read_only are literals (numbers of ours, never the caller's text): the lookup indexes
-    # are partial (migration 0004), and the planner proves a partial index's predicate from constants.
-    where = f"e.stream = %s AND e.kind = {int(query.kind):d} "
+    kind = int(query.kind)
+    where = f"e.stream = %s AND e.kind = {kind:d} "
     args: list[Any] = [sid]
+    # read_only is a literal (our own number, never the caller's text): history's writes index is
+    # partial, and the planner proves a partial index's predicate from constants.
     if attribute in _COLUMN_OF:
-        where += f"AND {_COLUMN_OF[attribute]} = %s "
-        args.append(value.encode())
+        keys = _history_keys(
+            conn, sid, kind, window, query.limit, f"AND {{t}}.{_COLUMN_OF[attribute]} = %s ", [value.encode()]
+        )
     elif attribute == "ReadOnly":
         if value not in ("true", "false"):
             return []
-        where += "AND e.read_only = 1 " if value == "true" else "AND e.read_only = 0 "
+        flag = 1 if value == "true" else 0
+        keys = _history_keys(conn, sid, kind, window, query.limit, f"AND {{t}}.read_only = {flag:d} ", [])
+    elif attribute is None:
+        keys = _history_keys(conn, sid, kind, window, query.limit, "", [])
     elif attribute == "EventId":
-        keys = conn.execute(
+        found = conn.execute(
             "SELECT day, seq FROM event_keys WHERE acct = %s AND event_id = %s",
             (account_number(query.account), value.encode()),
         ).fetchall()
-        if not keys:
-            return []
-        where += "AND e.day = ANY(%s) AND e.seq = ANY(%s) "
-        args += [sorted({day for day, _ in keys}), [seq for _, seq in keys]]
+        keys = [(int(day), int(seq)) for day, seq in found]
     elif attribute in ("ResourceType", "ResourceName"):
         attr = RESOURCE_TYPE if attribute == "ResourceType" else RESOURCE_NAME
 
@@ -422,30 +435,62 @@ def lookup(conn: psycopg.Connection[Any], sid: int, query: EventQuery) -> list[S
                 "AND a.kind = %s AND a.attr = %s AND a.value = %s "
                 + _WINDOW.format(t="a")
                 + _NEWEST.format(t="a"),
-                (days, sid, int(query.kind), attr, value.encode(), *window, query.limit),
+                (days, sid, kind, attr, value.encode(), *window, query.limit),
             ).fetchall()
 
         keys = [(row[0], row[1]) for row in _newest(conn, window, query.limit, entries, (2, 1))]
-        if not keys:
-            return []
-        where += "AND e.day = ANY(%s) AND e.seq = ANY(%s) "
-        args += [sorted({day for day, _ in keys}), [seq for _, seq in keys]]
-    elif attribute is not None:
+    else:
         raise ValueError(f"unknown lookup attribute {attribute!r}")
+    if not keys:
+        return []
+    where += "AND e.day = ANY(%s) AND e.seq = ANY(%s) "
+    args += [sorted({day for day, _ in keys}), [seq for _, seq in keys]]
     sql_text = f"SELECT {EVENT_COLUMNS} FROM events e WHERE {where}" + _WINDOW.format(t="e")
     sql_text += _NEWEST.format(t="e")
-    if attribute in ("EventId", "ResourceType", "ResourceName"):
-        rows = conn.execute(sql_text, (*args, *window, query.limit)).fetchall()
-    else:
-
-        def events(days: list[int]) -> list[tuple[Any, ...]]:
-            return conn.execute(
-                sql_text.replace("WHERE ", "WHERE e.day = ANY(%s) AND ", 1),
-                (days, *args, *window, query.limit),
-            ).fetchall()
-
-        rows = _newest(conn, window, query.limit, events, (3, 0))
+    rows = conn.execute(sql_text, (*args, *window, query.limit)).fetchall()
     return [to_event(row, query.account, query.region) for row in rows]
+
+
+def _history_keys(
+    conn: psycopg.Connection[Any],
+    sid: int,
+    kind: int,
+    window: tuple[int, int, int, int],
+    limit: int,
+    condition: str,
+    args: list[Any],
+) -> list[tuple[int, int]]:
+    """(day, seq) of the ``limit`` newest events of the stream and kind in the window that satisfy
+    ``condition`` (SQL on the alias ``{t}``): from history up to its cursor (its indexes, day partitions
+    named as ``_newest`` does), and from the log rows above the cursor, which the indexer has not
+    reached yet (a scan of the newest rows of the log by sequence number). One snapshot: what the
+    cursor covers is in history."""
+    found = conn.execute("SELECT cursor FROM history_state").fetchone()
+    cursor = int(found[0]) if found else 0
+
+    def entries(days: list[int]) -> list[tuple[Any, ...]]:
+        return conn.execute(
+            f"SELECT h.day, h.seq, h.time FROM history h WHERE h.day = ANY(%s) AND h.stream = %s "
+            f"AND h.kind = {kind:d} "
+            + condition.format(t="h")
+            + _WINDOW.format(t="h")
+            + _NEWEST.format(t="h"),
+            (days, sid, *args, *window, limit),
+        ).fetchall()
+
+    rows = _newest(conn, window, limit, entries, (2, 1))
+    days = [day for (day,) in conn.execute("SELECT day FROM day_spans WHERE last_seq > %s", (cursor,))]
+    if days:
+        rows += conn.execute(
+            f"SELECT e.day, e.seq, e.time FROM events e WHERE e.day = ANY(%s) AND e.seq > %s "
+            f"AND e.stream = %s AND e.kind = {kind:d} "
+            + condition.format(t="e")
+            + _WINDOW.format(t="e")
+            + _NEWEST.format(t="e"),
+            (days, cursor, sid, *args, *window, limit),
+        ).fetchall()
+    rows = sorted(rows, key=lambda row: (row[2], row[1]), reverse=True)[:limit]
+    return [(int(row[0]), int(row[1])) for row in rows]
 
 
 def find_event(

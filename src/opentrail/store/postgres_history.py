@@ -1,0 +1,150 @@
+"""Event history for the PostgreSQL store: a consumer of the event log (ADR 0010).
+
+An ingest call commits the log (``events``), each event's identity and resource attributes, and waits
+for nothing else. ``history`` (the lookup columns of management and Insights events, with the lookup
+indexes) is filled behind ``history_state.cursor`` by ``HistoryIndexer``: a thread per store, with a
+connection of its own, whose passes run one ``INSERT ... SELECT`` on a backend of their own, so another
+core builds history while groups commit. One indexer works at a time across every process sharing the
+database (a transaction-level advisory lock each pass; the others find it taken and wait for the next
+pass). A pass writes entries and cursor in one transaction, so a crash leaves the cursor where the
+entries end.
+
+Lookups read the cursor, then history and the log above the cursor, in one snapshot
+(``postgres_events._history_keys``): the lag (about ``INDEX_DELAY_S``) is never visible. Ingest waits
+while history is more than ``MAX_LAG`` events behind (``hold_back``), so what a lookup scans above the
+cursor stays bounded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+
+from ..osthread import name_os_thread
+
+log = logging.getLogger(__name__)
+
+HISTORY_LOCK = 0x6F74_6869  # pg_try_advisory_xact_lock key of the indexer ("othi")
+INDEX_BATCH = 50_000  # events per pass at most; a full pass is started as soon as it is ready
+INDEX_DELAY_S = 0.25  # otherwise a pass runs this often while there is something to index
+# Ingest waits while history is this many events behind, until it is half as far behind (or for at
+# most LAG_WAIT_S: history catches up when it can).
+MAX_LAG = 100_000
+LAG_WAIT_S = 10.0
+RETRY_S = 1.0  # after a failed pass (database down), the next one waits this long
+
+INDEX_SQL = """
+INSERT INTO history (day, stream, kind, time, seq, event_name, event_source, username, access_key, read_only)
+SELECT day, stream, kind, time, seq, event_name, event_source, username, access_key, read_only
+FROM events WHERE day = ANY(%(days)s) AND seq > %(low)s AND seq <= %(high)s AND kind IN (0, 2)
+"""
+
+
+def history_cursor(conn: psycopg.Connection[Any]) -> int:
+    found = conn.execute("SELECT cursor FROM history_state").fetchone()
+    return int(found[0]) if found else 0
+
+
+def index_pass(conn: psycopg.Connection[Any], batch: int = INDEX_BATCH) -> tuple[int, int] | None:
+    """Index up to ``batch`` events above the cursor; return (cursor, log high) after the pass, or None
+    when another process's indexer holds the lock.
+
+    ``high`` is read before the rows, in a statement of its own: an append's number is visible only
+    once it and every lower one have committed (``postgres_events``), so the pass's statement, whose
+    snapshot is later, sees every row up to it."""
+    with conn.transaction():
+        taken = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (HISTORY_LOCK,)).fetchone()
+        if not taken or not taken[0]:
+            return None
+        cursor = history_cursor(conn)
+        found = conn.execute("SELECT high FROM log_state").fetchone()
+        high = int(found[0]) if found else 0
+        upper = min(high, cursor + batch)
+        if upper <= cursor:
+            return cursor, high
+        days = [
+            int(day)
+            for (day,) in conn.execute(
+                "SELECT day FROM day_spans WHERE last_seq > %s AND first_seq <= %s", (cursor, upper)
+            )
+        ]
+        if days:
+            conn.execute(INDEX_SQL, {"days": days, "low": cursor, "high": upper})
+        conn.execute("UPDATE history_state SET cursor = %s", (upper,))
+        return upper, high
+
+
+class HistoryIndexer:
+    """The store's indexing thread: a pass every ``INDEX_DELAY_S`` while the log is ahead of history,
+    at once while a full batch is waiting."""
+
+    def __init__(self, connect: Callable[[], psycopg.Connection[Any]]) -> None:
+        self._connect = connect
+        self._conn: psycopg.Connection[Any] | None = None
+        self._wake = threading.Event()
+        self._closed = False
+        self.cursor = 0  # the last cursor this process saw (its own passes, or hold_back's reads)
+        self._thread = threading.Thread(target=self._run, name="opentrail-pg-history", daemon=True)
+        self._thread.start()
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        name_os_thread("ot-pg-history")
+        try:
+            delay = 0.0
+            while True:
+                self._wake.wait(delay)
+                self._wake.clear()
+                if self._closed:
+                    return
+                delay = self._pass()
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+
+    def _pass(self) -> float:
+        """One pass; how long to wait before the next."""
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = self._connect()
+            done = index_pass(self._conn)
+        except psycopg.Error as exc:
+            log.warning("indexing event history failed (retrying): %s", str(exc).strip())
+            if self._conn is not None and self._conn.broken:
+                self._conn.close()
+                self._conn = None
+            return RETRY_S
+        if done is None:  # another process indexes
+            return INDEX_DELAY_S
+        self.cursor, high = done
+        return 0.0 if high - self.cursor >= INDEX_BATCH else INDEX_DELAY_S
+
+    def hold_back(self, conn: psycopg.Connection[Any], high: int) -> None:
+        """Called by the log's writer after a commit that took the log to ``high``: wait while history
+        is more than ``MAX_LAG`` events behind, until it is half that (or ``LAG_WAIT_S`` passed)."""
+        if high - self.cursor < INDEX_BATCH:
+            return
+        self.nudge()
+        if high - self.cursor <= MAX_LAG:
+            return
+        deadline = time.monotonic() + LAG_WAIT_S
+        with contextlib.suppress(psycopg.Error):
+            while time.monotonic() < deadline:
+                # Another process's indexer may be the one moving the cursor.
+                self.cursor = max(self.cursor, history_cursor(conn))
+                if high - self.cursor <= MAX_LAG // 2:
+                    return
+                time.sleep(0.02)
