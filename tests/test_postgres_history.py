@@ -42,6 +42,9 @@ def record(event_id: str, second: int, name: str, read_only: bool) -> bytes:
             "readOnly": read_only,
             "eventCategory": "Management",
             "userIdentity": {"type": "IAMUser", "userName": f"user-{second % 3}"},
+            "resources": [{"type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::b{second % 5}"}]
+            if second % 2
+            else [],
         }
     ).encode()
 
@@ -111,12 +114,21 @@ def test_lookups_merge_history_with_the_log_above_its_cursor(
             assert every_page(store, "Username", "user-1", limit) == expected(
                 every, lambda r: r.username == "user-1"
             )
+            assert every_page(store, "ResourceName", "arn:aws:s3:::b3", limit) == expected(
+                every, lambda r: ("AWS::S3::Bucket", "arn:aws:s3:::b3") in r.resources
+            )
+            assert every_page(store, "ResourceType", "AWS::S3::Bucket", limit) == expected(
+                every, lambda r: bool(r.resources)
+            )
         # Indexing the rest changes no answer.
         with psycopg.connect(url, autocommit=True) as conn:
             assert pg_history.index_pass(conn) == (90, 90)
         assert state(url) == (90, 90, 90)
         assert every_page(store, "EventName", "PutObject", 7) == expected(
             every, lambda r: r.event_name == "PutObject"
+        )
+        assert every_page(store, "ResourceName", "arn:aws:s3:::b3", 7) == expected(
+            every, lambda r: ("AWS::S3::Bucket", "arn:aws:s3:::b3") in r.resources
         )
     finally:
         store.close()
@@ -164,14 +176,19 @@ def test_indexers_of_several_stores_index_each_event_once(url: str) -> None:
 
 
 def test_data_events_stay_out_of_history(url: str) -> None:
-    data = json.loads(record("d-1", 1, "GetObject", True))
+    """Neither history nor resource attributes hold data events: LookupEvents never asks for them."""
+    data = json.loads(record("d-1", 1, "GetObject", True))  # odd seconds name a bucket
+    assert data["resources"]
     data.update(eventCategory="Data", managementEvent=False)
     store = open_store(url, FixedClock(START))
     try:
-        store.append([index_record(json.dumps(data).encode(), ACCOUNT), *batch("m", range(2, 4))])
+        store.append([index_record(json.dumps(data).encode(), ACCOUNT), *batch("m", range(2, 4))])  # m-3 too
         deadline = time.monotonic() + 30
         while state(url)[0] < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert state(url) == (3, 3, 2)
+        with psycopg.connect(url) as conn:
+            kinds = conn.execute("SELECT DISTINCT kind FROM event_attrs ORDER BY 1").fetchall()
+        assert kinds == [(int(Kind.MANAGEMENT),)]
     finally:
         store.close()

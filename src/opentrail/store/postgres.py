@@ -226,21 +226,18 @@ class PostgresStore(Store):
             conn = self._writer_connection()
             self._ensure_days(conn, day)
             staged: list[tuple[Any, ...]] = []
-            attrs: list[tuple[int, int, bytes]] = []
             for task in ready:
                 for row in task.rows:
                     number = len(staged) + 1
                     staged.append(pg_events.staged(number, self._stream(conn, row.account, row.region), row))
-                    if row.resources:
-                        attrs.extend(sorted(pg_events.attr_rows(number, row)))
             # Numbers are given out only under the log's lock, in commit order (postgres_events).
-            high = pg_events.append_direct(conn, day, staged, attrs)
+            high = pg_events.append_direct(conn, day, staged)
             if high is None:
                 with conn.transaction(), conn.cursor() as cur:
                     cur.execute("SELECT pg_advisory_xact_lock(%s)", (pg_events.LOG_LOCK,))
                     found = cur.execute("SELECT high FROM log_state").fetchone()
                     base = int(found[0]) if found else 0
-                    self._move(cur, day, base, staged, attrs)
+                    self._move(cur, day, base, staged)
                 high = base + len(staged)
             self._high = high
         except Exception as exc:
@@ -262,19 +259,13 @@ class PostgresStore(Store):
         day: int,
         base: int,
         staged: list[tuple[Any, ...]],
-        attrs: list[tuple[int, int, bytes]],
     ) -> None:
-        """The staging path, for a group with an identity stored already: COPY into the staging tables,
+        """The staging path, for a group with an identity stored already: COPY into the staging table,
         then MOVE_SQL keeps the first of each identity not stored yet."""
         with cur.copy(pg_events.COPY_EVENTS) as copy:
             copy.set_types(pg_events.EVENT_TYPES)
             for values in staged:
                 copy.write_row(values)
-        if attrs:
-            with cur.copy(pg_events.COPY_ATTRS) as copy:
-                copy.set_types(pg_events.ATTR_TYPES)
-                for values in attrs:
-                    copy.write_row(values)
         cur.execute(pg_events.MOVE_SQL, {"day": day, "base": base, "count": len(staged)})
 
     def _ensure_days(self, conn: psycopg.Connection[Any], day: int) -> None:

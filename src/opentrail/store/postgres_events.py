@@ -34,6 +34,7 @@ _COLUMN_OF = {
 }
 _KINDS = tuple(Kind)
 _resources = msgspec.json.Decoder(list[tuple[str | None, str | None]])
+decode_resources = _resources.decode  # a row's resources column: its (type, ARN) pairs
 _encoder = msgspec.json.Encoder()
 
 STAGING_SQL = """
@@ -42,13 +43,9 @@ CREATE TEMP TABLE IF NOT EXISTS staging (
     event_name bytea, event_source bytea, read_only smallint, username bytea, access_key bytea,
     record bytea, resources bytea, facts bytea
 ) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS staging_attrs (ord integer, attr smallint, value bytea)
-    ON COMMIT DELETE ROWS;
 """
 COPY_EVENTS = "COPY staging FROM STDIN (FORMAT BINARY)"
 EVENT_TYPES = ["int4", "int4", "int8", "int2", "int8", *["bytea"] * 3, "int2", *["bytea"] * 5]
-COPY_ATTRS = "COPY staging_attrs FROM STDIN (FORMAT BINARY)"
-ATTR_TYPES = ["int4", "int2", "bytea"]
 
 # Numbers the staged group from ``base``, the last sequence number given out (``ord`` is 1-based), keeps
 # the first of each identity not stored yet, and moves those rows into the log. Skipped rows leave gaps,
@@ -69,11 +66,6 @@ e AS (
            s.event_name, s.event_source, s.read_only, s.username, s.access_key, s.record, s.resources,
            s.facts
     FROM staging s JOIN k USING (ord) ORDER BY s.ord
-),
-a AS (
-    INSERT INTO event_attrs (day, stream, kind, attr, value, time, seq)
-    SELECT %(day)s::integer, s.stream, s.kind, x.attr, x.value, s.time, %(base)s::bigint + s.ord
-    FROM staging_attrs x JOIN staging s USING (ord) JOIN k USING (ord)
 ),
 span AS (
     INSERT INTO day_spans (day, first_time, last_time, first_seq, last_seq)
@@ -118,8 +110,8 @@ def staged(ord_: int, sid: int, row: EventRow) -> tuple[Any, ...]:
 # Round trips are what a group waits on when the machine is busy (each one ~1 ms with the cores
 # shared), so the transaction takes four, not thirteen: BEGIN, the lock and ``high`` in one simple
 # query; the COPY of the records; then one simple query with the identities (read back from the rows
-# just copied), the resource attributes (as array literals), the day's spans, ``high`` and COMMIT. A
-# stored identity fails that statement; the group then takes the staging path.
+# just copied), the day's spans, ``high`` and COMMIT. A stored identity fails that statement; the group
+# then takes the staging path. (Resource attributes are history's: ``postgres_history``.)
 BEGIN_SQL = f"BEGIN; SELECT pg_advisory_xact_lock({LOG_LOCK}); SELECT high FROM log_state"
 LOG_COLUMNS = (
     "(day, seq, stream, acct, kind, time, event_id, event_name, event_source, read_only, username, "
@@ -131,7 +123,7 @@ WITH k AS (
     INSERT INTO event_keys (acct, event_id, time, day, seq)
     SELECT acct, event_id, time, day, seq FROM {log} WHERE seq > {base} AND seq <= {high} ORDER BY seq
 ),
-{attrs}span AS (
+span AS (
     INSERT INTO day_spans (day, first_time, last_time, first_seq, last_seq)
     VALUES ({day}, {first_time}, {last_time}, {base} + 1, {high})
     ON CONFLICT (day) DO UPDATE SET first_time = least(day_spans.first_time, excluded.first_time),
@@ -142,52 +134,11 @@ WITH k AS (
 UPDATE log_state SET high = {high};
 COMMIT
 """
-ATTRS_SQL = """a AS (
-    INSERT INTO {table} (day, stream, kind, attr, value, time, seq)
-    SELECT {day}, x.* FROM unnest({columns}) AS x
-),
-"""
 
 
-def _ints(values: list[int], kind: str) -> str:
-    """An array literal of integers (their decimal text: nothing to escape)."""
-    return "'{" + ",".join(map(str, values)) + "}'::" + kind + "[]"
-
-
-def _byteas(values: list[bytes]) -> str:
-    r"""A bytea array literal of hex digits only, whatever the bytes, and whatever
-    standard_conforming_strings says: an E'' string, whose four backslashes are the array literal's
-    two, which it reads as one: bytea's hex prefix \x."""
-    escape = "\\" * 4 + "x"
-    return "E'{" + ",".join([f'"{escape}{value.hex()}"' for value in values]) + "}'::bytea[]"
-
-
-def _attrs_sql(
-    day: int, seq_of: dict[int, int], kept: dict[int, tuple[Any, ...]], attrs: list[tuple[int, int, bytes]]
-) -> str:
-    found = [(ord_, attr, value) for ord_, attr, value in attrs if ord_ in kept]
-    if not found:
-        return ""
-    rows = [kept[ord_] for ord_, _, _ in found]
-    columns = ", ".join(
-        [
-            _ints([row[1] for row in rows], "integer"),
-            _ints([row[3] for row in rows], "smallint"),
-            _ints([attr for _, attr, _ in found], "smallint"),
-            _byteas([value for _, _, value in found]),
-            _ints([row[4] for row in rows], "bigint"),
-            _ints([seq_of[ord_] for ord_, _, _ in found], "bigint"),
-        ]
-    )
-    table = f'"event_attrs_d{int(day)}"'
-    return ATTRS_SQL.format(table=table, day=int(day), columns=columns)
-
-
-def append_direct(
-    conn: psycopg.Connection[Any], day: int, rows: list[tuple[Any, ...]], attrs: list[tuple[int, int, bytes]]
-) -> int | None:
-    """Append ``rows`` (``staged`` tuples, ``ord`` 1-based) and their ``attr_rows`` straight into the
-    day's partitions in one transaction on ``conn`` (autocommit), numbered in order after ``high`` under
+def append_direct(conn: psycopg.Connection[Any], day: int, rows: list[tuple[Any, ...]]) -> int | None:
+    """Append ``rows`` (``staged`` tuples, ``ord`` 1-based) straight into the day's partition of the log
+    in one transaction on ``conn`` (autocommit), numbered in order after ``high`` under
     the log's lock, the later of two rows with one identity left out; return the log's new ``high``.
     None, with nothing written, when an identity is stored already (the staging path then keeps the
     first of each)."""
@@ -199,7 +150,6 @@ def append_direct(
             seen.add(identity)
             kept[row[0]] = row
     log = f'"events_d{int(day)}"'
-    seq_of: dict[int, int] = {}
     with conn.cursor() as cur:
         try:
             cur.execute(BEGIN_SQL)
@@ -209,16 +159,14 @@ def append_direct(
             base = int(found[0]) if found else 0
             with cur.copy(f"COPY {log} {LOG_COLUMNS} FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(LOG_TYPES)
-                for number, (ord_, row) in enumerate(kept.items(), base + 1):
-                    seq_of[ord_] = number
+                for number, row in enumerate(kept.values(), base + 1):
                     copy.write_row((day, number, *row[1:]))
             times = [row[4] for row in kept.values()]
-            # Every value is an int or hex digits this function wrote: safe as literals, so one simple
-            # query carries the rest of the transaction and its COMMIT.
+            # Every value is an int this function computed: safe as literals, so one simple query
+            # carries the rest of the transaction and its COMMIT.
             cur.execute(
                 FINISH_SQL.format(
                     log=log,
-                    attrs=_attrs_sql(day, seq_of, kept, attrs),
                     day=int(day),
                     base=base,
                     high=base + len(kept),
@@ -235,16 +183,6 @@ def append_direct(
                     conn.execute("ROLLBACK")
             raise
     return base + len(kept)
-
-
-def attr_rows(ord_: int, row: EventRow) -> set[tuple[int, int, bytes]]:
-    found: set[tuple[int, int, bytes]] = set()
-    for rtype, name in row.resources:
-        if rtype is not None:
-            found.add((ord_, RESOURCE_TYPE, rtype.encode()))
-        if name is not None:
-            found.add((ord_, RESOURCE_NAME, name.encode()))
-    return found
 
 
 def account_number(account: str) -> int:
@@ -427,18 +365,7 @@ def lookup(conn: psycopg.Connection[Any], sid: int, query: EventQuery) -> list[S
         ).fetchall()
         keys = [(int(day), int(seq)) for day, seq in found]
     elif attribute in ("ResourceType", "ResourceName"):
-        attr = RESOURCE_TYPE if attribute == "ResourceType" else RESOURCE_NAME
-
-        def entries(days: list[int]) -> list[tuple[Any, ...]]:
-            return conn.execute(
-                "SELECT a.day, a.seq, a.time FROM event_attrs a WHERE a.day = ANY(%s) AND a.stream = %s "
-                "AND a.kind = %s AND a.attr = %s AND a.value = %s "
-                + _WINDOW.format(t="a")
-                + _NEWEST.format(t="a"),
-                (days, sid, kind, attr, value.encode(), *window, query.limit),
-            ).fetchall()
-
-        keys = [(row[0], row[1]) for row in _newest(conn, window, query.limit, entries, (2, 1))]
+        keys = _resource_keys(conn, sid, kind, window, query.limit, attribute, value)
     else:
         raise ValueError(f"unknown lookup attribute {attribute!r}")
     if not keys:
@@ -449,6 +376,14 @@ def lookup(conn: psycopg.Connection[Any], sid: int, query: EventQuery) -> list[S
     sql_text += _NEWEST.format(t="e")
     rows = conn.execute(sql_text, (*args, *window, query.limit)).fetchall()
     return [to_event(row, query.account, query.region) for row in rows]
+
+
+def _above_cursor(conn: psycopg.Connection[Any]) -> tuple[int, list[int]]:
+    """History's cursor and the days holding log rows above it (which history has not reached)."""
+    found = conn.execute("SELECT cursor FROM history_state").fetchone()
+    cursor = int(found[0]) if found else 0
+    days = [int(day) for (day,) in conn.execute("SELECT day FROM day_spans WHERE last_seq > %s", (cursor,))]
+    return cursor, days
 
 
 def _history_keys(
@@ -465,8 +400,7 @@ def _history_keys(
     named as ``_newest`` does), and from the log rows above the cursor, which the indexer has not
     reached yet (a scan of the newest rows of the log by sequence number). One snapshot: what the
     cursor covers is in history."""
-    found = conn.execute("SELECT cursor FROM history_state").fetchone()
-    cursor = int(found[0]) if found else 0
+    cursor, days = _above_cursor(conn)
 
     def entries(days: list[int]) -> list[tuple[Any, ...]]:
         return conn.execute(
@@ -479,7 +413,6 @@ def _history_keys(
         ).fetchall()
 
     rows = _newest(conn, window, limit, entries, (2, 1))
-    days = [day for (day,) in conn.execute("SELECT day FROM day_spans WHERE last_seq > %s", (cursor,))]
     if days:
         rows += conn.execute(
             f"SELECT e.day, e.seq, e.time FROM events e WHERE e.day = ANY(%s) AND e.seq > %s "
@@ -489,6 +422,49 @@ def _history_keys(
             + _NEWEST.format(t="e"),
             (days, cursor, sid, *args, *window, limit),
         ).fetchall()
+    return _first(rows, limit)
+
+
+def _resource_keys(
+    conn: psycopg.Connection[Any],
+    sid: int,
+    kind: int,
+    window: tuple[int, int, int, int],
+    limit: int,
+    attribute: str,
+    value: str,
+) -> list[tuple[int, int]]:
+    """``_history_keys`` for a resource type or name: ``event_attrs`` up to the cursor, and the log rows
+    above it whose resources (JSON, decoded here) name the value."""
+    attr = RESOURCE_TYPE if attribute == "ResourceType" else RESOURCE_NAME
+    cursor, days = _above_cursor(conn)
+
+    def entries(days: list[int]) -> list[tuple[Any, ...]]:
+        return conn.execute(
+            "SELECT a.day, a.seq, a.time FROM event_attrs a WHERE a.day = ANY(%s) AND a.stream = %s "
+            "AND a.kind = %s AND a.attr = %s AND a.value = %s "
+            + _WINDOW.format(t="a")
+            + _NEWEST.format(t="a"),
+            (days, sid, kind, attr, value.encode(), *window, limit),
+        ).fetchall()
+
+    rows = _newest(conn, window, limit, entries, (2, 1))
+    if days:
+        at = attr - 1  # (type, name) pairs
+        for day, seq, time, resources in conn.execute(
+            f"SELECT e.day, e.seq, e.time, e.resources FROM events e WHERE e.day = ANY(%s) AND e.seq > %s "
+            f"AND e.stream = %s AND e.kind = {kind:d} AND e.resources IS NOT NULL "
+            + _WINDOW.format(t="e")
+            + "ORDER BY e.time DESC, e.seq DESC",
+            (days, cursor, sid, *window),
+        ):
+            if any(pair[at] == value for pair in _resources.decode(resources)):
+                rows.append((day, seq, time))
+    return _first(rows, limit)
+
+
+def _first(rows: list[tuple[Any, ...]], limit: int) -> list[tuple[int, int]]:
+    """(day, seq) of the ``limit`` newest of (day, seq, time) rows."""
     rows = sorted(rows, key=lambda row: (row[2], row[1]), reverse=True)[:limit]
     return [(int(row[0]), int(row[1])) for row in rows]
 

@@ -1,10 +1,12 @@
 """Event history for the PostgreSQL store: a consumer of the event log (ADR 0010).
 
-An ingest call commits the log (``events``), each event's identity and resource attributes, and waits
-for nothing else. ``history`` (the lookup columns of management and Insights events, with the lookup
-indexes) is filled behind ``history_state.cursor`` by ``HistoryIndexer``: a thread per store, with a
-connection of its own, whose passes run one ``INSERT ... SELECT`` on a backend of their own, so another
-core builds history while groups commit. One indexer works at a time across every process sharing the
+An ingest call commits the log (``events``) and each event's identity, and waits for nothing else.
+``history`` (the lookup columns of management and Insights events, with the lookup indexes) and
+``event_attrs`` (their resource types and names) are filled behind ``history_state.cursor`` by
+``HistoryIndexer``: a thread per store, with a
+connection of its own, whose passes run on a backend of their own (one ``INSERT ... SELECT``, and a
+COPY of the resource attributes, read out of the rows' resources here), so another core builds history
+while groups commit. One indexer works at a time across every process sharing the
 database (a transaction-level advisory lock each pass; the others find it taken and wait for the next
 pass). A pass writes entries and cursor in one transaction, so a crash leaves the cursor where the
 entries end.
@@ -27,6 +29,7 @@ from typing import Any
 import psycopg
 
 from ..osthread import name_os_thread
+from . import postgres_events as pg_events
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,25 @@ INSERT INTO history (day, stream, kind, time, seq, event_name, event_source, use
 SELECT day, stream, kind, time, seq, event_name, event_source, username, access_key, read_only
 FROM events WHERE day = ANY(%(days)s) AND seq > %(low)s AND seq <= %(high)s AND kind IN (0, 2)
 """
+
+
+RESOURCES_SQL = """
+SELECT day, stream, kind, time, seq, resources FROM events
+WHERE day = ANY(%(days)s) AND seq > %(low)s AND seq <= %(high)s AND kind IN (0, 2) AND resources IS NOT NULL
+"""
+COPY_ATTRS = "COPY event_attrs (day, stream, kind, attr, value, time, seq) FROM STDIN (FORMAT BINARY)"
+ATTR_TYPES = ["int4", "int4", "int2", "int2", "bytea", "int8", "int8"]
+
+
+def attributes(resources: bytes) -> list[tuple[int, bytes]]:
+    """The distinct (attribute, value) lookup entries of a row's resources (``staged``'s JSON pairs)."""
+    found: set[tuple[int, bytes]] = set()
+    for kind, name in pg_events.decode_resources(resources):
+        if kind is not None:
+            found.add((pg_events.RESOURCE_TYPE, kind.encode()))
+        if name is not None:
+            found.add((pg_events.RESOURCE_NAME, name.encode()))
+    return sorted(found)
 
 
 def history_cursor(conn: psycopg.Connection[Any]) -> int:
@@ -75,7 +97,16 @@ def index_pass(conn: psycopg.Connection[Any], batch: int = INDEX_BATCH) -> tuple
             )
         ]
         if days:
-            conn.execute(INDEX_SQL, {"days": days, "low": cursor, "high": upper})
+            bounds = {"days": days, "low": cursor, "high": upper}
+            conn.execute(INDEX_SQL, bounds)
+            with conn.cursor() as cur:
+                rows = cur.execute(RESOURCES_SQL, bounds).fetchall()
+                if rows:
+                    with cur.copy(COPY_ATTRS) as copy:
+                        copy.set_types(ATTR_TYPES)
+                        for day, stream, kind, time_ms, seq, resources in rows:
+                            for attr, value in attributes(bytes(resources)):
+                                copy.write_row((day, stream, kind, attr, value, time_ms, seq))
         conn.execute("UPDATE history_state SET cursor = %s", (upper,))
         return upper, high
 

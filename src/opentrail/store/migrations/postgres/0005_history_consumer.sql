@@ -1,10 +1,11 @@
 -- OpenTrail schema, version 5 (PostgreSQL): event history is a consumer of the log (ADR 0010).
 --
--- The lookup indexes were written in the acknowledged transaction, about half of PostgreSQL's CPU per
--- appended event, all of it on the one backend a group's transaction runs on. History is now a table of
--- its own (the lookup columns of management and Insights events, no record), filled behind a cursor by
--- one indexer at a time, in passes on another connection, so another core builds it while groups
--- commit. Lookups read the cursor, history up to it and the log rows above it (postgres_events.lookup),
+-- The lookup indexes and resource attributes were written in the acknowledged transaction, more than
+-- half of PostgreSQL's CPU per appended event, all of it on the one backend a group's transaction runs
+-- on. History is now a table of its own (the lookup columns of management and Insights events, no
+-- record), and it and event_attrs (now of those events only: LookupEvents asks for no other) are
+-- filled behind a cursor by one indexer at a time, in passes on another connection, so another core
+-- builds them while groups commit. Lookups read the cursor, history up to it and the log rows above it (postgres_events.lookup),
 -- so they never see the lag; appends wait while history is far behind (postgres.MAX_LAG).
 
 CREATE TABLE history (
@@ -54,4 +55,5 @@ SELECT day, stream, kind, time, seq, event_name, event_source, username, access_
 FROM events WHERE kind IN (0, 2);
 INSERT INTO history_state (one, cursor) SELECT true, high FROM log_state;
 
+DELETE FROM event_attrs WHERE kind NOT IN (0, 2);
 DROP INDEX events_time, events_name, events_source, events_user, events_key, events_writes;
