@@ -28,6 +28,7 @@ bytes. Both give the same facts (tests/test_selection_facts.py).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -127,7 +128,8 @@ def _prefix_test(prefixes: tuple[str, ...]) -> Test:
     """Whether a value starts with one of ``prefixes`` (a missing one does not). ``str.startswith``
     with a tuple compares every prefix in turn (98 bucket prefixes: 0.64 µs a value); when the
     prefixes come in few lengths (a trail's bucket or key prefixes usually do), the value cut to each
-    length is looked up in a set instead (0.18 µs)."""
+    length is looked up in a set instead (0.18 µs), after one comparison with what every prefix
+    starts with (a value without it, as most are, then costs 0.1 µs)."""
     by_length: dict[int, set[str]] = {}
     for prefix in prefixes:
         by_length.setdefault(len(prefix), set()).add(prefix)
@@ -135,9 +137,10 @@ def _prefix_test(prefixes: tuple[str, ...]) -> Test:
     if len(by_length) * 12 >= len(prefixes):
         return lambda value: value is not None and value.startswith(prefixes)
     lengths = tuple((length, frozenset(found)) for length, found in sorted(by_length.items()))
+    common = os.path.commonprefix(prefixes)  # noqa: RUF071 - character by character is what is meant
 
     def test(value: str | None) -> bool:
-        if value is None:
+        if value is None or not value.startswith(common):
             return False
         for length, found in lengths:  # noqa: SIM110 - a loop: no generator per value
             if value[:length] in found:
