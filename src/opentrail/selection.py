@@ -386,6 +386,8 @@ def compile_selection(selection: EventSelection, excluded_sources: Iterable[str]
         for kind in CATEGORY_OF_KIND
         if by_kind[kind] and kind not in row_decided and not untyped[kind]
     }
+    read = tested | ({"eventSource", "readOnly"} if columns else set())
+    decoder = stored_decoder(read) if stored_typed else STORED
     return Matcher(
         by_kind,
         frozenset(row_decided),
@@ -394,7 +396,7 @@ def compile_selection(selection: EventSelection, excluded_sources: Iterable[str]
         by_type,
         untyped,
         columns,
-        stored_decoder(tested | ({"eventSource", "readOnly"} if columns else set())),
+        decoder,
         stored_typed,
     )
 
@@ -454,8 +456,8 @@ class Picker:
     Stored facts of a kind whose rules all name a plain resources.type (every data selector a trail
     accepts) are read by a decoder made for the fields those rules test (``facts.stored_decoder``)
     and the typed rules tested inline on its attributes (``Matcher.selects_values`` with no dict
-    built per event and no call into the matcher): 1.7 µs a data event of bench.selectors' selective
-    trail instead of 2.1. tests/test_selection_facts.py holds it to the engine."""
+    built per event and no call into the matcher): 1.65 µs a data event of bench.selectors' selective
+    trail instead of 2.15. tests/test_selection_facts.py holds it to the engine."""
 
     __slots__ = ("columns", "decode", "excluded", "known", "matcher", "per_event", "row_decided", "typed")
 
@@ -483,9 +485,12 @@ class Picker:
             return kind in self.per_event and self._generic(row, kind)
         if row[4] in self.excluded:
             return False
-        # A row built by hand may stop at the record (seven elements): it is read like a row stored
-        # before ingest kept facts.
-        stored = row[7] if len(row) > 7 else None
+        try:
+            stored = row[7]
+        except IndexError:
+            # A row built by hand may stop at the record: it is read like a row stored before ingest
+            # kept facts.
+            stored = None
         if stored is None:
             return self.matcher.selects(kind, self.matcher.read(row[6], kind, row[3], row[4]))
         try:
