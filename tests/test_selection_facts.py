@@ -188,6 +188,34 @@ def test_damaged_facts_fall_back_to_the_record() -> None:
         assert picker(damaged) is expected, (case.name, record)
 
 
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_pickers_read_of_stored_facts_agrees_with_the_engine(case: Any) -> None:
+    """The Picker tests typed rules on stored facts with a decoder of its own (``Matcher.stored``):
+    every event of the table, through every trail of it, against the engine on the record's facts."""
+    picker = selection.Picker(trail_with(case.wire()))
+    compiled = picker.matcher
+    for other in CASES:
+        for index, (record, _) in enumerate(other.events):
+            row = index_record(json.dumps(record).encode(), ACCOUNT)
+            expected = compiled.selects(row.kind, facts.facts_of(row.record, row.kind))
+            assert picker(log_row(row, index + 1)) is expected, (case.name, record)
+
+
+def test_the_table_takes_the_typed_path() -> None:
+    """The agreement above is not vacuous: most of the table's trails with data selectors take it."""
+    typed = [c.name for c in CASES if selection.Picker(trail_with(c.wire())).typed]
+    assert len(typed) >= 5, typed
+
+
+@given(st.sampled_from(CASES), data_records())
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+def test_pickers_read_of_generated_data_events_agrees_with_the_engine(case: Any, raw: bytes) -> None:
+    picker = selection.Picker(trail_with(case.wire()))
+    row = index_record(raw, ACCOUNT)
+    expected = picker.matcher.selects(row.kind, facts.facts_of(row.record, row.kind))
+    assert picker(log_row(row)) is expected
+
+
 # -- migrations ----------------------------------------------------------------------------------------
 
 

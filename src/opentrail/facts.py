@@ -9,7 +9,7 @@ rows stored before those were kept, the record bytes (``Reader``, ``facts_of``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
@@ -208,6 +208,34 @@ class _Stored(msgspec.Struct, array_like=True, gc=False):
 
 
 STORED = msgspec.msgpack.Decoder(_Stored)
+
+
+def attribute(name: str) -> str:
+    """The attribute ``stored_decoder``'s values carry selector field ``name`` as."""
+    return name.replace(".", "_")
+
+
+def stored_decoder(fields: Iterable[str]) -> msgspec.msgpack.Decoder[Any]:
+    """A decoder of ``SelectorFacts`` blobs made for the selector fields a trail's rules test: its
+    ``values`` a Struct with exactly those fields (by ``attribute``, None when absent), its
+    ``resources`` as ``STORED`` reads them. msgspec then skips the values no rule reads and builds no
+    dict (0.43 µs a blob against 0.55). eventSource and readOnly, when named, are never in the blob:
+    the row's columns hold them, and the caller sets them."""
+    names = sorted(set(fields) - {"eventCategory", *RESOURCE_FIELDS})
+    values = msgspec.defstruct(
+        "StoredValues",
+        [(attribute(n), str | None, None) for n in names],
+        rename={attribute(n): n for n in names},
+        gc=False,
+    )
+    return msgspec.msgpack.Decoder(
+        msgspec.defstruct(
+            "StoredFacts",
+            [("values", values), ("resources", list[_StoredResource], [])],
+            array_like=True,
+            gc=False,
+        )
+    )
 
 
 def stored_facts(blob: bytes, kind: int, read_only: int | bool | None, event_source: str | None) -> Facts:
