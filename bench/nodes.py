@@ -10,7 +10,10 @@ reaped in between). Then ``--lookups`` LookupEvents calls (first page of 50, by 
 spread over the nodes. The raw COPY moves the same records' row values into a plain table, 5,000 rows a
 transaction (``bench.postgres``'s baseline).
 
-    python -m bench.nodes [--events 60000] [--clients 4] [--batch 100] [--lookups 300]
+    python -m bench.nodes [--events 60000] [--clients 4] [--batch 100] [--lookups 300] [--rounds 3]
+
+The machine's speed moves between and within runs, so the three configurations run ``--rounds`` times
+in turn and the goals are judged on the median of the per-round ratios.
 
 Figures only: nothing here asserts a timing. Goals (issue 5): PostgreSQL ingest on one node at least
 half of SQLite's; CPU per event flat when a second node is added.
@@ -42,6 +45,7 @@ from .common import (
     cpu_seconds,
     fmt_rate,
     free_port,
+    median,
     percentile,
     remove_dir,
     temp_dir,
@@ -245,6 +249,31 @@ def schema_url(base: str, name: str) -> str:
     return f"{base}?options=-csearch_path%3D{name}"
 
 
+def print_table(results: list[Result]) -> None:
+    header = (
+        f"{'configuration':<20} {'events/s':>9}  {'lookup p50':>10}  {'lookup p99':>10}  "
+        f"{'CPU s / 1,000 events: nodes':<30} {'PostgreSQL':>10}  {'total':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        per_k = [c / r.events * 1000 for c in r.node_cpu]
+        pg = None if r.pg_cpu is None else r.pg_cpu / r.events * 1000
+        nodes = " + ".join(f"{c:.3f}" for c in per_k)
+        pg_text = "-" if pg is None else f"{pg:.3f}"
+        print(
+            f"{r.label:<20} {fmt_rate(r.rate):>9}  "
+            f"{r.lookup_p50_ms:>7.2f} ms  {r.lookup_p99_ms:>7.2f} ms  "
+            f"{nodes:<30} {pg_text:>10}  {cpu_per_k(r):>6.3f}",
+            flush=True,
+        )
+
+
+def cpu_per_k(r: Result) -> float:
+    """CPU seconds per 1,000 events, every node and PostgreSQL together."""
+    return (sum(r.node_cpu) + (r.pg_cpu or 0.0)) / r.events * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -253,6 +282,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="client processes, spread over the nodes [4]")
     parser.add_argument("--batch", type=int, default=100, help="records per call [100]")
     parser.add_argument("--lookups", type=int, default=300, help="LookupEvents calls per configuration [300]")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the three configurations [3]")
     opts = parser.parse_args()
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -266,45 +296,63 @@ def main() -> None:
         base = cluster.url()
         print(
             f"OpenTrail nodes benchmark: {os.cpu_count()} cores, {opts.events:,} events per configuration, "
-            f"{opts.clients} clients x {opts.batch}-record calls (pre-signed), PostgreSQL with fsync on"
+            f"{opts.clients} clients x {opts.batch}-record calls (pre-signed), PostgreSQL with fsync on, "
+            f"{opts.rounds} rounds"
         )
-        results = [
-            run_config("SQLite, 1 node", 1, opts, epoch, 0),
-            run_config("PostgreSQL, 1 node", 1, opts, epoch, 1, schema_url(base, "bench_nodes1"), postmaster),
-            run_config(
-                "PostgreSQL, 2 nodes", 2, opts, epoch, 2, schema_url(base, "bench_nodes2"), postmaster
-            ),
-        ]
+        rounds: list[list[Result]] = []
+        for n in range(opts.rounds):
+            print(f"\nround {n + 1}")
+            results = [
+                run_config("SQLite, 1 node", 1, opts, epoch, 3 * n),
+                run_config(
+                    "PostgreSQL, 1 node",
+                    1,
+                    opts,
+                    epoch,
+                    3 * n + 1,
+                    schema_url(base, f"bench_n1_{n}"),
+                    postmaster,
+                ),
+                run_config(
+                    "PostgreSQL, 2 nodes",
+                    2,
+                    opts,
+                    epoch,
+                    3 * n + 2,
+                    schema_url(base, f"bench_n2_{n}"),
+                    postmaster,
+                ),
+            ]
+            print_table(results)
+            rounds.append(results)
+        copy = raw_copy(schema_url(base, "bench_copy"), rounds[0][1].records, rounds[0][1].account)
         print()
-        header = (
-            f"{'configuration':<20} {'events/s':>9}  {'lookup p50':>10}  {'lookup p99':>10}  "
-            f"{'CPU s / 1,000 events: nodes':<30} {'PostgreSQL':>10}  {'total':>6}"
-        )
-        print(header)
-        print("-" * len(header))
-        for r in results:
-            per_k = [c / r.events * 1000 for c in r.node_cpu]
-            pg = None if r.pg_cpu is None else r.pg_cpu / r.events * 1000
-            total = sum(per_k) + (pg or 0.0)
-            nodes = " + ".join(f"{c:.3f}" for c in per_k)
-            pg_text = "-" if pg is None else f"{pg:.3f}"
-            print(
-                f"{r.label:<20} {fmt_rate(r.rate):>9}  "
-                f"{r.lookup_p50_ms:>7.2f} ms  {r.lookup_p99_ms:>7.2f} ms  "
-                f"{nodes:<30} {pg_text:>10}  {total:>6.3f}"
+        print(f"medians of {opts.rounds} rounds:")
+        for k, label in enumerate(r.label for r in rounds[0]):
+            rate = median([r[k].rate for r in rounds])
+            cpu = median([cpu_per_k(r[k]) for r in rounds])
+            p99 = median([r[k].lookup_p99_ms for r in rounds])
+            line = (
+                f"  {label:<20} {fmt_rate(rate):>9} events/s, lookup p99 {p99:.2f} ms, "
+                f"CPU {cpu:.3f} s / 1,000 events"
             )
-        copy = raw_copy(schema_url(base, "bench_copy"), results[1].records, results[1].account)
-        print()
+            print(line + (f", ingest / raw COPY {rate / copy:.2f}" if k else ""))
         print(
             "raw PostgreSQL COPY of the same rows (plain table, 5,000 a transaction): "
             f"{fmt_rate(copy)} rows/s"
         )
-        for r in results[1:]:
-            print(f"  {r.label}: ingest / raw COPY = {r.rate / copy:.2f}")
-        ratio = results[1].rate / results[0].rate
+        ratios = [r[1].rate / r[0].rate for r in rounds]
+        flat = [cpu_per_k(r[2]) / cpu_per_k(r[1]) for r in rounds]
+        ratio = median(ratios)
         print(
-            f"goal: PostgreSQL 1 node >= half of SQLite: {ratio:.2f} of SQLite's "
-            f"({'met' if ratio >= 0.5 else 'NOT met'})"
+            "PostgreSQL 1 node / SQLite per round: "
+            + ", ".join(f"{x:.2f}" for x in ratios)
+            + f"; median {ratio:.2f}  goal >= 0.5 ({'met' if ratio >= 0.5 else 'NOT met'})"
+        )
+        print(
+            "CPU per event, 2 nodes / 1 node per round: "
+            + ", ".join(f"{x:.2f}" for x in flat)
+            + f"; median {median(flat):.2f}  goal: flat (1.0)"
         )
     finally:
         cluster.stop()
