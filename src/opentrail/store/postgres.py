@@ -3,9 +3,10 @@
 Event appends go through one writer thread per store, which takes everything queued (up to
 ``MAX_GROUP_ROWS`` rows) and copies it into the log in one transaction under the log's advisory lock
 (``postgres_events``), so concurrent ingest calls share one commit and no caller's future resolves
-before that commit. Event history is built behind the log by ``postgres_history`` (ADR 0010). Everything else runs on a ``psycopg_pool`` connection in the
-caller's thread: documents take a transaction-level advisory lock per (kind, account), so a ``check``
-sees every committed document of the kind and limits hold across processes.
+before that commit. Event history is built behind the log by ``postgres_history`` (ADR 0010).
+Everything else runs on a ``psycopg_pool`` connection in the caller's thread: documents take a
+transaction-level advisory lock per (kind, account), so a ``check`` sees every committed document of
+the kind and limits hold across processes.
 
 psycopg errors never leave this module: they become ``StoreError`` (the API's retryable error) or
 ``ConflictError`` (a unique key exists).

@@ -12,9 +12,9 @@ pass). A pass writes entries and cursor in one transaction, so a crash leaves th
 entries end.
 
 Lookups read the cursor, then history and the log above the cursor, in one snapshot
-(``postgres_events._history_keys``): the lag (about ``INDEX_DELAY_S``) is never visible. Ingest waits
-while history is more than ``MAX_LAG`` events behind (``hold_back``), so what a lookup scans above the
-cursor stays bounded.
+(``postgres_events._history_keys``): the lag (about ``INDEX_DELAY_S`` after a commit) is never
+visible. Ingest waits while history is more than ``MAX_LAG`` events behind (``hold_back``), so what a
+lookup scans above the cursor stays bounded.
 """
 
 from __future__ import annotations
@@ -35,12 +35,13 @@ log = logging.getLogger(__name__)
 
 HISTORY_LOCK = 0x6F74_6869  # pg_try_advisory_xact_lock key of the indexer ("othi")
 INDEX_BATCH = 50_000  # events per pass at most; a full pass is started as soon as it is ready
-INDEX_DELAY_S = 0.25  # otherwise a pass runs this often while there is something to index
+INDEX_DELAY_S = 0.25  # a pass waits this long after a commit, for more commits to index with it
 # Ingest waits while history is this many events behind, until it is half as far behind (or for at
 # most LAG_WAIT_S: history catches up when it can).
 MAX_LAG = 100_000
 LAG_WAIT_S = 10.0
 RETRY_S = 1.0  # after a failed pass (database down), the next one waits this long
+IDLE_S = 2.0  # with nothing nudging it, a pass this often (other processes append too)
 
 INDEX_SQL = """
 INSERT INTO history (day, stream, kind, time, seq, event_name, event_source, username, access_key, read_only)
@@ -112,14 +113,15 @@ def index_pass(conn: psycopg.Connection[Any], batch: int = INDEX_BATCH) -> tuple
 
 
 class HistoryIndexer:
-    """The store's indexing thread: a pass every ``INDEX_DELAY_S`` while the log is ahead of history,
-    at once while a full batch is waiting."""
+    """The store's indexing thread. After this store's writer commits (``nudge``), it lets more commits
+    gather for ``INDEX_DELAY_S`` and runs a pass, passes back to back while full batches wait; with
+    nothing to do it sleeps, looking every ``IDLE_S`` for what other processes appended."""
 
     def __init__(self, connect: Callable[[], psycopg.Connection[Any]]) -> None:
         self._connect = connect
         self._conn: psycopg.Connection[Any] | None = None
         self._wake = threading.Event()
-        self._closed = False
+        self._stop = threading.Event()
         self.cursor = 0  # the last cursor this process saw (its own passes, or hold_back's reads)
         self._thread = threading.Thread(target=self._run, name="opentrail-pg-history", daemon=True)
         self._thread.start()
@@ -128,26 +130,28 @@ class HistoryIndexer:
         self._wake.set()
 
     def close(self) -> None:
-        self._closed = True
+        self._stop.set()
         self._wake.set()
         self._thread.join()
 
     def _run(self) -> None:
         name_os_thread("ot-pg-history")
         try:
-            delay = 0.0
-            while True:
-                self._wake.wait(delay)
-                self._wake.clear()
-                if self._closed:
+            while not self._stop.is_set():
+                self._wake.wait(IDLE_S)
+                if self._stop.wait(INDEX_DELAY_S):
                     return
-                delay = self._pass()
+                self._wake.clear()
+                while (delay := self._pass()) == 0.0 and not self._stop.is_set():
+                    pass
+                if delay == RETRY_S and self._stop.wait(RETRY_S):
+                    return
         finally:
             if self._conn is not None:
                 self._conn.close()
 
     def _pass(self) -> float:
-        """One pass; how long to wait before the next."""
+        """One pass; 0 when a full batch is waiting, else how long the next may wait."""
         try:
             if self._conn is None or self._conn.closed:
                 self._conn = self._connect()
@@ -164,11 +168,10 @@ class HistoryIndexer:
         return 0.0 if high - self.cursor >= INDEX_BATCH else INDEX_DELAY_S
 
     def hold_back(self, conn: psycopg.Connection[Any], high: int) -> None:
-        """Called by the log's writer after a commit that took the log to ``high``: wait while history
-        is more than ``MAX_LAG`` events behind, until it is half that (or ``LAG_WAIT_S`` passed)."""
-        if high - self.cursor < INDEX_BATCH:
-            return
-        self.nudge()
+        """Called by the log's writer after a commit that took the log to ``high``: a pass soon, and a
+        wait while history is more than ``MAX_LAG`` events behind, until it is half that (or
+        ``LAG_WAIT_S`` passed)."""
+        self._wake.set()
         if high - self.cursor <= MAX_LAG:
             return
         deadline = time.monotonic() + LAG_WAIT_S
