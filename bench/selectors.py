@@ -17,10 +17,11 @@ logging trails read them:
 Each timed pass rewinds one trail's cursor to 0 (the other's stays at the end, so it reads nothing) and
 runs the real ``Deliverer.run_once(force=True)``: read_log, the trail's ``Picker``, log files (gzip,
 SHA-256) and fsynced writes. After one untimed pass each, passes alternate between the trails in ABBA
-order; medians are quoted. Throughput is
+order; medians are quoted, and the goal is judged on the median of the per-run ratios (a run's two
+passes are adjacent, so they share the machine's phase). Throughput is
 events READ per second (the whole log is scanned either way). The picker alone is timed too.
 
-    python -m bench.selectors [--events 200000] [--runs 3] [--data-share 0.4]
+    python -m bench.selectors [--events 200000] [--runs 7] [--data-share 0.4]
 
 Figures only: nothing here asserts a timing.
 """
@@ -284,7 +285,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--events", type=int, default=200_000, help="events in the store [200000]")
-    parser.add_argument("--runs", type=int, default=3, help="timed passes per trail; median quoted [3]")
+    parser.add_argument("--runs", type=int, default=7, help="timed passes per trail; median quoted [7]")
     parser.add_argument("--data-share", type=float, default=0.4, help="share of data events [0.4]")
     opts = parser.parse_args()
     print(
@@ -342,13 +343,21 @@ def report(pipe: Pipeline, opts: argparse.Namespace, gauge: list[float]) -> None
             f"  {name:>10}: {seconds:.3f} s, {seconds / len(rows) * 1e6:.2f} µs per event, "
             f"{timings[0][1]:,} selected"
         )
-    ratio = rates["selective"] / rates["default"]
-    cpu_ratio = cpu_rates["selective"] / cpu_rates["default"]
+    # Each run's two passes are adjacent in time, so their ratio shares the machine's phase; the median
+    # of those ratios is what the goal is judged on (the ratio of the medians is printed beside it).
+    pairs = [d.seconds / s.seconds for d, s in zip(passes["default"], passes["selective"], strict=True)]
+    cpu_pairs = [d.cpu / s.cpu for d, s in zip(passes["default"], passes["selective"], strict=True)]
+    ratio, cpu_ratio = median(pairs), median(cpu_pairs)
     print(noise_line(gauge))
+    print("selective / default throughput per run: " + ", ".join(f"{x:.3f}" for x in pairs))
+    print(
+        f"ratio of the medians: {rates['selective'] / rates['default']:.3f} wall, "
+        f"{cpu_rates['selective'] / cpu_rates['default']:.3f} per CPU second"
+    )
     verdict = "met" if 1 - ratio <= GOAL_LOSS else "NOT met"
     print(
-        f"selective / default throughput: {ratio:.3f} wall, {cpu_ratio:.3f} per CPU second   "
-        f"goal: loss under {GOAL_LOSS:.0%}  ({verdict}, wall)"
+        f"selective / default throughput, median of per-run ratios: {ratio:.3f} wall, {cpu_ratio:.3f} per "
+        f"CPU second   goal: loss under {GOAL_LOSS:.0%}  ({verdict}, wall)"
     )
 
 
