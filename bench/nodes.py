@@ -6,9 +6,10 @@ fsync on, nodes sharing a data directory for ``master.key``), forks ``--clients`
 build and pre-sign their batches before the clock starts (``bench.ingest``'s clients, spread evenly
 over the nodes), and times the send phase. CPU seconds are read from /proc around the send phase: each
 API node's process, and PostgreSQL's (the postmaster, its children alive now, and the children it
-reaped in between). Then ``--lookups`` LookupEvents calls (first page of 50, by EventName) are timed,
-spread over the nodes. The raw COPY moves the same records' row values into a plain table, 5,000 rows a
-transaction (``bench.postgres``'s baseline).
+reaped in between), after a CHECKPOINT so none falls inside the phase. Then ``--lookups``
+LookupEvents calls (first page of 50, by EventName) are timed, spread over the nodes. The raw COPY
+moves the same records' row values into a plain table, 5,000 rows a transaction (``bench.postgres``'s
+baseline).
 
     python -m bench.nodes [--events 60000] [--clients 4] [--batch 100] [--lookups 300] [--rounds 3]
 
@@ -182,6 +183,11 @@ def run_config(
             proc.start()
         for _ in procs:
             ready.get(timeout=300)
+        if database_url:
+            # A checkpoint now, not one triggered in the middle of a measured phase by the WAL earlier
+            # configurations wrote (its CPU and full-page writes would land on whichever ran then).
+            with psycopg.connect(database_url, autocommit=True) as conn:
+                conn.execute("CHECKPOINT")
         cpu0 = [cpu_seconds(n.pid) for n in nodes]
         pg0 = postgres_cpu(postmaster) if postmaster else None
         start.set()
