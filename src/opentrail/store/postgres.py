@@ -39,7 +39,7 @@ POOL_SIZE = 8
 CONNECT_TIMEOUT_S = 10  # a database that is down answers StoreError after this, never hangs a caller
 POOL_TIMEOUT_S = 15.0
 MIGRATE_LOCK = 0x6F74_6D69  # advisory lock keys ("otmi", "otpa", "otdo")
-PARTITION_LOCK = 0x6F74_7061
+PARTITION_LOCK = pg_events.PARTITION_LOCK
 DOC_LOCK = 0x6F74_646F
 DAY = 86400
 # Reads of several statements run in one snapshot: day_spans and the partitions they name agree.

@@ -25,6 +25,10 @@ from ..events import EventRow, Kind, StoredEvent
 from .base import EventQuery, LogSlice
 
 LOG_LOCK = 0x6F74_6C6F  # pg_advisory_xact_lock key of the event log ("otlo")
+# Taken (exclusively) around creating and dropping day partitions, and shared by history's indexer: a
+# partition's DDL locks the parents of the log, attributes and history in turn, an indexer's pass locks
+# them in another order, and without this each could hold what the other waits for (a deadlock).
+PARTITION_LOCK = 0x6F74_7061
 RESOURCE_TYPE, RESOURCE_NAME = 1, 2
 _COLUMN_OF = {
     "EventName": "event_name",
@@ -302,91 +306,92 @@ _WINDOW = "AND {t}.time >= %s AND {t}.time <= %s AND ({t}.time, {t}.seq) < (%s, 
 _NEWEST = "ORDER BY {t}.time DESC, {t}.seq DESC LIMIT %s"
 
 
-def _newest(
-    conn: psycopg.Connection[Any],
-    window: tuple[int, int, int, int],
-    limit: int,
-    read: Callable[[list[int]], list[tuple[Any, ...]]],
-    at: tuple[int, int],
-) -> list[tuple[Any, ...]]:
-    """The ``limit`` newest rows that ``read`` finds in the window, reading the fewest days.
+Span = tuple[int, int, int]  # a day_spans row: (day, last_time, last_seq)
 
-    ``read(days)`` returns the newest ``limit`` rows of those day partitions, ``row[at[0]]`` its time and
-    ``row[at[1]]`` its seq. Days are read latest span first, 1, 2, 4... at a time, and reading stops once
-    no day left can hold an event newer than the ``limit``-th row found (its span ends before it)."""
-    spans = conn.execute(
-        "SELECT day, last_time FROM day_spans WHERE last_time >= %s AND first_time <= %s "
-        "ORDER BY last_time DESC, day DESC",
+
+def _spans(conn: psycopg.Connection[Any], window: tuple[int, int, int, int]) -> tuple[int, list[Span]]:
+    """History's cursor, and the days whose event times reach into the window, latest span first: one
+    statement."""
+    rows = conn.execute(
+        "SELECT h.cursor, s.day, s.last_time, s.last_seq FROM history_state h "
+        "LEFT JOIN day_spans s ON s.last_time >= %s AND s.first_time <= %s "
+        "ORDER BY s.last_time DESC, s.day DESC",
         (window[0], window[1]),
     ).fetchall()
-    t, q = at
+    cursor = int(rows[0][0]) if rows else 0
+    return cursor, [(int(day), int(last), int(seq)) for _, day, last, seq in rows if day is not None]
+
+
+def _newest(
+    spans: list[Span],
+    limit: int,
+    read: Callable[[list[int]], list[tuple[Any, ...]]],
+) -> list[tuple[Any, ...]]:
+    """The ``limit`` newest rows (``EVENT_COLUMNS``) that ``read`` finds, reading the fewest days.
+
+    ``read(days)`` returns the newest ``limit`` rows of those day partitions. Days are read latest span
+    first, 1, 2, 4... at a time, and reading stops once no day left can hold an event newer than the
+    ``limit``-th row found (its span ends before it)."""
     found: list[tuple[Any, ...]] = []
     low, size = 0, 1
     while low < len(spans):
-        if len(found) >= limit and spans[low][1] < found[limit - 1][t]:
+        if len(found) >= limit and spans[low][1] < found[limit - 1][3]:
             break
-        found += read([day for day, _ in spans[low : low + size]])
-        found = sorted(found, key=lambda row: (row[t], row[q]), reverse=True)[:limit]
+        found = _top(found + read([day for day, _, _ in spans[low : low + size]]), limit)
         low, size = low + size, size * 2
     return found
+
+
+def _top(rows: list[tuple[Any, ...]], limit: int) -> list[tuple[Any, ...]]:
+    """The ``limit`` newest ``EVENT_COLUMNS`` rows, by (time, seq)."""
+    return sorted(rows, key=lambda row: (row[3], row[0]), reverse=True)[:limit]
 
 
 def lookup(conn: psycopg.Connection[Any], sid: int, query: EventQuery) -> list[StoredEvent]:
     """One page of a stream's history, newest first, by at most one lookup attribute. Run in one
     snapshot (``day_spans``, the history cursor and the partitions read agree).
 
-    A lookup finds the page's (day, seq) pairs first, then reads those rows of the log: from history
-    and the log above its cursor (attributes, ReadOnly, no attribute: ``_history_keys``), from
-    ``event_keys`` (EventId) or from ``event_attrs`` (resources). Each statement names the day partitions
-    it reads (``_newest``): planning a Merge Append over every day cost more than running it."""
+    Attributes, ReadOnly and no attribute read history up to its cursor joined with the log, and the
+    log rows above the cursor (``_indexed``); resources read ``event_attrs`` the same way, the rows
+    above the cursor decoded here (``_by_resource``); EventId finds (day, seq) pairs in ``event_keys``.
+    Each statement names the day partitions it reads (``_newest``): planning a Merge Append over every
+    day cost more than running it."""
     cursor_time, cursor_seq = query.before or (query.end_ms + 1, 0)
     window = (query.start_ms, min(query.end_ms, cursor_time), cursor_time, cursor_seq)
     attribute, value = query.attribute, query.value or ""
     kind = int(query.kind)
-    where = f"e.stream = %s AND e.kind = {kind:d} "
-    args: list[Any] = [sid]
     # read_only is a literal (our own number, never the caller's text): history's writes index is
     # partial, and the planner proves a partial index's predicate from constants.
     if attribute in _COLUMN_OF:
-        keys = _history_keys(
-            conn, sid, kind, window, query.limit, f"AND {{t}}.{_COLUMN_OF[attribute]} = %s ", [value.encode()]
-        )
+        condition = f"AND {{t}}.{_COLUMN_OF[attribute]} = %s "
+        rows = _indexed(conn, sid, kind, window, query.limit, condition, [value.encode()])
     elif attribute == "ReadOnly":
         if value not in ("true", "false"):
             return []
         flag = 1 if value == "true" else 0
-        keys = _history_keys(conn, sid, kind, window, query.limit, f"AND {{t}}.read_only = {flag:d} ", [])
+        rows = _indexed(conn, sid, kind, window, query.limit, f"AND {{t}}.read_only = {flag:d} ", [])
     elif attribute is None:
-        keys = _history_keys(conn, sid, kind, window, query.limit, "", [])
+        rows = _indexed(conn, sid, kind, window, query.limit, "", [])
     elif attribute == "EventId":
-        found = conn.execute(
+        keys = conn.execute(
             "SELECT day, seq FROM event_keys WHERE acct = %s AND event_id = %s",
             (account_number(query.account), value.encode()),
         ).fetchall()
-        keys = [(int(day), int(seq)) for day, seq in found]
+        if not keys:
+            return []
+        rows = conn.execute(
+            f"SELECT {EVENT_COLUMNS} FROM events e WHERE e.stream = %s AND e.kind = {kind:d} "
+            "AND e.day = ANY(%s) AND e.seq = ANY(%s) " + _WINDOW.format(t="e") + _NEWEST.format(t="e"),
+            (sid, sorted({day for day, _ in keys}), [seq for _, seq in keys], *window, query.limit),
+        ).fetchall()
     elif attribute in ("ResourceType", "ResourceName"):
-        keys = _resource_keys(conn, sid, kind, window, query.limit, attribute, value)
+        rows = _by_resource(conn, sid, kind, window, query.limit, attribute, value)
     else:
         raise ValueError(f"unknown lookup attribute {attribute!r}")
-    if not keys:
-        return []
-    where += "AND e.day = ANY(%s) AND e.seq = ANY(%s) "
-    args += [sorted({day for day, _ in keys}), [seq for _, seq in keys]]
-    sql_text = f"SELECT {EVENT_COLUMNS} FROM events e WHERE {where}" + _WINDOW.format(t="e")
-    sql_text += _NEWEST.format(t="e")
-    rows = conn.execute(sql_text, (*args, *window, query.limit)).fetchall()
     return [to_event(row, query.account, query.region) for row in rows]
 
 
-def _above_cursor(conn: psycopg.Connection[Any]) -> tuple[int, list[int]]:
-    """History's cursor and the days holding log rows above it (which history has not reached)."""
-    found = conn.execute("SELECT cursor FROM history_state").fetchone()
-    cursor = int(found[0]) if found else 0
-    days = [int(day) for (day,) in conn.execute("SELECT day FROM day_spans WHERE last_seq > %s", (cursor,))]
-    return cursor, days
-
-
-def _history_keys(
+def _indexed(
     conn: psycopg.Connection[Any],
     sid: int,
     kind: int,
@@ -394,38 +399,39 @@ def _history_keys(
     limit: int,
     condition: str,
     args: list[Any],
-) -> list[tuple[int, int]]:
-    """(day, seq) of the ``limit`` newest events of the stream and kind in the window that satisfy
-    ``condition`` (SQL on the alias ``{t}``): from history up to its cursor (its indexes, day partitions
-    named as ``_newest`` does), and from the log rows above the cursor, which the indexer has not
-    reached yet (a scan of the newest rows of the log by sequence number). One snapshot: what the
-    cursor covers is in history."""
-    cursor, days = _above_cursor(conn)
+) -> list[tuple[Any, ...]]:
+    """The ``limit`` newest events of the stream and kind in the window that satisfy ``condition`` (SQL
+    on the alias ``{t}``): from history up to its cursor (its indexes, joined with the log's rows by
+    their key) and from the log rows above the cursor, which the indexer has not reached yet (a scan of
+    the newest rows of the log by sequence number). One snapshot: what the cursor covers is in
+    history."""
+    cursor, spans = _spans(conn, window)
 
-    def entries(days: list[int]) -> list[tuple[Any, ...]]:
+    def read(days: list[int]) -> list[tuple[Any, ...]]:
         return conn.execute(
-            f"SELECT h.day, h.seq, h.time FROM history h WHERE h.day = ANY(%s) AND h.stream = %s "
-            f"AND h.kind = {kind:d} "
+            f"SELECT {EVENT_COLUMNS} FROM history h JOIN events e ON e.day = h.day AND e.seq = h.seq "
+            f"WHERE h.day = ANY(%s) AND e.day = ANY(%s) AND h.stream = %s AND h.kind = {kind:d} "
             + condition.format(t="h")
             + _WINDOW.format(t="h")
             + _NEWEST.format(t="h"),
-            (days, sid, *args, *window, limit),
+            (days, days, sid, *args, *window, limit),
         ).fetchall()
 
-    rows = _newest(conn, window, limit, entries, (2, 1))
-    if days:
+    rows = _newest(spans, limit, read)
+    tail = [day for day, _, last_seq in spans if last_seq > cursor]
+    if tail:
         rows += conn.execute(
-            f"SELECT e.day, e.seq, e.time FROM events e WHERE e.day = ANY(%s) AND e.seq > %s "
+            f"SELECT {EVENT_COLUMNS} FROM events e WHERE e.day = ANY(%s) AND e.seq > %s "
             f"AND e.stream = %s AND e.kind = {kind:d} "
             + condition.format(t="e")
             + _WINDOW.format(t="e")
             + _NEWEST.format(t="e"),
-            (days, cursor, sid, *args, *window, limit),
+            (tail, cursor, sid, *args, *window, limit),
         ).fetchall()
-    return _first(rows, limit)
+    return _top(rows, limit)
 
 
-def _resource_keys(
+def _by_resource(
     conn: psycopg.Connection[Any],
     sid: int,
     kind: int,
@@ -433,40 +439,36 @@ def _resource_keys(
     limit: int,
     attribute: str,
     value: str,
-) -> list[tuple[int, int]]:
-    """``_history_keys`` for a resource type or name: ``event_attrs`` up to the cursor, and the log rows
+) -> list[tuple[Any, ...]]:
+    """``_indexed`` for a resource type or name: ``event_attrs`` up to the cursor, and the log rows
     above it whose resources (JSON, decoded here) name the value."""
     attr = RESOURCE_TYPE if attribute == "ResourceType" else RESOURCE_NAME
-    cursor, days = _above_cursor(conn)
+    cursor, spans = _spans(conn, window)
 
-    def entries(days: list[int]) -> list[tuple[Any, ...]]:
+    def read(days: list[int]) -> list[tuple[Any, ...]]:
         return conn.execute(
-            "SELECT a.day, a.seq, a.time FROM event_attrs a WHERE a.day = ANY(%s) AND a.stream = %s "
-            "AND a.kind = %s AND a.attr = %s AND a.value = %s "
-            + _WINDOW.format(t="a")
-            + _NEWEST.format(t="a"),
-            (days, sid, kind, attr, value.encode(), *window, limit),
+            f"SELECT {EVENT_COLUMNS} FROM event_attrs a JOIN events e ON e.day = a.day AND e.seq = a.seq "
+            "WHERE a.day = ANY(%s) AND e.day = ANY(%s) AND a.stream = %s AND a.kind = %s AND a.attr = %s "
+            "AND a.value = %s " + _WINDOW.format(t="a") + _NEWEST.format(t="a"),
+            (days, days, sid, kind, attr, value.encode(), *window, limit),
         ).fetchall()
 
-    rows = _newest(conn, window, limit, entries, (2, 1))
-    if days:
-        at = attr - 1  # (type, name) pairs
-        for day, seq, time, resources in conn.execute(
-            f"SELECT e.day, e.seq, e.time, e.resources FROM events e WHERE e.day = ANY(%s) AND e.seq > %s "
-            f"AND e.stream = %s AND e.kind = {kind:d} AND e.resources IS NOT NULL "
-            + _WINDOW.format(t="e")
-            + "ORDER BY e.time DESC, e.seq DESC",
-            (days, cursor, sid, *window),
-        ):
-            if any(pair[at] == value for pair in _resources.decode(resources)):
-                rows.append((day, seq, time))
-    return _first(rows, limit)
-
-
-def _first(rows: list[tuple[Any, ...]], limit: int) -> list[tuple[int, int]]:
-    """(day, seq) of the ``limit`` newest of (day, seq, time) rows."""
-    rows = sorted(rows, key=lambda row: (row[2], row[1]), reverse=True)[:limit]
-    return [(int(row[0]), int(row[1])) for row in rows]
+    rows = _newest(spans, limit, read)
+    tail = [day for day, _, last_seq in spans if last_seq > cursor]
+    if tail:
+        at = attr - 1  # in the (type, ARN) pairs
+        rows += [
+            row
+            for row in conn.execute(
+                f"SELECT {EVENT_COLUMNS} FROM events e WHERE e.day = ANY(%s) AND e.seq > %s "
+                f"AND e.stream = %s AND e.kind = {kind:d} AND e.resources IS NOT NULL "
+                + _WINDOW.format(t="e")
+                + "ORDER BY e.time DESC, e.seq DESC",
+                (tail, cursor, sid, *window),
+            )
+            if any(pair[at] == value for pair in _resources.decode(row[11]))
+        ]
+    return _top(rows, limit)
 
 
 def find_event(

@@ -85,6 +85,7 @@ def index_pass(conn: psycopg.Connection[Any], batch: int = INDEX_BATCH) -> tuple
         taken = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (HISTORY_LOCK,)).fetchone()
         if not taken or not taken[0]:
             return None
+        conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (pg_events.PARTITION_LOCK,))
         cursor = history_cursor(conn)
         found = conn.execute("SELECT high FROM log_state").fetchone()
         high = int(found[0]) if found else 0
