@@ -192,3 +192,25 @@ def test_data_events_stay_out_of_history(url: str) -> None:
         assert kinds == [(int(Kind.MANAGEMENT),)]
     finally:
         store.close()
+
+
+def test_indexing_while_days_are_created_never_deadlocks(
+    url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A pass of the indexer and a writer creating a day's partitions lock the same parents in different
+    orders; the partition lock makes them take turns (a deadlock was seen in bench.postgres)."""
+    monkeypatch.setattr(pg_history, "INDEX_DELAY_S", 0.0)
+    clock = FixedClock(START)
+    store = open_store(url, clock)
+    try:
+        for day in range(12):
+            for part in range(4):
+                store.append(batch(f"d{day}-{part}", range(part * 50, part * 50 + 50)))
+            clock.advance(DAY)
+        deadline = time.monotonic() + 30
+        while state(url)[0] < 12 * 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert state(url) == (2400, 2400, 2400)
+    finally:
+        store.close()
+    assert not [r for r in caplog.records if "deadlock" in r.getMessage()]
