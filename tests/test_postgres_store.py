@@ -376,11 +376,12 @@ def test_a_database_url_is_printed_without_its_password(url: str, shown: str) ->
     assert redacted(url) == shown
 
 
-def test_a_version_3_database_migrates_to_partial_lookup_indexes_and_answers_the_same(
+def test_a_version_3_database_migrates_to_history_and_answers_the_same(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Migration 0004 rebuilds the lookup indexes as partial ones and drops event_keys' day index: the
-    rows stored before it answer the same lookups, and retention still forgets their identities."""
+    """Migration 0004 drops event_keys' day index, and 0005 moves the lookup indexes from the log to
+    history, filled with the rows stored before it: those rows answer the same lookups, and retention
+    still forgets their identities."""
     from opentrail.store import postgres
 
     shipped = postgres._migrations()
