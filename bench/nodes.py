@@ -35,8 +35,8 @@ from pathlib import Path
 import psycopg
 
 from opentrail.events import index_record
-from opentrail.store import postgres_events as pg_events
 
+from . import postgres as postgres_bench
 from .common import (
     CLOUDTRAIL_TARGET,
     Connection,
@@ -229,23 +229,9 @@ def run_config(
         remove_dir(data_dir)
 
 
-def raw_copy(url: str, records: list[list[bytes]], account: str, per_txn: int = 5000) -> float:
-    rows = [index_record(r, account) for part in records for r in part]
-    staged = [pg_events.staged(i + 1, 1 + i % 2, row) for i, row in enumerate(rows)]
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(pg_events.STAGING_SQL)
-        conn.execute("CREATE TABLE raw_events AS SELECT * FROM staging WITH NO DATA")
-        started = time.perf_counter()
-        for low in range(0, len(staged), per_txn):
-            with (
-                conn.transaction(),
-                conn.cursor() as cur,
-                cur.copy("COPY raw_events FROM STDIN (FORMAT BINARY)") as copy,
-            ):
-                copy.set_types(pg_events.EVENT_TYPES)
-                for values in staged[low : low + per_txn]:
-                    copy.write_row(values)
-        return len(rows) / (time.perf_counter() - started)
+def raw_copy(url: str, records: list[list[bytes]], account: str) -> float:
+    """``bench.postgres``'s baseline over the records the clients sent."""
+    return postgres_bench.raw_copy(url, [index_record(r, account) for part in records for r in part])
 
 
 def schema_url(base: str, name: str) -> str:
