@@ -36,14 +36,17 @@ from typing import Any
 import boto3
 import msgspec
 
-from opentrail import delivery, logfiles, selection, trails
 from opentrail.clock import SystemClock
+from opentrail.delivery import logfiles
+from opentrail.delivery import worker as delivery
+from opentrail.delivery.logfiles import COMPRESSION_LEVEL, build_log_file, gzip_member
+from opentrail.delivery.signing import Signer as KeySigner
 from opentrail.events import index_record
-from opentrail.logfiles import COMPRESSION_LEVEL, build_log_file, gzip_member
-from opentrail.signing import Signer as KeySigner
+from opentrail.selectors import engine as selection
 from opentrail.storage import LocalStorage
 from opentrail.store import Doc, LogRow
-from opentrail.store.sqlite import SQLiteStore
+from opentrail.store.sqlite.store import SQLiteStore
+from opentrail.trails import operations as trails
 
 from .common import (
     Connection,

@@ -28,12 +28,8 @@ from typing import Any
 import msgspec
 
 from opentrail.events import EventRow, index_record
-from opentrail.store.sqlite_events import (
-    INDEX_HISTORY_SQL,
-    INSERT_EVENT_SQL,
-    event_values,
-)
-from opentrail.store.sqlite_history import SCHEMA as HISTORY_SCHEMA
+from opentrail.store.sqlite.events import INDEX_HISTORY_SQL, INSERT_EVENT_SQL, event_values
+from opentrail.store.sqlite.history import SCHEMA as HISTORY_SCHEMA
 
 from .common import (
     Connection,
@@ -157,7 +153,7 @@ def opentrail_sender(creds: Credentials, port: int) -> Callable[[int, bytes], An
     """The project's own client (``put-events`` uses it): botocore SigV4 per call, httpx keep-alive."""
     from botocore.credentials import ReadOnlyCredentials
 
-    from opentrail.client import Client, RemoteError
+    from opentrail.client.remote import Client, RemoteError
 
     client = Client(f"http://127.0.0.1:{port}", ReadOnlyCredentials(creds.access_key_id, creds.secret, None))
 

@@ -46,13 +46,13 @@ from typing import Any, cast
 
 import msgspec
 
-from opentrail import lookup as lookup_op
 from opentrail.events import Kind, index_record
+from opentrail.history import lookup as lookup_op
 from opentrail.store import LOOKUP_ATTRIBUTES, EventQuery
-from opentrail.store import sqlite_events as sql_events
-from opentrail.store.sqlite import SQLiteStore, connect
-from opentrail.store.sqlite_history import SCHEMA as HISTORY_SCHEMA
-from opentrail.store.sqlite_history import attach_history, history_path
+from opentrail.store.sqlite import events as sql_events
+from opentrail.store.sqlite.history import SCHEMA as HISTORY_SCHEMA
+from opentrail.store.sqlite.history import attach_history, history_path
+from opentrail.store.sqlite.store import SQLiteStore, connect
 from opentrail.tokens import TokenSealer
 
 from .common import (

@@ -30,7 +30,7 @@ import psycopg
 from opentrail.clock import FixedClock
 from opentrail.events import EventRow, Kind, index_record
 from opentrail.store import EventQuery, open_store
-from opentrail.store import postgres_events as pg_events
+from opentrail.store.postgres import events as pg_events
 
 from .common import RecordFactory, fmt_rate, free_port, median, percentile, remove_dir
 

@@ -45,14 +45,16 @@ from typing import Any
 
 import msgspec
 
-from opentrail import delivery, selection, trails
 from opentrail.clock import SystemClock
+from opentrail.delivery import worker as delivery
+from opentrail.delivery.signing import Signer as KeySigner
 from opentrail.events import index_record
-from opentrail.selectors import parse_advanced_event_selectors
-from opentrail.signing import Signer as KeySigner
+from opentrail.selectors import engine as selection
+from opentrail.selectors.parsing import parse_advanced_event_selectors
 from opentrail.storage import LocalStorage
 from opentrail.store import Doc, LogRow
-from opentrail.store.sqlite import SQLiteStore
+from opentrail.store.sqlite.store import SQLiteStore
+from opentrail.trails import operations as trails
 
 from .common import (
     RecordFactory,

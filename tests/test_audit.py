@@ -118,8 +118,8 @@ def test_a_failed_commit_of_read_audit_events_is_logged(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Nobody waits on reads' audit events: when their commit fails, the server log must say so."""
-    from opentrail.api import _report_lost_reads
-    from opentrail.store.sqlite import SQLiteStore
+    from opentrail.server.app import _report_lost_reads
+    from opentrail.store.sqlite.store import SQLiteStore
 
     store = SQLiteStore(str(tmp_path / "closed.db"))
     store.close()

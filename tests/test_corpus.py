@@ -36,8 +36,8 @@ import pytest
 from botocore.credentials import ReadOnlyCredentials
 
 from conftest import CORPUS, Credentials, Server
-from opentrail import replay
-from opentrail.client import Client
+from opentrail.client import replay
+from opentrail.client.remote import Client
 
 pytestmark = pytest.mark.slow
 

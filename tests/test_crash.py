@@ -23,7 +23,7 @@ import pytest
 from botocore.credentials import ReadOnlyCredentials
 
 from conftest import Credentials, Server
-from opentrail.client import Client, RemoteError
+from opentrail.client.remote import Client, RemoteError
 from opentrail.store import open_store
 
 pytestmark = pytest.mark.slow

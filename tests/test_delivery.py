@@ -24,14 +24,15 @@ import pytest
 from botocore.credentials import ReadOnlyCredentials
 
 from conftest import Credentials, Server, iso, management_record, server_on_backend, wait_for
-from opentrail import delivery, trails
-from opentrail.client import Client
+from opentrail.client.remote import Client
 from opentrail.clock import SystemClock
+from opentrail.delivery import worker as delivery
+from opentrail.delivery.signing import Signer
 from opentrail.events import index_record
-from opentrail.signing import Signer
 from opentrail.storage import Encryption, LocalStorage, ObjectInfo, StorageError
 from opentrail.store import Doc
-from opentrail.store.sqlite import SQLiteStore
+from opentrail.store.sqlite.store import SQLiteStore
+from opentrail.trails import operations as trails
 
 DIGEST_FOLDER = "CloudTrail-Digest"
 

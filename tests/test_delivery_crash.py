@@ -34,14 +34,15 @@ import pytest
 from botocore.credentials import ReadOnlyCredentials
 
 from conftest import Credentials, Server, iso, make_server, management_record, wait_for
-from opentrail import delivery, trails
-from opentrail.client import Client, RemoteError
+from opentrail.client.remote import Client, RemoteError
 from opentrail.clock import FixedClock
+from opentrail.delivery import worker as delivery
+from opentrail.delivery.signing import Signer
 from opentrail.events import index_record
-from opentrail.signing import Signer
 from opentrail.storage import Encryption, LocalStorage, ObjectInfo, StorageError
 from opentrail.store import Doc, open_store
-from opentrail.store.sqlite import SQLiteStore
+from opentrail.store.sqlite.store import SQLiteStore
+from opentrail.trails import operations as trails
 
 pytestmark = pytest.mark.slow
 

@@ -21,8 +21,8 @@ import click
 import pytest
 
 from conftest import ROOT, Server
-from opentrail import api
-from opentrail.cli import cli
+from opentrail.cli.main import cli
+from opentrail.server import app as api
 from opentrail.settings import Settings
 
 DOCS = ROOT / "docs"

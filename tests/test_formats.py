@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from opentrail.clock import FixedClock
-from opentrail.digests import (
+from opentrail.delivery.digests import (
     ListedLog,
     PreviousDigest,
     build_digest,
@@ -34,10 +34,8 @@ from opentrail.digests import (
     metadata,
     signing_string,
 )
-from opentrail.encryption import MasterKey
-from opentrail.errors import ConfigError
-from opentrail.logfiles import build_log_file, log_file_key, unique_suffix
-from opentrail.signing import (
+from opentrail.delivery.logfiles import build_log_file, log_file_key, unique_suffix
+from opentrail.delivery.signing import (
     DAY,
     KIND,
     SIGNING_PERIOD,
@@ -47,6 +45,8 @@ from opentrail.signing import (
     keys_between,
     public_keys,
 )
+from opentrail.errors import ConfigError
+from opentrail.storage.encryption import MasterKey
 from opentrail.store import Store, open_store
 
 ACCOUNT = "123456789012"

@@ -15,15 +15,16 @@ from pathlib import Path
 import pytest
 
 from conftest import management_record
-from opentrail import delivery, trails
 from opentrail.clock import FixedClock
+from opentrail.delivery import worker as delivery
+from opentrail.delivery.leases import LeaseLost, Leases
+from opentrail.delivery.signing import Signer
 from opentrail.errors import ConfigError
 from opentrail.events import index_record
-from opentrail.leases import LeaseLost, Leases
 from opentrail.settings import Settings
-from opentrail.signing import Signer
 from opentrail.storage import LocalStorage
 from opentrail.store import Doc, Store, open_store
+from opentrail.trails import operations as trails
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"

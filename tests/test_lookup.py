@@ -16,7 +16,7 @@ import pytest
 from botocore.credentials import ReadOnlyCredentials
 
 from conftest import Credentials, Server, iso, make_server, server_on_backend
-from opentrail.client import Client, RemoteError
+from opentrail.client.remote import Client, RemoteError
 
 BASE = 1_704_067_200  # 2024-01-01T00:00:00Z: history replayed from the past, far from the audit events
 WINDOW = {"StartTime": BASE - 86_400, "EndTime": BASE + 86_400}

@@ -21,12 +21,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import Server
-from opentrail import lookup
-from opentrail.client import Client, RemoteError
+from opentrail.client.remote import Client, RemoteError
 from opentrail.clock import FixedClock, format_time
 from opentrail.context import Call, Services
 from opentrail.errors import ApiError
 from opentrail.events import index_record
+from opentrail.history import lookup
 from opentrail.settings import Settings
 from opentrail.storage import LocalStorage
 from opentrail.store import AccessKey, Store, open_store

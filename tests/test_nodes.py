@@ -38,7 +38,7 @@ import pytest
 from botocore.credentials import ReadOnlyCredentials
 
 from conftest import AWS_CLI, Credentials, Server, free_port, iso, management_record, wait_for
-from opentrail.client import Client, RemoteError
+from opentrail.client.remote import Client, RemoteError
 from opentrail.store import open_store
 
 pytestmark = pytest.mark.slow

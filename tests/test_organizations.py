@@ -25,13 +25,15 @@ from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
 
 from conftest import AWS_CLI, Credentials, Server, iso, make_server, management_record, wait_for
-from opentrail import delivery, organizations, trails
-from opentrail.client import Client, RemoteError
+from opentrail.client.remote import Client, RemoteError
 from opentrail.clock import SystemClock
+from opentrail.delivery import worker as delivery
+from opentrail.delivery.signing import Signer
 from opentrail.events import index_record
-from opentrail.signing import Signer
+from opentrail.organizations import model as organizations
 from opentrail.storage import LocalStorage
-from opentrail.store.sqlite import SQLiteStore
+from opentrail.store.sqlite.store import SQLiteStore
+from opentrail.trails import operations as trails
 from selection_cases import s3_object
 
 

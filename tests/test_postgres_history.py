@@ -15,7 +15,7 @@ import pytest
 from opentrail.clock import FixedClock
 from opentrail.events import EventRow, Kind, index_record
 from opentrail.store import EventQuery, Store, open_store
-from opentrail.store import postgres_history as pg_history
+from opentrail.store.postgres import history as pg_history
 
 DAY = 86400
 START = 100 * DAY + 3600

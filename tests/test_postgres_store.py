@@ -24,7 +24,7 @@ from opentrail.clock import FixedClock
 from opentrail.errors import StoreError
 from opentrail.events import EventRow, Kind, index_record
 from opentrail.store import EventQuery, Store, open_store, redacted
-from opentrail.store import postgres_events as pg_events
+from opentrail.store.postgres import events as pg_events
 
 DAY = 86400
 START = 100 * DAY + 3600
@@ -382,7 +382,7 @@ def test_a_version_3_database_migrates_to_history_and_answers_the_same(
     """Migration 0004 drops event_keys' day index, and 0005 moves the lookup indexes from the log to
     history, filled with the rows stored before it: those rows answer the same lookups, and retention
     still forgets their identities."""
-    from opentrail.store import postgres
+    from opentrail.store.postgres import store as postgres
 
     shipped = postgres._migrations()
     clock = FixedClock(START)

@@ -23,7 +23,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 
 from conftest import Credentials, Server, make_server
-from opentrail import api
+from opentrail.server import app as api
 
 TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
 JSON_11 = "application/x-amz-json-1.1"

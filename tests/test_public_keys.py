@@ -27,13 +27,14 @@ import pytest
 import rsa as pyrsa
 
 from conftest import Credentials, Server
-from opentrail import api, keys
 from opentrail.clock import FixedClock
 from opentrail.context import Call, Services
-from opentrail.encryption import MasterKey
+from opentrail.delivery import public_keys as keys
+from opentrail.delivery.signing import DAY, SIGNING_PERIOD, Signer
 from opentrail.errors import ApiError
+from opentrail.server import app as api
 from opentrail.settings import Settings
-from opentrail.signing import DAY, SIGNING_PERIOD, Signer
+from opentrail.storage.encryption import MasterKey
 from opentrail.store import AccessKey
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC).timestamp()

@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import Credentials, Server
-from opentrail import lake
+from opentrail.ingest import lake
 
 REGION = "us-east-1"
 DROP = object()

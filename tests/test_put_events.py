@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from conftest import Credentials, Server, free_port
-from opentrail import replay
+from opentrail.client import replay
 
 REGION = "eu-west-3"
 BASE = 1_709_294_400  # 2024-03-01T12:00:00Z

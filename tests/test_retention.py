@@ -9,8 +9,8 @@ from pathlib import Path
 
 from opentrail.clock import FixedClock
 from opentrail.events import index_record
-from opentrail.store.sqlite import SQLiteStore
-from opentrail.store.sqlite_history import history_path
+from opentrail.store.sqlite.history import history_path
+from opentrail.store.sqlite.store import SQLiteStore
 
 DAY = 86400.0
 

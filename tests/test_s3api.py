@@ -19,7 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conftest import Credentials, Server
-from opentrail import sigv4
+from opentrail.server import sigv4
 
 SIGNATURE = "ab" * 256
 

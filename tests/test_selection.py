@@ -16,13 +16,15 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from opentrail import coverage, selection, trails
 from opentrail.errors import RecordError
 from opentrail.events import EventRow, index_record
-from opentrail.selectors import parse_advanced_event_selectors, parse_event_selectors
+from opentrail.ingest import coverage
+from opentrail.selectors import engine as selection
+from opentrail.selectors.parsing import parse_advanced_event_selectors, parse_event_selectors
 from opentrail.store import Doc, LogRow
-from opentrail.store.sqlite import SQLiteStore
-from opentrail.trails import Trail
+from opentrail.store.sqlite.store import SQLiteStore
+from opentrail.trails import operations as trails
+from opentrail.trails.operations import Trail
 from selection_cases import (
     ACCOUNT,
     CASES,

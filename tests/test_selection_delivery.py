@@ -26,7 +26,7 @@ import pytest
 from botocore.credentials import ReadOnlyCredentials
 
 from conftest import Credentials, Server, iso, make_server, wait_for
-from opentrail.client import Client
+from opentrail.client.remote import Client
 from selection_cases import CASES, lambda_invoke, legacy_data, management, network, s3_object
 
 # After the last expected file arrived, this long with no further file proves nothing else comes

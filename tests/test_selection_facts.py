@@ -19,12 +19,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opentrail import facts, selection
 from opentrail.errors import RecordError
 from opentrail.events import EventRow, Kind, SelectorFacts, decode_view, index_record, selector_facts
+from opentrail.selectors import engine as selection
+from opentrail.selectors import facts
 from opentrail.store import LogRow, open_store
-from opentrail.store.sqlite import SQLiteStore, connect
-from opentrail.store.sqlite_events import event_values
+from opentrail.store.sqlite.events import event_values
+from opentrail.store.sqlite.store import SQLiteStore, connect
 from selection_cases import ACCOUNT, CASES
 from test_selection import trail_with
 
@@ -297,7 +298,8 @@ def test_a_version_2_postgres_database_migrates_and_keeps_its_rows_without_facts
 ) -> None:
     import psycopg
 
-    from opentrail.store import postgres, postgres_events
+    from opentrail.store.postgres import events as postgres_events
+    from opentrail.store.postgres import store as postgres
 
     url: str = postgres_cluster.new_database()
     try:

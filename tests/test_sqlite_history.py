@@ -15,8 +15,8 @@ import pytest
 
 from opentrail.events import EventRow, Kind, index_record
 from opentrail.store import EventQuery
-from opentrail.store import sqlite_history as history
-from opentrail.store.sqlite import SQLiteStore, connect
+from opentrail.store.sqlite import history
+from opentrail.store.sqlite.store import SQLiteStore, connect
 
 ACCOUNT = "111122223333"
 T0 = 1_735_689_600  # 2025-01-01T00:00:00Z

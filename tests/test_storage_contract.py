@@ -21,7 +21,6 @@ import boto3
 import pytest
 
 from conftest import OPENTRAIL, free_port
-from opentrail.encryption import MasterKey
 from opentrail.errors import ConfigError
 from opentrail.storage import (
     SSE_KMS,
@@ -37,6 +36,7 @@ from opentrail.storage import (
     StorageError,
     open_storage,
 )
+from opentrail.storage.encryption import MasterKey
 from opentrail.storage.s3 import S3Storage
 
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}

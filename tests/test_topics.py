@@ -22,7 +22,7 @@ import pytest
 from botocore.credentials import ReadOnlyCredentials
 
 from conftest import Credentials, Server, free_port, make_server, wait_for
-from opentrail.client import Client
+from opentrail.client.remote import Client
 from trail_helpers import expect_error
 
 REGION = "us-east-1"

@@ -22,9 +22,9 @@ import pytest
 
 from conftest import AWS_CLI, OPENTRAIL, Server, free_port
 from opentrail.clock import FixedClock, format_time
-from opentrail.digests import ListedLog, PreviousDigest, build_digest, digest_key, metadata
-from opentrail.logfiles import build_log_file, log_file_key, unique_suffix
-from opentrail.signing import Signer, SigningKey
+from opentrail.delivery.digests import ListedLog, PreviousDigest, build_digest, digest_key, metadata
+from opentrail.delivery.logfiles import build_log_file, log_file_key, unique_suffix
+from opentrail.delivery.signing import Signer, SigningKey
 from opentrail.storage import LocalStorage
 from opentrail.store import open_store
 

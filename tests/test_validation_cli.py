@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from opentrail.launch import quick_arguments
-from opentrail.validation_cli import validate_logs
+from opentrail.cli.launch import quick_arguments
+from opentrail.cli.validate_logs import validate_logs
 
 BASE = ["--trail-arn", "arn:aws:cloudtrail:us-east-1:123456789012:trail/t", "--start-time", "2024-05-01"]
 

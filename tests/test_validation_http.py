@@ -13,8 +13,8 @@ from typing import ClassVar
 
 import pytest
 
-from opentrail import sigv4
-from opentrail.validation_http import Client, Engine, SigV4, TransportError
+from opentrail.server import sigv4
+from opentrail.validate.http import Client, Engine, SigV4, TransportError
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # noqa: S105 - the AWS docs' example secret
 

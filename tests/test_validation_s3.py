@@ -25,7 +25,7 @@ import pytest
 from botocore.credentials import ReadOnlyCredentials
 
 from conftest import AWS_CLI, Credentials, Server, iso, make_server, management_record, wait_for
-from opentrail.client import Client
+from opentrail.client.remote import Client
 
 REGION = "us-east-1"
 TRAIL = "on-s3"

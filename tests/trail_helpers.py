@@ -12,7 +12,7 @@ from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
 
 from conftest import Credentials, Server
-from opentrail.client import Client, RemoteError
+from opentrail.client.remote import Client, RemoteError
 
 
 def unique(prefix: str) -> str:

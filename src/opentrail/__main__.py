@@ -1,3 +1,3 @@
-from .launch import main
+from opentrail.cli.launch import main
 
 main()

@@ -11,7 +11,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from .errors import ApiError, CloudTrailARNInvalid, InvalidTrailName
+from opentrail.errors import ApiError, CloudTrailARNInvalid, InvalidTrailName
 
 PARTITION = "aws"
 MIN_NAME, MAX_NAME = 3, 128

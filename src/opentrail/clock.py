@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 from typing import Protocol
 
-from .errors import RecordError
+from opentrail.errors import RecordError
 
 
 class Clock(Protocol):

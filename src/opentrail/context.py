@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .clock import Clock
-from .settings import Settings
-from .signing import Signer
-from .storage import Storage
-from .store import AccessKey, Store
-from .tokens import TokenSealer
+from opentrail.clock import Clock
+from opentrail.delivery.signing import Signer
+from opentrail.settings import Settings
+from opentrail.storage import Storage
+from opentrail.store import AccessKey, Store
+from opentrail.tokens import TokenSealer
 
 
 @dataclass

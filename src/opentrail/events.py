@@ -15,8 +15,8 @@ from typing import Any
 
 import msgspec
 
-from .clock import parse_time, to_millis
-from .errors import RecordError
+from opentrail.clock import parse_time, to_millis
+from opentrail.errors import RecordError
 
 MAX_RECORD_BYTES = 256 * 1024  # CloudTrail's event size limit since eventVersion 1.05
 EVENT_VERSION = "1.11"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .clock import parse_time
-from .errors import ApiError, InvalidParameter, InvalidTimeRange, RecordError, SerializationException
+from opentrail.clock import parse_time
+from opentrail.errors import ApiError, InvalidParameter, InvalidTimeRange, RecordError, SerializationException
 
 Params = dict[str, Any]
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from opentrail.errors import ConfigError
 
 ROLES = ("all", "api", "worker")
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from .errors import ApiError, InvalidNextToken
+from opentrail.errors import ApiError, InvalidNextToken
 
 MAX_TOKEN_CHARS = 1000
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ..encryption import MasterKey
-from ..errors import ConfigError
-from .base import (
+from opentrail.errors import ConfigError
+from opentrail.storage.base import (
     SSE_KMS,
     SSE_S3,
     BucketExists,
@@ -22,7 +21,8 @@ from .base import (
     StorageError,
     check_bucket_name,
 )
-from .local import LocalStorage
+from opentrail.storage.encryption import MasterKey
+from opentrail.storage.local import LocalStorage
 
 __all__ = [
     "SSE_KMS",
@@ -65,7 +65,7 @@ def open_storage(url: str, master_key: MasterKey | None = None) -> Storage:
             raise ConfigError(
                 f"storage URL {url!r} has unknown parameters {sorted(unknown)}; expected region"
             )
-        from .s3 import S3Storage  # boto3 loads slowly; only S3 deployments pay for it
+        from opentrail.storage.s3 import S3Storage
 
         return S3Storage(region=query["region"][-1] if "region" in query else None)
     raise ConfigError(

@@ -15,7 +15,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
-from ..errors import OpenTrailError
+from opentrail.errors import OpenTrailError
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 MAX_KEY_BYTES = 1024

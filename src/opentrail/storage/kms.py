@@ -15,8 +15,8 @@ import threading
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ..encryption import NONCE_BYTES, MasterKey, RandomBytes
-from .base import StorageError
+from opentrail.storage.base import StorageError
+from opentrail.storage.encryption import NONCE_BYTES, MasterKey, RandomBytes
 
 MAGIC = b"OTSSEKMS1\0"
 

@@ -37,8 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..encryption import MasterKey
-from .base import (
+from opentrail.storage.base import (
     SSE_KMS,
     BucketExists,
     Encryption,
@@ -50,7 +49,8 @@ from .base import (
     Storage,
     StorageError,
 )
-from .kms import MAGIC, ObjectSealer, SealFailed
+from opentrail.storage.encryption import MasterKey
+from opentrail.storage.kms import MAGIC, ObjectSealer, SealFailed
 
 META_DIR = ".meta"
 TMP_PREFIX = ".opentrail-tmp-"

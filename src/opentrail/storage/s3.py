@@ -17,7 +17,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
-from .base import (
+from opentrail.storage.base import (
     SSE_KMS,
     BucketExists,
     Encryption,

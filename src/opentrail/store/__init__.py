@@ -5,9 +5,18 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from ..clock import Clock
-from ..errors import ConfigError
-from .base import LOOKUP_ATTRIBUTES, AccessKey, Account, Doc, EventQuery, LogRow, LogSlice, Store
+from opentrail.clock import Clock
+from opentrail.errors import ConfigError
+from opentrail.store.base import (
+    LOOKUP_ATTRIBUTES,
+    AccessKey,
+    Account,
+    Doc,
+    EventQuery,
+    LogRow,
+    LogSlice,
+    Store,
+)
 
 __all__ = [
     "LOOKUP_ATTRIBUTES",
@@ -44,11 +53,11 @@ def open_store(url: str, clock: Clock | None = None) -> Store:
         path = parts.path if parts.netloc == "" else parts.netloc + parts.path
         if not path:
             raise ConfigError(f"database URL {url!r} names no file; expected sqlite:///path/to/opentrail.db")
-        from .sqlite import SQLiteStore
+        from opentrail.store.sqlite.store import SQLiteStore
 
         return SQLiteStore(path, clock)
     if parts.scheme in ("postgresql", "postgres"):
-        from .postgres import PostgresStore
+        from opentrail.store.postgres.store import PostgresStore
 
         return PostgresStore(url, clock)
     raise ConfigError(

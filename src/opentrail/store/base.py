@@ -19,8 +19,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..errors import ConflictError
-from ..events import EventRow, Kind, StoredEvent
+from opentrail.errors import ConflictError
+from opentrail.events import EventRow, Kind, StoredEvent
 
 __all__ = [
     "LOOKUP_ATTRIBUTES",

@@ -1,0 +1,1 @@
+"""The ``opentrail`` command line: one module per group of commands."""

@@ -1,0 +1,1 @@
+"""The client side: a signed client for OpenTrail's API and the replay of log files into it."""

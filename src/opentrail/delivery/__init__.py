@@ -1,0 +1,1 @@
+"""Delivery: the worker, its state and leases, log files, digests, signing keys, notifications and topics."""

@@ -1,0 +1,1 @@
+"""Ingest: native batch ingest, PutAuditEvents and which trails cover an event."""

@@ -1,0 +1,1 @@
+"""Organizations: the model, the AWS Organizations API subset and accounts."""

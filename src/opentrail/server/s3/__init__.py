@@ -1,0 +1,1 @@
+"""The path-style S3 API subset over the bucket store."""

@@ -1,0 +1,1 @@
+"""Trails: the model, the trail operations, destinations, tags and channels."""

@@ -1,0 +1,129 @@
+"""Where a trail delivers: its bucket and prefix, SNS topic, KMS key and CloudWatch Logs log group.
+
+CreateTrail and UpdateTrail accept these in several spellings (a topic name or ARN, a key alias, alias
+ARN, key ARN or key id); CloudTrail stores and returns them in one canonical form, which is what these
+functions produce. Each raises CloudTrail's named exception for its member.
+"""
+
+from __future__ import annotations
+
+import re
+
+from opentrail.context import Call
+from opentrail.delivery import topics
+from opentrail.errors import api_error
+from opentrail.storage import InvalidBucketName, StorageError, check_bucket_name
+
+InvalidS3BucketName = api_error("InvalidS3BucketNameException")
+S3BucketDoesNotExist = api_error("S3BucketDoesNotExistException")
+InsufficientS3BucketPolicy = api_error("InsufficientS3BucketPolicyException")
+InvalidS3Prefix = api_error("InvalidS3PrefixException")
+InvalidSnsTopicName = api_error("InvalidSnsTopicNameException")
+InsufficientSnsTopicPolicy = api_error("InsufficientSnsTopicPolicyException")
+InvalidKmsKeyId = api_error("InvalidKmsKeyIdException")
+InvalidCloudWatchLogsLogGroupArn = api_error("InvalidCloudWatchLogsLogGroupArnException")
+InvalidCloudWatchLogsRoleArn = api_error("InvalidCloudWatchLogsRoleArnException")
+
+MAX_PREFIX = 200
+MAX_TOPIC = 256
+_PARTITION = r"arn:aws(?:-[a-z]+)*"
+_TOPIC_NAME = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_TOPIC_ARN = re.compile(_PARTITION + r":sns:[a-z0-9-]+:\d{12}:([A-Za-z0-9_-]{1,256})")
+_KEY_ID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|mrk-[0-9a-f]{32}"
+)
+_ALIAS = re.compile(r"alias/[A-Za-z0-9/_-]{1,250}")
+_KEY_ARN = re.compile(
+    _PARTITION + r":kms:[a-z0-9-]+:\d{12}:(key/(?:" + _KEY_ID.pattern + r")|alias/[A-Za-z0-9/_-]{1,250})"
+)
+_LOG_GROUP_ARN = re.compile(_PARTITION + r":logs:[a-z0-9-]+:\d{12}:log-group:[A-Za-z0-9._/#-]{1,512}(?::\*)?")
+_ROLE_ARN = re.compile(_PARTITION + r":iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
+
+
+def check_bucket(call: Call, name: str) -> None:
+    """The bucket must be a valid S3 name, exist, and not belong to another account."""
+    try:
+        check_bucket_name(name)
+    except InvalidBucketName as exc:
+        raise InvalidS3BucketName(str(exc)) from None
+    try:
+        exists = call.services.storage.bucket_exists(name)
+    except StorageError as exc:
+        # The bucket store cannot be reached or refuses us: CloudTrail cannot verify the bucket either.
+        raise InsufficientS3BucketPolicy(f"Cannot verify access to S3 bucket {name}: {exc}") from None
+    if not exists:
+        raise S3BucketDoesNotExist(
+            f"S3 bucket {name} does not exist; create it before pointing a trail at it"
+        )
+    owner = call.store.bucket_owner(name)
+    # A bucket made outside OpenTrail has no recorded owner; its policy is the operator's business.
+    if owner is not None and owner != call.account:
+        raise InsufficientS3BucketPolicy(
+            f"Incorrect S3 bucket policy is detected for bucket: {name}; the bucket belongs to another "
+            "account and its policy does not let CloudTrail deliver for this one"
+        )
+
+
+def check_prefix(prefix: str) -> None:
+    if len(prefix) > MAX_PREFIX:
+        raise InvalidS3Prefix(f"S3KeyPrefix must be at most {MAX_PREFIX} characters long, got {len(prefix)}")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in prefix):
+        raise InvalidS3Prefix(f"S3KeyPrefix {prefix[:80]!r} must not contain control characters")
+
+
+def sns_topic(value: str, region: str, account: str) -> tuple[str, str]:
+    """``(SnsTopicName, SnsTopicARN)`` from a topic name (in the trail's home region) or a topic ARN."""
+    if len(value) <= MAX_TOPIC and _TOPIC_NAME.fullmatch(value):
+        return value, f"arn:aws:sns:{region}:{account}:{value}"
+    match = _TOPIC_ARN.fullmatch(value)
+    if match is None:
+        raise InvalidSnsTopicName(
+            f"SnsTopicName {value[:300]!r} is neither a topic name (1-256 letters, digits, '_' or '-') "
+            "nor an SNS topic ARN (arn:aws:sns:region:account:name)"
+        )
+    return match.group(1), value
+
+
+def check_topic(call: Call, arn: str) -> None:
+    """The topic must exist and be the caller's: CloudTrail answers InsufficientSnsTopicPolicy when it
+    cannot publish to a topic, whether it is missing or its policy does not let CloudTrail in. Topics
+    have no policies here, so another account's topic is never usable (and not revealed to exist)."""
+    topic = topics.get(call.store, arn)
+    if topic is None or topic.account != call.account:
+        raise InsufficientSnsTopicPolicy(
+            f"Incorrect SNS topic policy or topic not found: {arn[:300]}; create the topic in account "
+            f"{call.account} (opentrail topic create NAME --url URL) before pointing a trail at it"
+        )
+
+
+def kms_key(value: str, region: str, account: str) -> str:
+    """The full ARN of a KMS key or alias given as ``alias/x``, an alias or key ARN, or a key id."""
+    if _KEY_ID.fullmatch(value):
+        return f"arn:aws:kms:{region}:{account}:key/{value}"
+    if _ALIAS.fullmatch(value):
+        if value.startswith("alias/aws/"):
+            raise InvalidKmsKeyId(
+                f"KmsKeyId {value!r} names an AWS managed key; CloudTrail needs a customer managed key"
+            )
+        return f"arn:aws:kms:{region}:{account}:{value}"
+    if _KEY_ARN.fullmatch(value):
+        return value
+    raise InvalidKmsKeyId(
+        f"KmsKeyId {value[:300]!r} is not valid; expected alias/name, an alias ARN, a key ARN "
+        "(arn:aws:kms:region:account:key/id) or a key id (a UUID)"
+    )
+
+
+def check_log_group_arn(value: str) -> None:
+    if not _LOG_GROUP_ARN.fullmatch(value):
+        raise InvalidCloudWatchLogsLogGroupArn(
+            f"CloudWatchLogsLogGroupArn {value[:300]!r} is not valid; expected "
+            "arn:aws:logs:region:account:log-group:name:*"
+        )
+
+
+def check_role_arn(value: str) -> None:
+    if not _ROLE_ARN.fullmatch(value):
+        raise InvalidCloudWatchLogsRoleArn(
+            f"CloudWatchLogsRoleArn {value[:300]!r} is not valid; expected arn:aws:iam::account:role/name"
+        )
