@@ -3,7 +3,7 @@
 ``validate-logs`` is timed against ``aws cloudtrail validate-logs``, and importing click alone costs a
 tenth of a run: plain arguments (``--name value``, ``--name=value``, ``--verbose``) are read here, and
 anything else (help, a mistake, an abbreviation, ``--``) goes to the click command, which reads and
-reports them. ``tests/test_validation_cli.py`` checks that both readings agree.
+reports them. ``tests/unit/cli/test_launch.py`` checks that both readings agree.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ need no more (management selectors on trails use only eventCategory, eventSource
 ``Picker`` caches one decision per (kind, readOnly, eventSource)); for data and network activity events,
 the selector facts ingest decided once and stored beside the record (``events.SelectorFacts``); for rows
 stored before those were kept, a msgspec decoder that reads only the selector fields out of the record
-bytes. Both give the same facts (tests/test_selection_facts.py).
+bytes. Both give the same facts (tests/unit/selectors/test_facts.py).
 
 """
 
@@ -457,7 +457,7 @@ class Picker:
     accepts) are read by a decoder made for the fields those rules test (``facts.stored_decoder``)
     and the typed rules tested inline on its attributes (``Matcher.selects_values`` with no dict
     built per event and no call into the matcher): 1.65 µs a data event of bench.selectors' selective
-    trail instead of 2.15. tests/test_selection_facts.py holds it to the engine."""
+    trail instead of 2.15. tests/unit/selectors/test_facts.py holds it to the engine."""
 
     __slots__ = ("columns", "decode", "excluded", "known", "matcher", "per_event", "row_decided", "typed")
 

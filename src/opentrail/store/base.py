@@ -7,7 +7,7 @@ Two families of data live here:
 - **documents**: small JSON bodies keyed by (kind, account, ARN) — trails, channels — with atomic
   read-modify-write so limits and uniqueness hold under concurrent calls.
 
-Backends implement the abstract methods; the public contract is exercised by ``tests/test_store_contract``,
+Backends implement the abstract methods; the public contract is exercised by ``tests/contract/test_store.py``,
 which every backend must pass unchanged.
 """
 

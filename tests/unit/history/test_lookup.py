@@ -1,0 +1,406 @@
+"""Property tests of LookupEvents pagination and its NextTokens.
+
+Most run in-process against a real SQLite store (no server, no mocks) so Hypothesis can try many
+cases quickly; a few repeat the token properties over HTTP against the real server.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import secrets
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.credentials import ReadOnlyCredentials
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from opentrail.client.remote import Client, RemoteError
+from opentrail.clock import FixedClock, format_time
+from opentrail.context import Call, Services
+from opentrail.errors import ApiError
+from opentrail.events import index_record
+from opentrail.history import lookup
+from opentrail.settings import Settings
+from opentrail.storage import LocalStorage
+from opentrail.store import AccessKey, Store, open_store
+from opentrail.tokens import TokenSealer
+from tests.support.server import Server
+
+BASE = 1_704_067_200  # 2024-01-01T00:00:00Z
+NOW = BASE + 86_400
+SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@dataclass
+class Env:
+    services: Services
+    accounts: Iterator[int]
+
+    @property
+    def store(self) -> Store:
+        return self.services.store
+
+    def call(self, account: str, region: str = "us-east-1") -> Call:
+        key = AccessKey(
+            f"AKIA{account}", "secret", account, "root", f"arn:aws:iam::{account}:root", account, True, 0
+        )
+        return Call(services=self.services, key=key, region=region, request_id=str(uuid.uuid4()))
+
+    def new_account(self) -> str:
+        return str(next(self.accounts))
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    tmp = tmp_path_factory.mktemp("lookup-tokens")
+    store = open_store(f"sqlite:///{tmp / 'opentrail.db'}")
+    services = Services(
+        settings=Settings(data_dir=tmp),
+        store=store,
+        storage=LocalStorage(tmp / "buckets"),
+        clock=FixedClock(NOW),
+        sealer=TokenSealer(secrets.token_bytes(32)),
+    )
+    try:
+        yield Env(services, itertools.count(100_000_000_000))
+    finally:
+        store.close()
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One generated event."""
+
+    offset: int
+    name: str
+    resource: bool
+    read_only: bool
+    category: str
+
+
+def raw_record(spec: Spec, region: str = "us-east-1") -> bytes:
+    rec: dict[str, Any] = {
+        "eventVersion": "1.11",
+        "userIdentity": {"type": "IAMUser", "userName": "u", "accessKeyId": "AKIAU"},
+        "eventTime": format_time(BASE + spec.offset),
+        "eventSource": "prop.example.com",
+        "eventName": spec.name,
+        "awsRegion": region,
+        "eventID": str(uuid.uuid4()),
+        "readOnly": spec.read_only,
+        "eventCategory": spec.category,
+    }
+    if spec.resource:
+        rec["resources"] = [{"ARN": "arn:aws:prop:::r", "type": "AWS::Prop::R"}]
+    return json.dumps(rec).encode()
+
+
+def page_through(env: Env, account: str, params: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    pages = []
+    tokens: set[str] = set()
+    call_params = dict(params)
+    while True:
+        response = lookup.lookup_events(env.call(account), call_params)
+        pages.append(response["Events"])
+        token = response.get("NextToken")
+        if token is None:
+            return pages
+        assert token not in tokens  # botocore aborts on a repeated token
+        tokens.add(token)
+        call_params = {**params, "NextToken": token}
+
+
+def matches(spec: Spec, attribute: tuple[str, str] | None) -> bool:
+    if spec.category != "Management":
+        return False
+    if attribute is None:
+        return True
+    key, value = attribute
+    if key == "EventName":
+        return spec.name == value
+    if key == "ReadOnly":
+        return str(spec.read_only).lower() == value
+    return spec.resource  # ResourceName / ResourceType of the one resource
+
+
+specs = st.builds(
+    Spec,
+    offset=st.integers(0, 12),  # a narrow range, so many events share a second
+    name=st.sampled_from(["A", "B"]),
+    resource=st.booleans(),
+    read_only=st.booleans(),
+    category=st.sampled_from(["Management"] * 4 + ["Data", "Insight"]),
+)
+attributes = st.sampled_from(
+    [
+        None,
+        ("EventName", "A"),
+        ("ReadOnly", "true"),
+        ("ResourceName", "arn:aws:prop:::r"),
+        ("ResourceType", "AWS::Prop::R"),
+    ]
+)
+
+
+@SETTINGS
+@given(
+    batches=st.lists(st.lists(specs, max_size=15), min_size=1, max_size=3),
+    attribute=attributes,
+    page_size=st.integers(1, 12),
+    bounds=st.tuples(st.integers(-1, 13), st.integers(-1, 13)).map(sorted),
+)
+def test_paging_yields_every_event_once_in_order(
+    env: Env,
+    batches: list[list[Spec]],
+    attribute: tuple[str, str] | None,
+    page_size: int,
+    bounds: list[int],
+) -> None:
+    account = env.new_account()
+    stored: list[tuple[Spec, str]] = []
+    for batch in batches:
+        raws = [(spec, raw_record(spec)) for spec in batch]
+        env.store.append([index_record(raw, account) for _, raw in raws])
+        stored += [(spec, json.loads(raw)["eventID"]) for spec, raw in raws]
+    start, end = bounds
+    # The store's sequence breaks ties between events of the same second: newest first by (time, seq).
+    expected = sorted(
+        (
+            (BASE + spec.offset, env.store.get_event(account, event_id).seq, event_id)  # type: ignore[union-attr]
+            for spec, event_id in stored
+            if matches(spec, attribute) and start <= spec.offset <= end
+        ),
+        reverse=True,
+    )
+    params: dict[str, Any] = {"MaxResults": page_size, "StartTime": BASE + start, "EndTime": BASE + end}
+    if attribute is not None:
+        params["LookupAttributes"] = [{"AttributeKey": attribute[0], "AttributeValue": attribute[1]}]
+    pages = page_through(env, account, params)
+    assert all(len(page) == page_size for page in pages[:-1])
+    assert 0 < len(pages[-1]) <= page_size or len(pages) == 1  # no empty trailing page
+    assert [e["EventId"] for page in pages for e in page] == [event_id for _, _, event_id in expected]
+
+
+# -- tokens are bound to their query ----------------------------------------------------------------
+
+
+@dataclass
+class Seeded:
+    account: str
+    params: dict[str, Any]
+    token: str
+
+
+@pytest.fixture(scope="module")
+def seeded(env: Env) -> Seeded:
+    """Ten events that every query below matches, so each of them yields a NextToken."""
+    account = env.new_account()
+    rows = [index_record(raw_record(Spec(i, "A", True, True, "Management")), account) for i in range(10)]
+    env.store.append(rows)
+    params = {"MaxResults": 3, "StartTime": BASE, "EndTime": BASE + 20}
+    token = lookup.lookup_events(env.call(account), params)["NextToken"]
+    return Seeded(account, params, token)
+
+
+def refused(env: Env, account: str, params: dict[str, Any], region: str = "us-east-1") -> str:
+    with pytest.raises(ApiError) as info:
+        lookup.lookup_events(env.call(account, region), params)
+    assert info.value.code == "InvalidNextTokenException"
+    return info.value.message
+
+
+TOKEN_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/$ "  # noqa: S105 - not a secret
+
+
+@st.composite
+def mutations(draw: st.DrawFn, token: str) -> str:
+    """Any edit of ``token``: replace, insert or delete a character, truncate, or extend."""
+    ch = st.one_of(st.sampled_from(TOKEN_ALPHABET), st.characters())
+    i = draw(st.integers(0, len(token) - 1))
+    how = draw(st.sampled_from(["replace", "insert", "delete", "truncate", "extend", "swap"]))
+    if how == "replace":
+        out = token[:i] + draw(ch.filter(lambda c: c != token[i])) + token[i + 1 :]
+    elif how == "insert":
+        out = token[:i] + draw(ch) + token[i:]
+    elif how == "delete":
+        out = token[:i] + token[i + 1 :]
+    elif how == "truncate":
+        out = token[:i]
+    elif how == "extend":
+        out = token + draw(st.text(TOKEN_ALPHABET, min_size=1, max_size=8))
+    else:
+        j = min(i + 1, len(token) - 1)
+        out = token[:i] + token[j] + token[i] + token[j + 1 :]
+    return out
+
+
+@SETTINGS
+@given(data=st.data())
+def test_any_mutation_of_a_token_is_refused(env: Env, seeded: Seeded, data: st.DataObject) -> None:
+    mutated = data.draw(mutations(seeded.token).filter(lambda t: t != seeded.token))
+    refused(env, seeded.account, {**seeded.params, "NextToken": mutated})
+
+
+def test_the_unchanged_token_opens_with_the_same_parameters(env: Env, seeded: Seeded) -> None:
+    first = lookup.lookup_events(env.call(seeded.account), {**seeded.params, "NextToken": seeded.token})
+    again = lookup.lookup_events(env.call(seeded.account), {**seeded.params, "NextToken": seeded.token})
+    assert first == again
+    assert len(first["Events"]) == 3
+    # 1704067200 and 1704067200.0 select the same window, so they are the same query.
+    as_float = {**seeded.params, "StartTime": float(BASE), "NextToken": seeded.token}
+    assert lookup.lookup_events(env.call(seeded.account), as_float) == first
+
+
+CHANGES: list[tuple[str, Any]] = [
+    ("MaxResults", 4),
+    ("MaxResults", 50),
+    ("StartTime", BASE - 1),
+    ("StartTime", BASE + 0.001),
+    ("EndTime", BASE + 21),
+    ("EndTime", None),
+    ("StartTime", None),
+    ("LookupAttributes", [{"AttributeKey": "EventName", "AttributeValue": "A"}]),
+    ("LookupAttributes", [{"AttributeKey": "ReadOnly", "AttributeValue": "true"}]),
+    ("LookupAttributes", [{"AttributeKey": "ResourceName", "AttributeValue": "arn:aws:prop:::r"}]),
+    ("EventCategory", "insight"),
+    ("region", "eu-west-1"),
+    ("account", "999999999999"),
+]
+
+
+@SETTINGS
+@given(changes=st.lists(st.sampled_from(CHANGES), min_size=1, max_size=3, unique_by=lambda c: c[0]))
+def test_a_token_opens_only_with_the_parameters_that_made_it(
+    env: Env, seeded: Seeded, changes: list[tuple[str, Any]]
+) -> None:
+    params: dict[str, Any] = {**seeded.params, "NextToken": seeded.token}
+    account, region = seeded.account, "us-east-1"
+    for name, value in changes:
+        if name == "region":
+            region = value
+        elif name == "account":
+            account = value
+        elif value is None:
+            params.pop(name)
+        else:
+            params[name] = value
+    attribute = params.get("LookupAttributes", [{}])[0].get("AttributeKey")
+    # Insights lookups refuse these attributes before looking at the token.
+    assume(params.get("EventCategory") != "insight" or attribute in (None, *lookup.INSIGHT_ATTRIBUTES))
+    assert "different parameters" in refused(env, account, params, region)
+
+
+# -- the same properties over HTTP ------------------------------------------------------------------
+
+
+@dataclass
+class Remote:
+    conn: Client
+    params: dict[str, Any]
+    token: str
+
+
+@pytest.fixture(scope="module")
+def remote(server: Server) -> Iterator[Remote]:
+    creds = server.new_account("lookup-tokens")
+    conn = Client(server.endpoint, ReadOnlyCredentials(creds.access_key_id, creds.secret, None))
+    records = [raw_record(Spec(i, "A", False, False, "Management")).decode() for i in range(5)]
+    conn.ingest_records(('{"Records": [' + ",".join(records) + "]}").encode())
+    params = {"MaxResults": 2, "StartTime": BASE, "EndTime": BASE + 60}
+    token = conn.cloudtrail("LookupEvents", params)["NextToken"]
+    try:
+        yield Remote(conn, params, token)
+    finally:
+        conn.close()
+
+
+def remote_error(remote: Remote, params: dict[str, Any]) -> RemoteError:
+    with pytest.raises(RemoteError) as info:
+        remote.conn.cloudtrail("LookupEvents", params)
+    assert info.value.status == 400
+    return info.value
+
+
+@settings(deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_server_refuses_mutated_tokens(remote: Remote, data: st.DataObject) -> None:
+    mutated = data.draw(mutations(remote.token).filter(lambda t: t != remote.token))
+    error = remote_error(remote, {**remote.params, "NextToken": mutated})
+    assert error.code == "InvalidNextTokenException"
+
+
+def test_server_pages_and_binds_tokens(remote: Remote) -> None:
+    second = remote.conn.cloudtrail("LookupEvents", {**remote.params, "NextToken": remote.token})
+    third = remote.conn.cloudtrail("LookupEvents", {**remote.params, "NextToken": second["NextToken"]})
+    times = [e["EventTime"] for e in second["Events"] + third["Events"]]
+    assert times == [BASE + 2, BASE + 1, BASE]
+    assert "NextToken" not in third
+    changes: list[dict[str, Any]] = [{"MaxResults": 3}, {"EndTime": BASE + 61}, {"EventCategory": "insight"}]
+    for change in changes:
+        error = remote_error(remote, {**remote.params, **change, "NextToken": remote.token})
+        assert error.code == "InvalidNextTokenException"
+        assert "different parameters" in error.message
+
+
+def test_window_defaults_and_rounding() -> None:
+    # Bounds round inward, exactly, even where float multiplication would not.
+    assert lookup.millis(1704067200.123, up=True) == 1704067200123
+    assert lookup.millis(1704067200.123, up=False) == 1704067200123
+    assert lookup.millis(1704067200.1234, up=True) == 1704067200124
+    assert lookup.millis(1704067200.1234, up=False) == 1704067200123
+    assert lookup.millis(0.1, up=True) == 100
+    request = lookup.parse({})
+    assert lookup.window(request, NOW, 90) == ((NOW - 90 * 86_400) * 1000, NOW * 1000)
+    past_end = lookup.parse({"EndTime": BASE - 400 * 86_400})
+    assert lookup.window(past_end, NOW, 90) == ((BASE - 490 * 86_400) * 1000, (BASE - 400 * 86_400) * 1000)
+    future_end = lookup.parse({"EndTime": NOW + 86_400})
+    assert lookup.window(future_end, NOW, 7)[0] == (NOW - 7 * 86_400) * 1000
+    with pytest.raises(ApiError, match=r"EndTime nan is outside the range"):
+        lookup.parse({"EndTime": float("nan")})
+    with pytest.raises(ApiError, match=r"StartTime inf is outside the range"):
+        lookup.parse({"StartTime": float("inf")})
+    assert lookup.weighted_length("a_b c,d\ne") == 9 + 4
+
+
+def test_token_bucket_limits_and_refills() -> None:
+    bucket = lookup.TokenBucket(rate=2, now=100.0)
+    assert bucket.take(100.0) == 0
+    assert bucket.take(100.0) == 0
+    assert bucket.take(100.0) == pytest.approx(0.5)
+    assert bucket.take(100.5) == 0  # half a second buys one call at 2/s
+    assert bucket.take(99.0) > 0  # a clock stepped backwards refills nothing
+    slow = lookup.TokenBucket(rate=0.5, now=0.0)
+    assert slow.take(0.0) == 0  # a burst of at least one call
+    assert slow.take(1.0) == pytest.approx(1.0)
+    assert slow.take(2.0) == 0
+
+
+def test_throttle_keys_by_account_and_region(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'opentrail.db'}")
+    clock = FixedClock(NOW)
+    services = Services(
+        settings=Settings(data_dir=tmp_path, lookup_rate=1),
+        store=store,
+        storage=LocalStorage(tmp_path / "buckets"),
+        clock=clock,
+        sealer=TokenSealer(b"k" * 32),
+    )
+    env = Env(services, itertools.count(200_000_000_000))
+    try:
+        a, b = env.new_account(), env.new_account()
+        lookup.lookup_events(env.call(a), {})
+        with pytest.raises(ApiError, match="Rate exceeded") as info:
+            lookup.lookup_events(env.call(a), {})
+        assert (info.value.code, info.value.status) == ("ThrottlingException", 400)
+        lookup.lookup_events(env.call(a, "eu-west-1"), {})
+        lookup.lookup_events(env.call(b), {})
+        clock.advance(1.0)
+        lookup.lookup_events(env.call(a), {})
+    finally:
+        store.close()
