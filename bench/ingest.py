@@ -153,7 +153,8 @@ def opentrail_sender(creds: Credentials, port: int) -> Callable[[int, bytes], An
     """The project's own client (``put-events`` uses it): botocore SigV4 per call, httpx keep-alive."""
     from botocore.credentials import ReadOnlyCredentials
 
-    from opentrail.client.remote import Client, RemoteError
+    from opentrail.client.remote import Client
+    from opentrail.errors import RemoteError
 
     client = Client(f"http://127.0.0.1:{port}", ReadOnlyCredentials(creds.access_key_id, creds.secret, None))
 

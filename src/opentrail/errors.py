@@ -1,21 +1,30 @@
-"""Every error OpenTrail reports, in one tree.
+"""Every error OpenTrail raises on purpose, in one tree.
 
     OpenTrailError                     base; never reaches a client as a traceback
     ├── ApiError                       an error with a wire name (``__type``) and an HTTP status
-    │   ├── ClientError                400: the request is wrong (CloudTrail's modelled exceptions)
+    │   ├── ClientError                400: the request is wrong (the services' modelled exceptions)
     │   │   ├── TrailNotFoundException, InvalidTrailNameException, ... (one class per wire name)
     │   │   ├── ThrottlingException     400 so botocore's legacy retry mode retries it
     │   │   └── OrganizationsError      AWS Organizations' modelled exceptions, some with a ``Reason``
     │   ├── AuthError                  403: SigV4 failures (MissingAuthenticationToken, InvalidSignature, ...)
-    │   └── ServiceError               500/503: the server could not do its part (retryable)
+    │   ├── ServiceError               500/503: the server could not do its part (retryable)
+    │   ├── InternalFailure            500: a bug; the traceback goes to the server log only
+    │   ├── S3Error                    the S3 subset's errors, code and status per instance (XML shape)
+    │   └── ListError                  S3's InvalidArgument for a bad listing parameter
     ├── ConflictError                  a unique key already exists in the store
     ├── StoreError                     the store failed; the API answers a retryable 503
+    ├── StorageError                   the bucket store failed; delivery retries later
+    │   └── InvalidBucketName, InvalidKey, BucketExists, NoSuchBucket, NoSuchKey, SealFailed
     ├── RecordError                    one CloudTrail record is malformed (reported per record, not per call)
+    ├── RemoteError                    a client of the server (the CLI) got an error answer
+    ├── ValidationAborted              validate-logs cannot go on (exit 255)
     └── ConfigError                    a setting or CLI argument is wrong (the CLI prints it with a remedy)
 
 Wire names come from botocore's cloudtrail / cloudtrail-data / organizations service models.
 ``error_body`` renders the JSON 1.1 error body; ``api_error`` builds a class for a modelled name on
-demand so that every modelled exception is one line here, not a hand-written class each.
+demand so that every modelled exception is one line here, not a hand-written class each. Exceptions
+that only steer control flow inside one module (``LeaseLost``, ``ObjectMissing``, ``TransportError``)
+are not errors of the service and stay with that module.
 """
 
 from __future__ import annotations
@@ -151,22 +160,144 @@ class PayloadHashMismatch(AuthError):
     code = "InvalidSignatureException"
 
 
-# CloudTrail's modelled exceptions used across modules.
-TrailNotFound = api_error("TrailNotFoundException")
-InvalidTrailName = api_error("InvalidTrailNameException")
+# CloudTrail's and cloudtrail-data's modelled exceptions (botocore's service models), by name.
+ChannelARNInvalid = api_error("ChannelARNInvalidException")
+ChannelAlreadyExists = api_error("ChannelAlreadyExistsException")
+ChannelInsufficientPermission = api_error("ChannelInsufficientPermission", AuthError)
+ChannelMaxLimitExceeded = api_error("ChannelMaxLimitExceededException")
+ChannelNotFound = api_error("ChannelNotFoundException")
 CloudTrailARNInvalid = api_error("CloudTrailARNInvalidException")
+DataChannelNotFound = api_error("ChannelNotFound")
+DuplicatedAuditEventId = api_error("DuplicatedAuditEventId")
+EventDataStoreARNInvalid = api_error("EventDataStoreARNInvalidException")
+EventDataStoreNotFound = api_error("EventDataStoreNotFoundException")
+InsightNotEnabled = api_error("InsightNotEnabledException")
+InsufficientS3BucketPolicy = api_error("InsufficientS3BucketPolicyException")
+InsufficientSnsTopicPolicy = api_error("InsufficientSnsTopicPolicyException")
+InvalidChannelARN = api_error("InvalidChannelARN")
+InvalidCloudWatchLogsLogGroupArn = api_error("InvalidCloudWatchLogsLogGroupArnException")
+InvalidCloudWatchLogsRoleArn = api_error("InvalidCloudWatchLogsRoleArnException")
+InvalidEventCategory = api_error("InvalidEventCategoryException")
+InvalidEventSelectors = api_error("InvalidEventSelectorsException")
+InvalidHomeRegion = api_error("InvalidHomeRegionException")
+InvalidInsightSelectors = api_error("InvalidInsightSelectorsException")
+InvalidKmsKeyId = api_error("InvalidKmsKeyIdException")
+InvalidLookupAttributes = api_error("InvalidLookupAttributesException")
+InvalidMaxResults = api_error("InvalidMaxResultsException")
+InvalidNextToken = api_error("InvalidNextTokenException")
 InvalidParameter = api_error("InvalidParameterException")
 InvalidParameterCombination = api_error("InvalidParameterCombinationException")
-InvalidNextToken = api_error("InvalidNextTokenException")
-InvalidTimeRange = api_error("InvalidTimeRangeException")
-InvalidMaxResults = api_error("InvalidMaxResultsException")
-InvalidLookupAttributes = api_error("InvalidLookupAttributesException")
-InvalidEventCategory = api_error("InvalidEventCategoryException")
-ResourceNotFound = api_error("ResourceNotFoundException")
+InvalidS3BucketName = api_error("InvalidS3BucketNameException")
+InvalidS3Prefix = api_error("InvalidS3PrefixException")
+InvalidSnsTopicName = api_error("InvalidSnsTopicNameException")
+InvalidSource = api_error("InvalidSourceException")
 InvalidTagParameter = api_error("InvalidTagParameterException")
-TagsLimitExceeded = api_error("TagsLimitExceededException")
-ChannelNotFound = api_error("ChannelNotFoundException")
-ChannelARNInvalid = api_error("ChannelARNInvalidException")
+InvalidTimeRange = api_error("InvalidTimeRangeException")
+InvalidToken = api_error("InvalidTokenException")
+InvalidTrailName = api_error("InvalidTrailNameException")
+MaximumNumberOfTrailsExceeded = api_error("MaximumNumberOfTrailsExceededException")
 NotOrganizationMasterAccount = api_error("NotOrganizationMasterAccountException")
-OrganizationsNotInUse = api_error("OrganizationsNotInUseException")
 OrganizationNotInAllFeaturesMode = api_error("OrganizationNotInAllFeaturesModeException")
+OrganizationsNotInUse = api_error("OrganizationsNotInUseException")
+ResourceNotFound = api_error("ResourceNotFoundException")
+ResourceTypeNotSupported = api_error("ResourceTypeNotSupportedException")
+S3BucketDoesNotExist = api_error("S3BucketDoesNotExistException")
+TagsLimitExceeded = api_error("TagsLimitExceededException")
+TrailAlreadyExists = api_error("TrailAlreadyExistsException")
+TrailNotFound = api_error("TrailNotFoundException")
+UnsupportedOperation = api_error("UnsupportedOperationException")
+
+
+# AWS Organizations' modelled exceptions.
+AWSOrganizationsNotInUse = organizations_error("AWSOrganizationsNotInUseException")
+AccountNotFound = organizations_error("AccountNotFoundException")
+AlreadyInOrganization = organizations_error("AlreadyInOrganizationException")
+ConcurrentModification = organizations_error("ConcurrentModificationException")
+ConstraintViolation = organizations_error("ConstraintViolationException")
+CreateAccountStatusNotFound = organizations_error("CreateAccountStatusNotFoundException")
+InvalidInput = organizations_error("InvalidInputException")
+MasterCannotLeaveOrganization = organizations_error("MasterCannotLeaveOrganizationException")
+OrganizationNotEmpty = organizations_error("OrganizationNotEmptyException")
+OrganizationsAccessDenied = organizations_error("AccessDeniedException")
+
+
+class OrganizationsInvalidNextToken(OrganizationsError):
+    """InvalidInputException for a NextToken this server did not issue for this listing."""
+
+    code = "InvalidInputException"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "INVALID_NEXT_TOKEN")
+
+
+# Answered when the server itself failed (a bug): the traceback goes to the server log only.
+InternalFailure = api_error("InternalFailure", ApiError)
+
+
+# -- S3's errors (the path-style S3 subset answers in S3's XML shape) -------------------------------------
+
+
+class S3Error(ApiError):
+    """An S3 error: its code and status are per instance, as S3 has many and they never reach JSON."""
+
+    def __init__(self, code: str, status: int, message: str, **fields: str) -> None:
+        super().__init__(message)
+        self.s3_code = code
+        self.s3_status = status
+        self.fields = fields
+
+
+class ListError(ApiError):
+    """A bad listing parameter (S3's InvalidArgument, 400)."""
+
+    code = "InvalidArgument"
+    status = 400
+
+
+# -- storage (local buckets, S3) ---------------------------------------------------------------------------
+
+
+class StorageError(OpenTrailError):
+    """The storage backend failed (unreachable, permission, disk); delivery retries later."""
+
+
+class InvalidBucketName(StorageError):
+    pass
+
+
+class InvalidKey(StorageError):
+    pass
+
+
+class BucketExists(StorageError):
+    pass
+
+
+class NoSuchBucket(StorageError):
+    pass
+
+
+class NoSuchKey(StorageError):
+    pass
+
+
+class SealFailed(StorageError):
+    """Sealed bytes did not open: altered, moved to another key, or sealed under another master key."""
+
+
+# -- clients of the server (the CLI, validate-logs) -------------------------------------------------------
+
+
+class RemoteError(OpenTrailError):
+    """The server answered with an error body."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class ValidationAborted(OpenTrailError):
+    """validate-logs cannot go on (the AWS CLI's exit 255): bad arguments, no trail, no keys, a storage
+    error."""

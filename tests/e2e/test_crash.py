@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 from botocore.credentials import ReadOnlyCredentials
 
-from opentrail.client.remote import Client, RemoteError
+from opentrail.client.remote import Client
+from opentrail.errors import RemoteError
 from opentrail.store import open_store
 from tests.support.server import Credentials, Server
 

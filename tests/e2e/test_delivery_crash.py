@@ -33,10 +33,11 @@ import msgspec
 import pytest
 from botocore.credentials import ReadOnlyCredentials
 
-from opentrail.client.remote import Client, RemoteError
+from opentrail.client.remote import Client
 from opentrail.clock import FixedClock
 from opentrail.delivery import worker as delivery
 from opentrail.delivery.signing import Signer
+from opentrail.errors import RemoteError
 from opentrail.events import index_record
 from opentrail.storage import Encryption, LocalStorage, ObjectInfo, StorageError
 from opentrail.store import Doc, open_store

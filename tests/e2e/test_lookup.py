@@ -15,7 +15,8 @@ import botocore.exceptions
 import pytest
 from botocore.credentials import ReadOnlyCredentials
 
-from opentrail.client.remote import Client, RemoteError
+from opentrail.client.remote import Client
+from opentrail.errors import RemoteError
 from tests.support.server import Credentials, Server, iso, make_server, server_on_backend
 
 BASE = 1_704_067_200  # 2024-01-01T00:00:00Z: history replayed from the past, far from the audit events

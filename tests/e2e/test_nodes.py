@@ -37,7 +37,8 @@ import httpx
 import pytest
 from botocore.credentials import ReadOnlyCredentials
 
-from opentrail.client.remote import Client, RemoteError
+from opentrail.client.remote import Client
+from opentrail.errors import RemoteError
 from opentrail.store import open_store
 from tests.support.server import AWS_CLI, Credentials, Server, free_port, iso, management_record, wait_for
 

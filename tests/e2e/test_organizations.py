@@ -24,10 +24,11 @@ import pytest
 from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
 
-from opentrail.client.remote import Client, RemoteError
+from opentrail.client.remote import Client
 from opentrail.clock import SystemClock
 from opentrail.delivery import worker as delivery
 from opentrail.delivery.signing import Signer
+from opentrail.errors import RemoteError
 from opentrail.events import index_record
 from opentrail.organizations import model as organizations
 from opentrail.storage import LocalStorage

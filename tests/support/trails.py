@@ -11,7 +11,8 @@ import pytest
 from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
 
-from opentrail.client.remote import Client, RemoteError
+from opentrail.client.remote import Client
+from opentrail.errors import RemoteError
 from tests.support.server import Credentials, Server
 
 

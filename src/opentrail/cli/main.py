@@ -18,7 +18,7 @@ from opentrail.cli.organizations import account_credentials, organization
 from opentrail.cli.topics import topic
 from opentrail.cli.validate_logs import validate_logs
 from opentrail.clock import SystemClock
-from opentrail.errors import ConfigError, ConflictError, OpenTrailError
+from opentrail.errors import ConfigError, ConflictError, OpenTrailError, RemoteError
 from opentrail.organizations import accounts
 from opentrail.settings import Settings
 from opentrail.storage import BucketExists, InvalidBucketName, open_storage
@@ -257,7 +257,7 @@ def put_events(
         console=err_console,
     )
 
-    def retrying(batch: replay.Batch, attempt: int, wait: float, err: remote.RemoteError) -> None:
+    def retrying(batch: replay.Batch, attempt: int, wait: float, err: RemoteError) -> None:
         progress.console.print(
             f"batch {batch.number}: {err.code}: {err.message}; retrying in {wait:.1f} s "
             f"(attempt {attempt + 1} of {max_attempts})",

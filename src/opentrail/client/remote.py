@@ -18,21 +18,11 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, ReadOnlyCredentials
 
-from opentrail.errors import ConfigError, OpenTrailError
+from opentrail.errors import ConfigError, RemoteError
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8790"
 CLOUDTRAIL_TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
 ORGANIZATIONS_TARGET = "AWSOrganizationsV20161128."
-
-
-class RemoteError(OpenTrailError):
-    """The server answered with an error body."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 def resolve_endpoint(endpoint_url: str | None) -> str:

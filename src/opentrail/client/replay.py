@@ -29,8 +29,8 @@ from typing import Any
 
 import msgspec
 
-from opentrail.client.remote import Client, RemoteError
-from opentrail.errors import ConfigError
+from opentrail.client.remote import Client
+from opentrail.errors import ConfigError, RemoteError
 
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 5 * 1024 * 1024

@@ -22,9 +22,8 @@ from typing import Any
 from opentrail import params as p
 from opentrail.context import Call
 from opentrail.delivery.signing import keys_between
-from opentrail.errors import InvalidTimeRange, api_error
+from opentrail.errors import InvalidTimeRange, InvalidToken
 
-InvalidToken = api_error("InvalidTokenException")
 # What a (future) NextToken would be bound to; not a secret.
 _TOKEN_SCOPE = "ListPublicKeys"  # noqa: S105 - a scope name, not a password
 

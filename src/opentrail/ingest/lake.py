@@ -27,12 +27,16 @@ from typing import Any
 
 import msgspec
 
-from opentrail.errors import RecordError, SerializationException, ValidationException, api_error
+from opentrail.errors import (
+    DuplicatedAuditEventId,
+    RecordError,
+    SerializationException,
+    ValidationException,
+)
 from opentrail.events import EVENT_VERSION, EventRow, encode, index_record
 
 MAX_EVENTS_PER_CALL = 100
 MAX_REQUEST_BYTES = 1024 * 1024
-DuplicatedAuditEventId = api_error("DuplicatedAuditEventId")
 
 _ID = re.compile(r"[-_A-Za-z0-9]{1,128}", re.ASCII)
 # CloudTrail documents yyyy-MM-ddTHH:mm:ss (UTC); producers commonly add the Z, so it is optional.

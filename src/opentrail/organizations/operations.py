@@ -24,7 +24,21 @@ import msgspec
 
 from opentrail.context import Call
 from opentrail.delivery import worker as delivery
-from opentrail.errors import ConflictError, OrganizationsError, SerializationException, organizations_error
+from opentrail.errors import (
+    AccountNotFound,
+    AlreadyInOrganization,
+    AWSOrganizationsNotInUse,
+    ConcurrentModification,
+    ConflictError,
+    ConstraintViolation,
+    CreateAccountStatusNotFound,
+    InvalidInput,
+    MasterCannotLeaveOrganization,
+    OrganizationNotEmpty,
+    OrganizationsAccessDenied,
+    OrganizationsInvalidNextToken,
+    SerializationException,
+)
 from opentrail.ingest import coverage
 from opentrail.organizations import accounts
 from opentrail.organizations import model as organizations
@@ -37,26 +51,6 @@ FEATURE_SETS = ("ALL", "CONSOLIDATED_BILLING")
 MAX_ACCOUNTS = 1000
 LIST_LIMIT = 20
 _REQUEST_ID_ALPHABET = string.ascii_lowercase + string.digits
-
-AccessDenied = organizations_error("AccessDeniedException")
-NotInUse = organizations_error("AWSOrganizationsNotInUseException")
-AlreadyInOrganization = organizations_error("AlreadyInOrganizationException")
-ConstraintViolation = organizations_error("ConstraintViolationException")
-InvalidInput = organizations_error("InvalidInputException")
-AccountNotFound = organizations_error("AccountNotFoundException")
-MasterCannotLeave = organizations_error("MasterCannotLeaveOrganizationException")
-NotEmpty = organizations_error("OrganizationNotEmptyException")
-StatusNotFound = organizations_error("CreateAccountStatusNotFoundException")
-ConcurrentModification = organizations_error("ConcurrentModificationException")
-
-
-class InvalidNextToken(OrganizationsError):
-    """InvalidInputException for a NextToken this server did not issue for this listing."""
-
-    code = "InvalidInputException"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, "INVALID_NEXT_TOKEN")
 
 
 _ACCOUNT_ID = re.compile(r"\d{12}")
@@ -117,7 +111,7 @@ def _account_id(p: dict[str, Any]) -> str:
 def _organization(call: Call) -> Organization:
     org = organizations.of_account(call.store, call.account)
     if org is None:
-        raise NotInUse(f"Your account {call.account} is not a member of an organization.")
+        raise AWSOrganizationsNotInUse(f"Your account {call.account} is not a member of an organization.")
     return org
 
 
@@ -125,7 +119,7 @@ def _managed(call: Call) -> Organization:
     """The caller's organization, when the caller is its management account."""
     org = _organization(call)
     if org.management != call.account:
-        raise AccessDenied(
+        raise OrganizationsAccessDenied(
             f"You don't have permissions to access this resource: account {call.account} is a member of "
             f"organization {org.id}, and only its management account {org.management} may do this."
         )
@@ -140,7 +134,9 @@ def _change(call: Call, org: Organization, change: Callable[[Organization], Orga
     try:
         return organizations.decode(call.store.update_doc(organizations.KIND, org.management, org.arn, apply))
     except KeyError:
-        raise NotInUse(f"Your account {call.account} is not a member of an organization.") from None
+        raise AWSOrganizationsNotInUse(
+            f"Your account {call.account} is not a member of an organization."
+        ) from None
 
 
 def _cover(call: Call, org: Organization) -> None:
@@ -248,7 +244,7 @@ def describe_organization(call: Call, p: dict[str, Any]) -> dict[str, Any]:
 def delete_organization(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     org = _managed(call)
     if len(org.members) > 1:
-        raise NotEmpty(
+        raise OrganizationNotEmpty(
             f"Organization {org.id} still has {len(org.members) - 1} member account(s); remove them first."
         )
     for doc in call.store.list_docs(trails.KIND, org.management):
@@ -315,7 +311,7 @@ def describe_create_account_status(call: Call, p: dict[str, Any]) -> dict[str, A
     for request in org.requests:
         if request.id == wanted:
             return {"CreateAccountStatus": status_object(request)}
-    raise StatusNotFound(f"No CreateAccount request {wanted} in organization {org.id}.")
+    raise CreateAccountStatusNotFound(f"No CreateAccount request {wanted} in organization {org.id}.")
 
 
 def describe_account(call: Call, p: dict[str, Any]) -> dict[str, Any]:
@@ -346,9 +342,9 @@ def list_accounts(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     members = sorted(org.members, key=lambda m: m.id)
     scope = f"ListAccounts:{org.id}"
     if token is not None:
-        after = call.services.sealer.open(token, scope, error=InvalidNextToken)
+        after = call.services.sealer.open(token, scope, error=OrganizationsInvalidNextToken)
         if not isinstance(after, str):
-            raise InvalidNextToken("NextToken is not a token ListAccounts issued")
+            raise OrganizationsInvalidNextToken("NextToken is not a token ListAccounts issued")
         members = [m for m in members if m.id > after]
     page = members[:limit]
     result: dict[str, Any] = {"Accounts": [account_object(org, m) for m in page]}
@@ -361,7 +357,7 @@ def remove_account_from_organization(call: Call, p: dict[str, Any]) -> dict[str,
     wanted = _account_id(p)
     org = _managed(call)
     if wanted == org.management:
-        raise MasterCannotLeave(
+        raise MasterCannotLeaveOrganization(
             f"Account {wanted} is the management account of organization {org.id} and cannot leave it; "
             "delete the organization instead."
         )

@@ -12,19 +12,21 @@ import msgspec
 
 from opentrail import params
 from opentrail.context import Call
-from opentrail.errors import InvalidParameter, InvalidParameterCombination, api_error
+from opentrail.errors import (
+    EventDataStoreNotFound,
+    InsightNotEnabled,
+    InvalidInsightSelectors,
+    InvalidParameter,
+    InvalidParameterCombination,
+)
 from opentrail.selectors.parsing import (
     InsightSelector,
-    InvalidInsightSelectors,
     check_insight_preconditions,
     parse_advanced_event_selectors,
     parse_event_selectors,
     parse_insight_selectors,
 )
 from opentrail.trails import operations as trails
-
-InsightNotEnabled = api_error("InsightNotEnabledException")
-EventDataStoreNotFound = api_error("EventDataStoreNotFoundException")
 
 
 def put_event_selectors(call: Call, p: dict[str, Any]) -> dict[str, Any]:

@@ -21,11 +21,13 @@ from typing import Any, Literal, cast
 import msgspec
 
 from opentrail import params
-from opentrail.errors import ApiError, SerializationException, api_error
+from opentrail.errors import (
+    ApiError,
+    InvalidEventSelectors,
+    InvalidInsightSelectors,
+    SerializationException,
+)
 from opentrail.storage import InvalidBucketName, check_bucket_name
-
-InvalidEventSelectors = api_error("InvalidEventSelectorsException")
-InvalidInsightSelectors = api_error("InvalidInsightSelectorsException")
 
 MAX_SELECTORS = 5
 MAX_DATA_RESOURCES = 250

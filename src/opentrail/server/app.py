@@ -41,13 +41,14 @@ from opentrail.delivery.signing import Signer
 from opentrail.errors import (
     ApiError,
     ConflictError,
+    InternalFailure,
     RequestEntityTooLarge,
     SerializationException,
     ServiceError,
     StoreError,
     UnknownOperationException,
     UnrecognizedClient,
-    api_error,
+    UnsupportedOperation,
     error_body,
 )
 from opentrail.history import lookup
@@ -271,7 +272,7 @@ class Edge:
             # The edge is the one place a bug is caught: the client gets CloudTrail's error shape, the
             # operator gets the traceback in the server log.
             log.exception("unexpected failure in %s (request %s)", operation, request_id)
-            response = render(api_error("InternalFailure", ApiError)("internal error; see the server log"))
+            response = render(InternalFailure("internal error; see the server log"))
         observe(operation, response.status_code, time.perf_counter() - started)
         return response
 
@@ -489,7 +490,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
                 return await handler(request)
         if not settings.serves_api:
             # A worker node answers /health and /metrics only; a client sent here gets told why.
-            err = api_error("UnsupportedOperationException")(
+            err = UnsupportedOperation(
                 f"this node runs with OPENTRAIL_ROLE={settings.role}: it serves no API calls; "
                 "send them to a node with role api or all"
             )

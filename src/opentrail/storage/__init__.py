@@ -5,20 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from opentrail.errors import ConfigError
+from opentrail.errors import (
+    BucketExists,
+    ConfigError,
+    InvalidBucketName,
+    InvalidKey,
+    NoSuchBucket,
+    NoSuchKey,
+    StorageError,
+)
 from opentrail.storage.base import (
     SSE_KMS,
     SSE_S3,
-    BucketExists,
     Encryption,
-    InvalidBucketName,
-    InvalidKey,
     Listing,
-    NoSuchBucket,
-    NoSuchKey,
     ObjectInfo,
     Storage,
-    StorageError,
     check_bucket_name,
 )
 from opentrail.storage.encryption import MasterKey

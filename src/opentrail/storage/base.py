@@ -15,34 +15,14 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
-from opentrail.errors import OpenTrailError
+from opentrail.errors import (
+    InvalidBucketName,
+    InvalidKey,
+    StorageError,
+)
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 MAX_KEY_BYTES = 1024
-
-
-class StorageError(OpenTrailError):
-    """The storage backend failed (unreachable, permission, disk); delivery retries later."""
-
-
-class InvalidBucketName(StorageError):
-    pass
-
-
-class InvalidKey(StorageError):
-    pass
-
-
-class BucketExists(StorageError):
-    pass
-
-
-class NoSuchBucket(StorageError):
-    pass
-
-
-class NoSuchKey(StorageError):
-    pass
 
 
 SSE_KMS = "aws:kms"

@@ -15,14 +15,10 @@ import threading
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from opentrail.storage.base import StorageError
+from opentrail.errors import SealFailed
 from opentrail.storage.encryption import NONCE_BYTES, MasterKey, RandomBytes
 
 MAGIC = b"OTSSEKMS1\0"
-
-
-class SealFailed(StorageError):
-    """Sealed bytes did not open: altered, moved to another key, or sealed under another master key."""
 
 
 class ObjectSealer:

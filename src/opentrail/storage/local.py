@@ -37,20 +37,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from opentrail.errors import BucketExists, InvalidKey, NoSuchBucket, NoSuchKey, SealFailed, StorageError
 from opentrail.storage.base import (
     SSE_KMS,
-    BucketExists,
     Encryption,
-    InvalidKey,
     Listing,
-    NoSuchBucket,
-    NoSuchKey,
     ObjectInfo,
     Storage,
-    StorageError,
 )
 from opentrail.storage.encryption import MasterKey
-from opentrail.storage.kms import MAGIC, ObjectSealer, SealFailed
+from opentrail.storage.kms import MAGIC, ObjectSealer
 
 META_DIR = ".meta"
 TMP_PREFIX = ".opentrail-tmp-"

@@ -17,17 +17,13 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from opentrail.errors import BucketExists, InvalidBucketName, NoSuchBucket, NoSuchKey, StorageError
 from opentrail.storage.base import (
     SSE_KMS,
-    BucketExists,
     Encryption,
-    InvalidBucketName,
     Listing,
-    NoSuchBucket,
-    NoSuchKey,
     ObjectInfo,
     Storage,
-    StorageError,
 )
 
 _MISSING_BUCKET = {"NoSuchBucket"}

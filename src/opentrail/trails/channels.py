@@ -24,18 +24,23 @@ from opentrail.clock import format_time
 from opentrail.context import Call
 from opentrail.errors import (
     ApiError,
-    AuthError,
+    ChannelAlreadyExists,
     ChannelARNInvalid,
+    ChannelInsufficientPermission,
+    ChannelMaxLimitExceeded,
     ChannelNotFound,
     ConflictError,
+    DataChannelNotFound,
+    EventDataStoreARNInvalid,
+    InvalidChannelARN,
     InvalidMaxResults,
     InvalidNextToken,
     InvalidParameter,
+    InvalidSource,
     InvalidTagParameter,
     SerializationException,
     TagsLimitExceeded,
     ValidationException,
-    api_error,
 )
 from opentrail.ingest import lake
 from opentrail.params import Params, array, integer, required_string, string, structure
@@ -51,14 +56,7 @@ MAX_TAGS = 50
 MAX_LIST_RESULTS = 1000
 DESTINATION_TYPES = ("EVENT_DATA_STORE", "AWS_SERVICE")
 
-ChannelAlreadyExists = api_error("ChannelAlreadyExistsException")
-ChannelMaxLimitExceeded = api_error("ChannelMaxLimitExceededException")
-InvalidSource = api_error("InvalidSourceException")
-EventDataStoreARNInvalid = api_error("EventDataStoreARNInvalidException")
 # cloudtrail-data's own error names (no "Exception" suffix), rendered rest-json by the edge.
-InvalidChannelARN = api_error("InvalidChannelARN")
-DataChannelNotFound = api_error("ChannelNotFound")
-ChannelInsufficientPermission = api_error("ChannelInsufficientPermission", AuthError)
 
 # fullmatch throughout: `$` would let a trailing newline through; ASCII: \d and \w mean what AWS means.
 _NAME = re.compile(r"[a-zA-Z0-9._-]{3,128}", re.ASCII)

@@ -11,18 +11,18 @@ import re
 
 from opentrail.context import Call
 from opentrail.delivery import topics
-from opentrail.errors import api_error
+from opentrail.errors import (
+    InsufficientS3BucketPolicy,
+    InsufficientSnsTopicPolicy,
+    InvalidCloudWatchLogsLogGroupArn,
+    InvalidCloudWatchLogsRoleArn,
+    InvalidKmsKeyId,
+    InvalidS3BucketName,
+    InvalidS3Prefix,
+    InvalidSnsTopicName,
+    S3BucketDoesNotExist,
+)
 from opentrail.storage import InvalidBucketName, StorageError, check_bucket_name
-
-InvalidS3BucketName = api_error("InvalidS3BucketNameException")
-S3BucketDoesNotExist = api_error("S3BucketDoesNotExistException")
-InsufficientS3BucketPolicy = api_error("InsufficientS3BucketPolicyException")
-InvalidS3Prefix = api_error("InvalidS3PrefixException")
-InvalidSnsTopicName = api_error("InvalidSnsTopicNameException")
-InsufficientSnsTopicPolicy = api_error("InsufficientSnsTopicPolicyException")
-InvalidKmsKeyId = api_error("InvalidKmsKeyIdException")
-InvalidCloudWatchLogsLogGroupArn = api_error("InvalidCloudWatchLogsLogGroupArnException")
-InvalidCloudWatchLogsRoleArn = api_error("InvalidCloudWatchLogsRoleArnException")
 
 MAX_PREFIX = 200
 MAX_TOPIC = 256

@@ -30,15 +30,18 @@ from opentrail.delivery import worker as delivery
 from opentrail.errors import (
     ApiError,
     ConflictError,
+    InvalidHomeRegion,
     InvalidNextToken,
     InvalidParameterCombination,
+    InvalidS3BucketName,
     InvalidTrailName,
+    MaximumNumberOfTrailsExceeded,
     NotOrganizationMasterAccount,
     OrganizationNotInAllFeaturesMode,
     OrganizationsNotInUse,
     SerializationException,
+    TrailAlreadyExists,
     TrailNotFound,
-    api_error,
 )
 from opentrail.ingest import coverage
 from opentrail.organizations import model as organizations
@@ -51,10 +54,6 @@ KIND = "trail"
 RESOURCE_TYPE = "AWS::CloudTrail::Trail"
 MAX_TRAILS_PER_REGION = 5
 PAGE_SIZE = 20
-
-MaximumNumberOfTrailsExceeded = api_error("MaximumNumberOfTrailsExceededException")
-TrailAlreadyExists = api_error("TrailAlreadyExistsException")
-InvalidHomeRegion = api_error("InvalidHomeRegionException")
 
 
 class Trail(msgspec.Struct, kw_only=True, rename="pascal"):
@@ -365,7 +364,7 @@ def create_trail(call: Call, p: dict[str, Any]) -> dict[str, Any]:
         raise InvalidTrailName(f"CreateTrail takes a trail name, not an ARN: {name[:300]!r}")
     check_trail_name(name)
     if params.string(p, "S3BucketName") is None:
-        raise destinations.InvalidS3BucketName("S3BucketName is required but was not provided")
+        raise InvalidS3BucketName("S3BucketName is required but was not provided")
     arn = trail_arn(call.region, call.account, name)
     blank = Trail(
         name=name, trail_arn=arn, home_region=call.region, s3_bucket_name="", creation_time=call.now

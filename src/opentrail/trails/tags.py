@@ -21,21 +21,19 @@ from opentrail.errors import (
     ApiError,
     ChannelARNInvalid,
     CloudTrailARNInvalid,
+    EventDataStoreARNInvalid,
+    InvalidHomeRegion,
     InvalidParameter,
     InvalidTagParameter,
+    InvalidToken,
     NotOrganizationMasterAccount,
     ResourceNotFound,
+    ResourceTypeNotSupported,
     SerializationException,
     TagsLimitExceeded,
-    api_error,
 )
 from opentrail.organizations import model as organizations
 from opentrail.store import Doc
-
-EventDataStoreARNInvalid = api_error("EventDataStoreARNInvalidException")
-ResourceTypeNotSupported = api_error("ResourceTypeNotSupportedException")
-InvalidHomeRegion = api_error("InvalidHomeRegionException")
-InvalidToken = api_error("InvalidTokenException")
 
 MAX_TAGS = 50
 MAX_KEY, MAX_VALUE = 128, 256

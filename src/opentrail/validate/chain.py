@@ -32,7 +32,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from opentrail.errors import OpenTrailError
+from opentrail.errors import ValidationAborted
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -62,10 +62,6 @@ _REQUIRED = (
     "digestEndTime",
     "digestStartTime",
 )
-
-
-class ValidationAborted(OpenTrailError):
-    """The run cannot go on (the AWS CLI's exit 255): bad arguments, no trail, no keys, a storage error."""
 
 
 class ObjectMissing(Exception):

@@ -12,7 +12,8 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus
 
-from opentrail.validate.chain import ObjectMissing, ValidationAborted
+from opentrail.errors import ValidationAborted
+from opentrail.validate.chain import ObjectMissing
 from opentrail.validate.http import Client, Reply, TransportError
 
 if TYPE_CHECKING:

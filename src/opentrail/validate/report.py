@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-from opentrail.errors import ConfigError
+from opentrail.errors import ConfigError, ValidationAborted
 from opentrail.validate import chain as v
 from opentrail.validate import readers
 from opentrail.validate.chain import (
@@ -26,7 +26,6 @@ from opentrail.validate.chain import (
     Gap,
     Result,
     Trail,
-    ValidationAborted,
     Walk,
     display,
     load_public_keys,
@@ -353,7 +352,7 @@ def execute(arguments: dict[str, Any]) -> NoReturn:
     """Run ``opentrail validate-logs`` with its parsed arguments and exit with its status."""
     try:
         code = command(Options(**arguments))
-    except v.ValidationAborted as exc:
+    except ValidationAborted as exc:
         # The AWS CLI's own rendering of an exception, so scripts see the same text and status.
         sys.stdout.flush()
         sys.stderr.write(f"\n{exc}\n")
@@ -373,7 +372,7 @@ def command(options: Options) -> int:
     start = v.parse_cli_time(start_time)
     end = v.parse_cli_time(end_time) if end_time else datetime.now(UTC)
     if start > end:
-        raise v.ValidationAborted("Invalid time range specified: start-time must occur before end-time")
+        raise ValidationAborted("Invalid time range specified: start-time must occur before end-time")
     access_key, secret_key, token = _credentials(data_dir)
     signer = SigV4(access_key, secret_key, token, _signing_region(region))
     endpoint = (
@@ -402,7 +401,7 @@ def command(options: Options) -> int:
                 if reply.status < 300:
                     return json.loads(reply.body) if reply.body else {}
                 code, message = json_error(reply)
-            raise v.ValidationAborted(
+            raise ValidationAborted(
                 f"An error occurred ({code}) when calling the {operation} operation: {message}"
             )
 
@@ -415,7 +414,7 @@ def command(options: Options) -> int:
                 if reply.status < 300:
                     return str(json.loads(reply.body)["Organization"]["Id"])
                 code, message = json_error(reply)
-            raise v.ValidationAborted(
+            raise ValidationAborted(
                 f"An error occurred ({code}) when calling the DescribeOrganization operation: {message}"
             )
 

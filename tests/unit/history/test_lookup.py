@@ -20,10 +20,10 @@ from botocore.credentials import ReadOnlyCredentials
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from opentrail.client.remote import Client, RemoteError
+from opentrail.client.remote import Client
 from opentrail.clock import FixedClock, format_time
 from opentrail.context import Call, Services
-from opentrail.errors import ApiError
+from opentrail.errors import ApiError, RemoteError
 from opentrail.events import index_record
 from opentrail.history import lookup
 from opentrail.settings import Settings

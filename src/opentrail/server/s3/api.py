@@ -39,6 +39,7 @@ from opentrail.errors import (
     MissingAuthenticationToken,
     PayloadHashMismatch,
     RequestEntityTooLarge,
+    S3Error,
     ServiceError,
     SignatureExpired,
     UnrecognizedClient,
@@ -86,16 +87,6 @@ _UNSUPPORTED = {
     "select": "SelectObjectContent",
     "torrent": "ObjectTorrent",
 }
-
-
-class S3Error(ApiError):
-    """An S3 error: its code and status are per instance, as S3 has many and they never reach JSON."""
-
-    def __init__(self, code: str, status: int, message: str, **fields: str) -> None:
-        super().__init__(message)
-        self.s3_code = code
-        self.s3_status = status
-        self.fields = fields
 
 
 def not_implemented(operation: str) -> S3Error:

@@ -13,20 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote_plus
 
-from opentrail.errors import ApiError
+from opentrail.errors import ListError
 from opentrail.storage import ObjectInfo, Storage
 
 NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 MAX_KEYS = 1000
 # Sorts after every key with a given prefix (UTF-8 byte order): skips the rest of a common prefix.
 _AFTER_ALL = "\U0010ffff"
-
-
-class ListError(ApiError):
-    """A bad listing parameter (S3's InvalidArgument, 400)."""
-
-    code = "InvalidArgument"
-    status = 400
 
 
 @dataclass
