@@ -46,7 +46,7 @@ from opentrail.selectors import engine as selection
 from opentrail.storage import LocalStorage
 from opentrail.store import Doc, LogRow
 from opentrail.store.sqlite.store import SQLiteStore
-from opentrail.trails import operations as trails
+from opentrail.trails import model as trails
 
 from .common import (
     Connection,

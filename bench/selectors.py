@@ -54,7 +54,7 @@ from opentrail.selectors.parsing import parse_advanced_event_selectors
 from opentrail.storage import LocalStorage
 from opentrail.store import Doc, LogRow
 from opentrail.store.sqlite.store import SQLiteStore
-from opentrail.trails import operations as trails
+from opentrail.trails import model as trails
 
 from .common import (
     RecordFactory,

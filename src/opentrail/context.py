@@ -5,19 +5,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from opentrail.clock import Clock
-from opentrail.delivery.signing import Signer
-from opentrail.settings import Settings
-from opentrail.storage import Storage
-from opentrail.store import AccessKey, Store
-from opentrail.tokens import TokenSealer
+from opentrail.trails.listeners import TrailListeners
+
+if TYPE_CHECKING:
+    from opentrail.clock import Clock
+    from opentrail.delivery.signing import Signer
+    from opentrail.settings import Settings
+    from opentrail.storage import Storage
+    from opentrail.store import AccessKey, Store
+    from opentrail.tokens import TokenSealer
 
 
 @dataclass
 class Services:
-    """Built once by ``api.create_app`` (or a test) and shared by every call."""
+    """Built once by ``server.app.build_services`` (or a test) and shared by every call."""
 
     settings: Settings
     store: Store
@@ -29,6 +32,8 @@ class Services:
     signer: Signer | None = None
     # Per-(account, region) state of rate limiters, owned by the modules that limit.
     limiters: dict[Any, Any] = field(default_factory=dict)
+    # What hears of trail changes (delivery, ingest's coverage): registered by the app factory.
+    listeners: TrailListeners = field(default_factory=TrailListeners)
 
 
 @dataclass

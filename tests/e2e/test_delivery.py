@@ -27,7 +27,7 @@ from opentrail.events import index_record
 from opentrail.storage import Encryption, LocalStorage, ObjectInfo, StorageError
 from opentrail.store import Doc
 from opentrail.store.sqlite.store import SQLiteStore
-from opentrail.trails import operations as trails
+from opentrail.trails import model as trails
 from tests.support.delivery import DIGEST_FOLDER, Tenant, record, single_member
 from tests.support.server import Server, iso, server_on_backend, wait_for
 

@@ -42,7 +42,7 @@ from opentrail.events import index_record
 from opentrail.storage import Encryption, LocalStorage, ObjectInfo, StorageError
 from opentrail.store import Doc, open_store
 from opentrail.store.sqlite.store import SQLiteStore
-from opentrail.trails import operations as trails
+from opentrail.trails import model as trails
 from tests.support.server import Credentials, Server, iso, make_server, management_record, wait_for
 
 pytestmark = pytest.mark.slow

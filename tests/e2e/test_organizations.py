@@ -33,7 +33,7 @@ from opentrail.events import index_record
 from opentrail.organizations import model as organizations
 from opentrail.storage import LocalStorage
 from opentrail.store.sqlite.store import SQLiteStore
-from opentrail.trails import operations as trails
+from opentrail.trails import model as trails
 from tests.support.selection_cases import s3_object
 from tests.support.server import AWS_CLI, Credentials, Server, iso, make_server, management_record, wait_for
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opentrail.selectors.parsing import parse_advanced_event_selectors, parse_event_selectors
-from opentrail.trails.operations import Trail
+from opentrail.trails.model import Trail
 
 ACCOUNT = "111122223333"
 OBJECT_A = "arn:aws:s3:::bucket-a/logs/app.txt"

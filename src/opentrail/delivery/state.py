@@ -26,7 +26,7 @@ from opentrail.errors import ConflictError
 from opentrail.organizations import model as organizations
 from opentrail.selectors import engine as selection
 from opentrail.store import Doc, Store
-from opentrail.trails import operations as trails
+from opentrail.trails import model as trails
 
 KIND = "delivery"
 _LOCK = threading.Lock()

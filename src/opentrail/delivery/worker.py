@@ -65,7 +65,7 @@ from opentrail.errors import ConfigError, StoreError
 from opentrail.selectors import engine as selection
 from opentrail.storage import SSE_KMS, SSE_S3, Encryption, NoSuchBucket, Storage, StorageError
 from opentrail.store import Doc, LogRow, Store
-from opentrail.trails import operations as trails
+from opentrail.trails import model as trails
 
 log = logging.getLogger("opentrail.delivery")
 

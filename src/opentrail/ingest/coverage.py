@@ -18,7 +18,7 @@ from opentrail.organizations import model as organizations
 from opentrail.selectors import engine as selection
 from opentrail.selectors import facts
 from opentrail.store import Store
-from opentrail.trails import operations as trails
+from opentrail.trails import model as trails
 
 
 def covering_trails(store: Store, account: str, region: str) -> list[trails.Trail]:

@@ -8,8 +8,8 @@ credentials`` prints them on the server's host); describe, list and remove them.
 Who may call what follows AWS: DescribeOrganization answers every account of the organization; the
 rest answers the management account only (AccessDeniedException for members); an account in no
 organization gets AWSOrganizationsNotInUseException. Shapes, patterns and error names are botocore's
-organizations model (2016-11-28). Membership changes tell delivery which accounts each organization
-trail now covers (``delivery.cover``).
+organizations model (2016-11-28). Membership changes are announced to the trails' listeners, for each
+organization trail whose covered accounts changed.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from typing import Any
 import msgspec
 
 from opentrail.context import Call
-from opentrail.delivery import worker as delivery
 from opentrail.errors import (
     AccountNotFound,
     AlreadyInOrganization,
@@ -39,11 +38,10 @@ from opentrail.errors import (
     OrganizationsInvalidNextToken,
     SerializationException,
 )
-from opentrail.ingest import coverage
 from opentrail.organizations import accounts
 from opentrail.organizations import model as organizations
 from opentrail.organizations.model import CreateRequest, Member, Organization
-from opentrail.trails import operations as trails
+from opentrail.trails import model as trails
 
 TARGET_PREFIX = "AWSOrganizationsV20161128."
 EVENT_SOURCE = "organizations.amazonaws.com"
@@ -140,13 +138,12 @@ def _change(call: Call, org: Organization, change: Callable[[Organization], Orga
 
 
 def _cover(call: Call, org: Organization) -> None:
-    """Membership changed: each organization trail of the management account covers the new set, and
-    ingest's cached coverage of the accounts that came or went is stale."""
-    coverage.forget(call.store)
+    """Membership changed: each organization trail of the management account now covers the new set
+    (delivery starts or ends the members' states; ingest's cached coverage of them is stale)."""
     for doc in call.store.list_docs(trails.KIND, org.management):
         trail = trails.decode(doc)
         if trail.is_organization_trail:
-            delivery.cover(call.store, trail)
+            call.services.listeners.coverage_changed(trail)
 
 
 # -- wire shapes ---------------------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ from opentrail.selectors.parsing import (
     FieldSelector,
 )
 from opentrail.store import LogRow
-from opentrail.trails import operations as trails
+from opentrail.trails import model as trails
 
 # -- compiled conditions ----------------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """The trail selector operations: PutEventSelectors, GetEventSelectors, PutInsightSelectors and
 GetInsightSelectors. ``selectors`` validates what they are given; the trail's document holds the result,
-changed atomically through ``trails.change`` (so a concurrent UpdateTrail or tag change survives).
+changed atomically through ``trails.access.change`` (so a concurrent UpdateTrail or tag change survives).
 """
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ from opentrail.selectors.parsing import (
     parse_event_selectors,
     parse_insight_selectors,
 )
-from opentrail.trails import operations as trails
+from opentrail.trails import access
+from opentrail.trails.model import Trail
 
 
 def put_event_selectors(call: Call, p: dict[str, Any]) -> dict[str, Any]:
-    name = trails.trail_name(p, "TrailName")
+    name = access.trail_name(p, "TrailName")
     basic = params.array(p, "EventSelectors")
     advanced = params.array(p, "AdvancedEventSelectors")
     if (basic is None) == (advanced is None):
@@ -38,11 +39,11 @@ def put_event_selectors(call: Call, p: dict[str, Any]) -> dict[str, Any]:
             "Specify either EventSelectors or AdvancedEventSelectors, not "
             + ("both" if basic is not None else "neither")
         )
-    trail = trails.require_home(call, name)
+    trail = access.require_home(call, name)
     selection = (
         parse_event_selectors(basic) if basic is not None else parse_advanced_event_selectors(advanced or [])
     )
-    trail = trails.change(
+    trail = access.change(
         call,
         trail,
         lambda current: msgspec.structs.replace(
@@ -53,7 +54,7 @@ def put_event_selectors(call: Call, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_event_selectors(call: Call, p: dict[str, Any]) -> dict[str, Any]:
-    trail = trails.require(call, trails.trail_name(p, "TrailName"))
+    trail = access.require(call, access.trail_name(p, "TrailName"))
     return {"TrailARN": trail.trail_arn, **trail.event_selection.to_wire()}
 
 
@@ -81,21 +82,21 @@ def _insights_wire(selectors: list[InsightSelector]) -> list[dict[str, Any]]:
 def put_insight_selectors(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     raw = params.array(p, "InsightSelectors", required=True, error=InvalidInsightSelectors)
     name = _event_data_store_target(call, p, put=True)
-    trail = trails.require_home(call, name)
+    trail = access.require_home(call, name)
     selectors = parse_insight_selectors(raw or [])
 
-    def put(current: trails.Trail) -> trails.Trail:
+    def put(current: Trail) -> Trail:
         # Checked against the stored selectors inside the write, so a concurrent PutEventSelectors
         # cannot leave Insights on a trail that no longer logs what they analyse.
         check_insight_preconditions(selectors, current.event_selection, current.name)
         return msgspec.structs.replace(current, insight_selectors=selectors)
 
-    trail = trails.change(call, trail, put)
+    trail = access.change(call, trail, put)
     return {"TrailARN": trail.trail_arn, "InsightSelectors": _insights_wire(trail.insight_selectors)}
 
 
 def get_insight_selectors(call: Call, p: dict[str, Any]) -> dict[str, Any]:
-    trail = trails.require(call, _event_data_store_target(call, p, put=False))
+    trail = access.require(call, _event_data_store_target(call, p, put=False))
     if not trail.insight_selectors:
         raise InsightNotEnabled(
             f"Trail {trail.name} does not have Insights enabled. Edit the trail settings to enable Insights, "

@@ -52,6 +52,7 @@ from opentrail.errors import (
     error_body,
 )
 from opentrail.history import lookup
+from opentrail.ingest import coverage
 from opentrail.ingest import native as ingest
 from opentrail.organizations import accounts
 from opentrail.organizations import operations as organizations_api
@@ -416,7 +417,7 @@ def build_services(settings: Settings, clock: Clock | None = None, store: Store 
     secret = store.set_meta_default("token_secret", secrets.token_hex(32))
     # One master key seals signing keys and the local bucket store's SSE-KMS objects.
     master = MasterKey.load_or_create(settings.data_dir)
-    return Services(
+    services = Services(
         settings=settings,
         store=store,
         storage=open_storage(settings.storage, master),
@@ -424,6 +425,25 @@ def build_services(settings: Settings, clock: Clock | None = None, store: Store 
         sealer=TokenSealer(bytes.fromhex(secret)),
         signer=Signer(store, master, clock),
     )
+    listen_to_trails(services)
+    return services
+
+
+def listen_to_trails(services: Services) -> None:
+    """What trail changes do to the rest of the service: delivery states follow logging and the accounts
+    an organization trail covers; ingest's cached coverage forgets what changed."""
+    store = services.store
+    listeners = services.listeners
+    listeners.changed.append(
+        lambda account, organization: coverage.forget(store, None if organization else account)
+    )
+    listeners.started.append(lambda account, trail: delivery.logging_started(store, account, trail))
+    listeners.stopped.append(
+        lambda account, trail, deleted: delivery.logging_stopped(store, account, trail, deleted=deleted)
+    )
+    listeners.covered.append(lambda trail: coverage.forget(store))
+    listeners.covered.append(lambda trail: delivery.cover(store, trail))
+    listeners.status_sources.append(lambda account, arn: delivery.status(store, account, arn))
 
 
 def bootstrap(services: Services) -> tuple[str, bool]:

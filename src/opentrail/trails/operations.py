@@ -1,9 +1,8 @@
 """Trails: CloudTrail's trail management operations, with its validation rules and named errors.
 
-A trail is a document of kind ``trail`` keyed by its ARN, stored in its home region; its body is the
-``Trail`` struct below (configuration under CloudTrail's member names, plus selectors, logging state and
-tags). A multi-region trail is also visible from every other region as a *shadow trail*: readable there
-by ARN (and listed by DescribeTrails), changeable only from its home region (reference §2.1, §2.6).
+The trail itself is ``model.Trail``; ``access`` finds and changes stored trails as the caller sees them
+(shadow trails of multi-region trails included). Each change is announced to ``listeners`` (delivery,
+ingest's coverage), never to a worker directly.
 
 An organization trail (IsOrganizationTrail, made by an organization's management account) delivers
 every member account's events too. Members see it read-only, as CloudTrail shows it to them: listed by
@@ -17,20 +16,17 @@ transaction, so concurrent creates cannot exceed it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
 from opentrail import params
-from opentrail.arns import TrailId, check_trail_name, parse_trail_id, trail_arn
+from opentrail.arns import check_trail_name, parse_trail_id, trail_arn
 from opentrail.clock import format_time
 from opentrail.context import Call
-from opentrail.delivery import worker as delivery
 from opentrail.errors import (
-    ApiError,
     ConflictError,
-    InvalidHomeRegion,
     InvalidNextToken,
     InvalidParameterCombination,
     InvalidS3BucketName,
@@ -41,207 +37,36 @@ from opentrail.errors import (
     OrganizationsNotInUse,
     SerializationException,
     TrailAlreadyExists,
-    TrailNotFound,
 )
-from opentrail.ingest import coverage
 from opentrail.organizations import model as organizations
-from opentrail.selectors.parsing import DEFAULT_SELECTION, EventSelection, InsightSelector
 from opentrail.store import Doc
 from opentrail.trails import destinations
-from opentrail.trails.tags import Tag, merge, parse_tags
+from opentrail.trails.access import (
+    account_trails,
+    change,
+    find,
+    not_found,
+    organization_trails,
+    require,
+    require_home,
+    trail_name,
+)
+from opentrail.trails.model import (
+    KIND,
+    RESOURCE_TYPE,
+    Trail,
+    decode,
+    response,
+    to_doc,
+    trail_object,
+)
+from opentrail.trails.tags import merge, parse_tags
 
-KIND = "trail"
-RESOURCE_TYPE = "AWS::CloudTrail::Trail"
 MAX_TRAILS_PER_REGION = 5
 PAGE_SIZE = 20
 
 
-class Trail(msgspec.Struct, kw_only=True, rename="pascal"):
-    """A stored trail. Configuration fields carry CloudTrail's member names on the wire and in the store."""
-
-    name: str
-    trail_arn: str = msgspec.field(name="TrailARN")
-    home_region: str
-    s3_bucket_name: str
-    s3_key_prefix: str | None = None
-    sns_topic_name: str | None = None
-    sns_topic_arn: str | None = msgspec.field(default=None, name="SnsTopicARN")
-    include_global_service_events: bool = True
-    is_multi_region_trail: bool = False
-    log_file_validation_enabled: bool = False
-    cloud_watch_logs_log_group_arn: str | None = None
-    cloud_watch_logs_role_arn: str | None = None
-    kms_key_id: str | None = None
-    is_organization_trail: bool = False
-    # The organization whose id an organization trail's keys carry; not a wire member.
-    organization_id: str | None = None
-    # A newer model member; kept only when a caller sets it, so responses otherwise keep §2.2's members.
-    recursive_logging: bool | None = None
-    event_selection: EventSelection = DEFAULT_SELECTION
-    has_custom_event_selectors: bool = False
-    insight_selectors: list[InsightSelector] = msgspec.field(default_factory=list)
-    is_logging: bool = False
-    start_logging_time: float | None = None
-    stop_logging_time: float | None = None
-    tags: list[Tag] = msgspec.field(default_factory=list)
-    creation_time: float = 0.0
-
-    def visible_in(self, region: str) -> bool:
-        """Whether ``region`` sees this trail (its home, or anywhere for a multi-region trail)."""
-        return self.home_region == region or self.is_multi_region_trail
-
-
-# Members of CreateTrail/UpdateTrail responses, and of the Trail object (DescribeTrails, GetTrail).
-_RESPONSE_MEMBERS = (
-    "Name",
-    "S3BucketName",
-    "S3KeyPrefix",
-    "SnsTopicName",
-    "SnsTopicARN",
-    "IncludeGlobalServiceEvents",
-    "IsMultiRegionTrail",
-    "TrailARN",
-    "LogFileValidationEnabled",
-    "CloudWatchLogsLogGroupArn",
-    "CloudWatchLogsRoleArn",
-    "KmsKeyId",
-    "IsOrganizationTrail",
-    "RecursiveLogging",
-)
-_TRAIL_MEMBERS = (
-    *_RESPONSE_MEMBERS[:7],
-    "HomeRegion",
-    *_RESPONSE_MEMBERS[7:12],
-    "HasCustomEventSelectors",
-    "HasInsightSelectors",
-    *_RESPONSE_MEMBERS[12:],
-)
-
-
-def _members(trail: Trail, names: Iterable[str]) -> dict[str, Any]:
-    wire = msgspec.to_builtins(trail)
-    wire["HasInsightSelectors"] = bool(trail.insight_selectors)
-    return {name: wire[name] for name in names if wire.get(name) is not None}
-
-
-def response(trail: Trail) -> dict[str, Any]:
-    """CreateTrail / UpdateTrail: the configuration, without HomeRegion or the Has* flags."""
-    return _members(trail, _RESPONSE_MEMBERS)
-
-
-def trail_object(trail: Trail) -> dict[str, Any]:
-    """The ``Trail`` structure of DescribeTrails and GetTrail."""
-    return _members(trail, _TRAIL_MEMBERS)
-
-
-def decode(doc: Doc) -> Trail:
-    return msgspec.convert(doc.body, Trail)
-
-
-def to_doc(trail: Trail, account: str) -> Doc:
-    return Doc(KIND, account, trail.home_region, trail.name, trail.trail_arn, msgspec.to_builtins(trail))
-
-
 # -- finding a trail -----------------------------------------------------------------------------------------
-
-
-def account_trails(call: Call) -> list[Trail]:
-    trails = [decode(doc) for doc in call.store.list_docs(KIND, call.account)]
-    return sorted(trails, key=lambda t: (t.home_region, t.name))
-
-
-def _not_found(call: Call, text: str) -> ApiError:
-    return TrailNotFound(f"Unknown trail: {text[:300]} for the user: {call.account}")
-
-
-def find(call: Call, ident: TrailId) -> Trail | None:
-    """A bare name finds a trail homed in the call's region; an ARN finds the caller's trail in any region.
-    Another account's ARN finds nothing: its trails are never shown, not even as "exists elsewhere" --
-    except an organization trail of the caller's organization, which its members read by ARN."""
-    if ident.arn is None:
-        arn = trail_arn(call.region, call.account, ident.name)
-    elif ident.arn.account != call.account:
-        return _organization_trail(call, ident.arn.account, ident.arn.arn)
-    else:
-        arn = ident.arn.arn
-    doc = call.store.get_doc(KIND, call.account, arn)
-    return None if doc is None else decode(doc)
-
-
-def _organization_trail(call: Call, owner: str, arn: str) -> Trail | None:
-    org = organizations.of_account(call.store, call.account)
-    if org is None or org.management != owner:
-        return None
-    doc = call.store.get_doc(KIND, owner, arn)
-    trail = None if doc is None else decode(doc)
-    return trail if trail is not None and trail.is_organization_trail else None
-
-
-def organization_trails(call: Call) -> list[Trail]:
-    """The organization trails a member account sees (none for a management account: they are its own)."""
-    org = organizations.of_account(call.store, call.account)
-    if org is None or org.management == call.account:
-        return []
-    found = [decode(doc) for doc in call.store.list_docs(KIND, org.management)]
-    return sorted((t for t in found if t.is_organization_trail), key=lambda t: (t.home_region, t.name))
-
-
-def require(call: Call, text: str) -> Trail:
-    """The trail ``text`` (name or ARN) names, for reading; shadow trails are readable by ARN."""
-    trail = find(call, parse_trail_id(text))
-    if trail is None:
-        raise _not_found(call, text)
-    call.touch(RESOURCE_TYPE, trail.trail_arn)
-    return trail
-
-
-def require_home(call: Call, text: str) -> Trail:
-    """The trail ``text`` names, for changing: only by its own account, from its home region."""
-    trail = require(call, text)
-    if trail.trail_arn.split(":")[4] != call.account:
-        raise NotOrganizationMasterAccount(
-            f"Trail {trail.trail_arn} is an organization trail of the management account "
-            f"{trail.trail_arn.split(':')[4]}; member account {call.account} cannot change it"
-        )
-    if trail.home_region != call.region:
-        raise InvalidHomeRegion(
-            f"Trail {trail.trail_arn} can only be changed from its home region {trail.home_region}; this "
-            f"call was made in {call.region}"
-        )
-    return trail
-
-
-def trail_name(p: dict[str, Any], member: str = "Name") -> str:
-    return params.required_string(p, member, error=InvalidTrailName)
-
-
-def change(
-    call: Call,
-    trail: Trail,
-    change: Callable[[Trail], Trail],
-    check: Callable[[list[Doc], Doc], None] | None = None,
-) -> Trail:
-    """Apply ``change`` to the stored trail atomically (concurrent tag or selector changes survive)."""
-
-    def apply(doc: Doc) -> Doc:
-        new = change(decode(doc))
-        doc.body = msgspec.to_builtins(new)
-        return doc
-
-    try:
-        changed = decode(call.store.update_doc(KIND, call.account, trail.trail_arn, apply, check))
-    except KeyError:
-        raise _not_found(call, trail.trail_arn) from None
-    # Ingest decides from the trails whether a data event is stored at all: it must see this change.
-    _forget(call, trail, changed)
-    return changed
-
-
-def _forget(call: Call, *versions: Trail) -> None:
-    """Ingest's cached coverage goes stale when a trail changes: the caller's own, or every account's
-    when an organization trail (which covers its members too) is involved."""
-    organization = any(t.is_organization_trail for t in versions)
-    coverage.forget(call.store, None if organization else call.account)
 
 
 # -- limits --------------------------------------------------------------------------------------------------
@@ -381,7 +206,7 @@ def create_trail(call: Call, p: dict[str, Any]) -> dict[str, Any]:
         call.store.insert_doc(to_doc(trail, call.account), check=check)
     except ConflictError:
         raise TrailAlreadyExists(f"Trail {name} already exists for customer: {call.account}") from None
-    _forget(call, trail)
+    call.services.listeners.trail_changed(call.account, trail)
     call.touch(RESOURCE_TYPE, arn)
     return response(trail)
 
@@ -401,7 +226,7 @@ def update_trail(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     trail = change(call, trail, lambda current: msgspec.structs.replace(current, **configured), check)
     if trail.is_organization_trail != was_organization_trail:
         # Member accounts start (or stop) being delivered from now on.
-        delivery.cover(call.store, trail)
+        call.services.listeners.coverage_changed(trail)
     return response(trail)
 
 
@@ -425,10 +250,10 @@ _CONFIG_FIELDS = (
 def delete_trail(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     trail = require_home(call, trail_name(p))
     # Before the trail goes: delivery keeps a copy to write the last files and the final digest.
-    delivery.logging_stopped(call.store, call.account, trail, deleted=True)
+    call.services.listeners.logging_stopped(call.account, trail, deleted=True)
     if not call.store.delete_doc(KIND, call.account, trail.trail_arn):
-        raise _not_found(call, trail.trail_arn)
-    _forget(call, trail)
+        raise not_found(call, trail.trail_arn)
+    call.services.listeners.trail_changed(call.account, trail)
     return {}
 
 
@@ -496,7 +321,7 @@ def get_trail_status(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     if trail.stop_logging_time is not None:
         status["StopLoggingTime"] = trail.stop_logging_time
         status["TimeLoggingStopped"] = format_time(trail.stop_logging_time)
-    status.update(delivery.status(call.store, call.account, trail.trail_arn))
+    status.update(call.services.listeners.status(call.account, trail.trail_arn))
     return status
 
 
@@ -520,7 +345,7 @@ def start_logging(call: Call, p: dict[str, Any]) -> dict[str, Any]:
 
     trail = change(call, trail, start)
     if started:
-        delivery.logging_started(call.store, call.account, trail)
+        call.services.listeners.logging_started(call.account, trail)
     return {}
 
 
@@ -539,7 +364,7 @@ def stop_logging(call: Call, p: dict[str, Any]) -> dict[str, Any]:
 
     change(call, trail, stop)
     if stopped:
-        delivery.logging_stopped(call.store, call.account, trail)
+        call.services.listeners.logging_stopped(call.account, trail)
     return {}
 
 

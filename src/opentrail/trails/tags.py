@@ -34,6 +34,7 @@ from opentrail.errors import (
 )
 from opentrail.organizations import model as organizations
 from opentrail.store import Doc
+from opentrail.trails.model import Tag
 
 MAX_TAGS = 50
 MAX_KEY, MAX_VALUE = 128, 256
@@ -41,11 +42,6 @@ MAX_LIST_RESOURCES = 20
 _TAG_PUNCTUATION = frozenset("_.:/=+-@")
 # Document kind and audit resource type of each taggable ARN type that exists in OpenTrail so far.
 TAGGABLE = {"trail": "AWS::CloudTrail::Trail", "channel": "AWS::CloudTrail::Channel"}
-
-
-class Tag(msgspec.Struct, frozen=True, rename="pascal", omit_defaults=True):
-    key: str
-    value: str | None = None
 
 
 def _check_text(text: str, what: str, low: int, high: int) -> None:

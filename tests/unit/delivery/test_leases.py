@@ -23,7 +23,7 @@ from opentrail.events import index_record
 from opentrail.settings import Settings
 from opentrail.storage import LocalStorage
 from opentrail.store import Doc, Store, open_store
-from opentrail.trails import operations as trails
+from opentrail.trails import model as trails
 from tests.support.server import management_record
 
 ACCOUNT = "111122223333"

@@ -22,7 +22,7 @@ from opentrail.ingest import coverage
 from opentrail.selectors import engine as selection
 from opentrail.store import Doc, LogRow
 from opentrail.store.sqlite.store import SQLiteStore
-from opentrail.trails import operations as trails
+from opentrail.trails import model as trails
 from tests.support.selection_cases import (
     ACCOUNT,
     CASES,
