@@ -118,7 +118,7 @@ def test_a_failed_commit_of_read_audit_events_is_logged(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Nobody waits on reads' audit events: when their commit fails, the server log must say so."""
-    from opentrail.server.app import _report_lost_reads
+    from opentrail.server.edge import report_lost_reads
     from opentrail.store.sqlite.store import SQLiteStore
 
     store = SQLiteStore(str(tmp_path / "closed.db"))
@@ -126,6 +126,6 @@ def test_a_failed_commit_of_read_audit_events_is_logged(
     record = json.dumps(management_record("123456789012", read_only=True)).encode()
     future = store.submit([index_record(record, "123456789012")])
     with caplog.at_level(logging.ERROR, logger="opentrail"):
-        future.add_done_callback(_report_lost_reads)
+        future.add_done_callback(report_lost_reads)
     assert "audit events of read calls could not be stored" in caplog.text
     assert "the store is closed" in caplog.text

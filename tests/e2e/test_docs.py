@@ -2,7 +2,7 @@
 nothing that does not exist, and the README's commands run.
 
 Everything is read from the code at test time (``Settings``'s fields, the click command tree,
-``api.OPERATIONS``), so a new setting, option or operation fails here until it is documented.
+``server.operations.OPERATIONS``), so a new setting, option or operation fails here until it is documented.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import click
 import pytest
 
 from opentrail.cli.main import cli
-from opentrail.server import app as api
+from opentrail.server import operations
+from opentrail.server.metrics import Metrics
 from opentrail.settings import Settings
 from tests.support.server import ROOT, Server
 
@@ -140,7 +141,7 @@ def test_every_opentrail_command_line_in_the_docs_is_real() -> None:
 
 
 def test_every_aws_cloudtrail_command_line_in_the_docs_is_served() -> None:
-    served = {botocore.xform_name(name, "-"): name for name in api.OPERATIONS}
+    served = {botocore.xform_name(name, "-"): name for name in operations.OPERATIONS}
     lines = [line for line in documented_command_lines() if line.startswith("aws cloudtrail ")]
     assert lines
     for line in lines:
@@ -165,13 +166,13 @@ def documented_operations() -> set[str]:
     return documented
 
 
-@pytest.mark.parametrize("operation", sorted(api.OPERATIONS))
+@pytest.mark.parametrize("operation", sorted(operations.OPERATIONS))
 def test_every_operation_is_documented(operation: str) -> None:
     assert operation in documented_operations(), f"docs/api.md does not document {operation}"
 
 
 def test_documented_operations_are_served() -> None:
-    assert documented_operations() - set(api.OPERATIONS) == set()
+    assert documented_operations() - set(operations.OPERATIONS) == set()
 
 
 def documented_organizations_operations() -> set[str]:
@@ -180,7 +181,7 @@ def documented_organizations_operations() -> set[str]:
 
 
 def test_every_organizations_operation_is_documented_and_served() -> None:
-    served = set(api.JSON_SERVICES["organizations"].operations)
+    served = set(operations.JSON_SERVICES["organizations"].operations)
     assert documented_organizations_operations() == served
 
 
@@ -190,7 +191,7 @@ def test_every_endpoint_is_documented(endpoint: str) -> None:
 
 
 def test_every_metric_is_documented() -> None:
-    for metric in api.REGISTRY.collect():
+    for metric in Metrics().registry.collect():
         name = metric.name + ("_total" if metric.type == "counter" else "")
         assert f"`{name}" in api_text(), name
 

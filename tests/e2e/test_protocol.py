@@ -22,7 +22,7 @@ from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 
-from opentrail.server import app as api
+from opentrail.server import operations
 from tests.support.server import Credentials, Server, make_server
 
 TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
@@ -128,12 +128,12 @@ def _mark_log(log_start: int) -> None:
 
 def served_operation() -> str:
     """An operation this server answers, for checks that run before any operation does."""
-    if not api.OPERATIONS:
-        pytest.skip("api.OPERATIONS is empty: no CloudTrail operation is registered yet")
+    if not operations.OPERATIONS:
+        pytest.skip("operations.OPERATIONS is empty: no CloudTrail operation is registered yet")
     for preferred in ("DescribeTrails", "ListTrails", "LookupEvents", "ListChannels"):
-        if preferred in api.OPERATIONS:
+        if preferred in operations.OPERATIONS:
             return preferred
-    return sorted(api.OPERATIONS)[0]
+    return sorted(operations.OPERATIONS)[0]
 
 
 def unserved_operation() -> str:
@@ -141,7 +141,7 @@ def unserved_operation() -> str:
     model = botocore.session.get_session().get_service_model("cloudtrail")
     for name in sorted(model.operation_names):
         shape = model.operation_model(name).input_shape
-        if name not in api.OPERATIONS and (shape is None or not shape.required_members):
+        if name not in operations.OPERATIONS and (shape is None or not shape.required_members):
             return name
     pytest.skip("the server answers every CloudTrail operation")
 

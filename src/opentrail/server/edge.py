@@ -1,0 +1,296 @@
+"""The protocol edge: one port, routed by the SigV4 credential scope's service.
+
+    service cloudtrail + X-Amz-Target           -> CloudTrail JSON 1.1 operations (``operations``)
+    service organizations + X-Amz-Target        -> the AWS Organizations subset
+    service cloudtrail-data, POST /PutAuditEvents -> CloudTrail Lake ingestion (rest-json)
+    service cloudtrail-data, POST /IngestRecords  -> native batch ingest of full CloudTrail records
+    service s3                                  -> the path-style S3 subset (``server/s3``)
+
+Every request is authenticated before it is routed; every CloudTrail and Organizations operation is
+audited as a management event in the caller's account and region. Errors are rendered here and only here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from concurrent.futures import Future
+from typing import Any
+
+import msgspec
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from opentrail.context import Call, Services
+from opentrail.errors import (
+    ApiError,
+    ConflictError,
+    InternalFailure,
+    RequestEntityTooLarge,
+    SerializationException,
+    ServiceError,
+    StoreError,
+    UnknownOperationException,
+    UnrecognizedClient,
+    error_body,
+)
+from opentrail.ingest import native as ingest
+from opentrail.server import audit, sigv4
+from opentrail.server.metrics import Metrics
+from opentrail.server.operations import JSON_11, JSON_SERVICES, MAX_API_BODY, JsonService
+from opentrail.server.s3 import api as s3api
+from opentrail.trails import channels
+
+log = logging.getLogger("opentrail")
+
+# Successful reads' audit events are committed in groups this often (nobody waits on them): each group
+# is a commit, an fsync and a history pass; bench.lookup's p50 went 1.4 -> 1.1 ms from 0.1 s to 1 s.
+READ_AUDIT_FLUSH_SECONDS = 0.5
+
+
+_JSON_11 = JSON_11.encode("latin-1")
+
+
+class JsonResponse(Response):
+    """The headers Starlette's constructor makes for ``Response(body, status, media_type=JSON_11,
+    headers={"x-amzn-RequestId": ...})``, in its order, listed directly (every API call builds one)."""
+
+    media_type = JSON_11
+
+    def __init__(self, body: bytes, status: int, request_id: str) -> None:
+        self.status_code = status
+        self.background = None
+        self.body = body
+        headers = [(b"x-amzn-requestid", request_id.encode("latin-1"))]
+        if not (status < 200 or status in (204, 304)):
+            headers.append((b"content-length", str(len(body)).encode("latin-1")))
+        headers.append((b"content-type", _JSON_11))
+        self.raw_headers = headers
+
+
+def json_response(body: Any, status: int = 200, request_id: str = "") -> Response:
+    return JsonResponse(msgspec.json.encode(body), status, request_id)
+
+
+def error_response(err: ApiError, request_id: str, rest: bool = False) -> Response:
+    if rest:
+        # rest-json (cloudtrail-data): botocore reads the code from x-amzn-ErrorType first.
+        return Response(
+            msgspec.json.encode({"message": err.message}),
+            status_code=err.status,
+            media_type="application/json",
+            headers={"x-amzn-RequestId": request_id, "x-amzn-ErrorType": err.code},
+        )
+    return json_response(error_body(err), err.status, request_id)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestEntityTooLarge(f"request body is {declared} bytes; the limit is {limit} bytes")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestEntityTooLarge(f"request body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class Edge:
+    """Authenticates, routes and renders; owns nothing but the services it was given."""
+
+    def __init__(self, services: Services, metrics: Metrics) -> None:
+        self.services = services
+        self.metrics = metrics
+        self._keys: dict[str, Any] = {}
+        # Audit rows of successful read calls, committed together by ``flush_reads`` instead of one
+        # fsync'd commit per call (reads are not acknowledged as durable; changes and failures are).
+        self._reads: list[Any] = []
+
+    async def authenticate(self, request: Request, body: bytes) -> tuple[sigv4.Credential, Any]:
+        signed = sigv4.Request(
+            method=request.method,
+            raw_path=request.scope.get("raw_path", b"/").decode("latin-1") or request.url.path,
+            query_string=request.scope.get("query_string", b"").decode("latin-1"),
+            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]},
+            body=body,
+        )
+        credential, verifier = sigv4.read_credential(signed, self.services.clock.now())
+        key = self._keys.get(credential.access_key_id)
+        if key is None:
+            key = self.services.store.get_access_key(credential.access_key_id)
+            if key is not None:
+                # Keys never change once created: cache them so auth costs no store read per call.
+                self._keys[credential.access_key_id] = key
+        if key is None:
+            raise UnrecognizedClient(
+                f"The security token included in the request is invalid: unknown access key "
+                f"{credential.access_key_id}"
+            )
+        verifier(signed, credential, key.secret)
+        return credential, key
+
+    def call_for(self, request: Request, credential: sigv4.Credential, key: Any, request_id: str) -> Call:
+        client = request.client
+        return Call(
+            services=self.services,
+            key=key,
+            region=credential.region,
+            request_id=request_id,
+            source_ip=client.host if client else "127.0.0.1",
+            user_agent=request.headers.get("user-agent", ""),
+        )
+
+    async def dispatch(self, request: Request) -> Response:
+        request_id = self.services.new_id()
+        rest = request.scope["path"] in ("/PutAuditEvents", "/IngestRecords")
+
+        def render(err: ApiError) -> Response:
+            # S3 clients parse S3's XML errors only, authentication failures included.
+            if s3api.is_s3(request):
+                return s3api.error_response(err, request_id, request.method == "HEAD")
+            return error_response(err, request_id, rest)
+
+        started = time.perf_counter()
+        operation = "unknown"
+        try:
+            body = await read_body(request, self.services.settings.max_body_bytes)
+            credential, key = await self.authenticate(request, body)
+            call = self.call_for(request, credential, key, request_id)
+            service = JSON_SERVICES.get(credential.service)
+            if service is not None:
+                rest = False
+                operation = self.operation_name(request, service)
+                response = await self.json_api(call, operation, request, body, service)
+            elif credential.service == "cloudtrail-data" and request.method == "POST" and rest:
+                operation = request.url.path.lstrip("/")
+                response = await self.data_plane(call, operation, request, body)
+            elif credential.service == "s3" and s3api.is_s3(request):
+                operation = "s3"
+                response = await s3api.handle(call, request, body)
+            else:
+                raise UnknownOperationException(
+                    f"no operation for service {credential.service!r} at {request.method} {request.url.path}"
+                )
+        except ApiError as err:
+            response = render(err)
+        except StoreError as err:
+            log.error("store failure: %s", err)
+            response = render(ServiceError(f"the event store is unavailable, retry: {err}"))
+        except Exception:
+            # The edge is the one place a bug is caught: the client gets CloudTrail's error shape, the
+            # operator gets the traceback in the server log.
+            log.exception("unexpected failure in %s (request %s)", operation, request_id)
+            response = render(InternalFailure("internal error; see the server log"))
+        self.metrics.observe(operation, response.status_code, time.perf_counter() - started)
+        return response
+
+    @staticmethod
+    def operation_name(request: Request, service: JsonService) -> str:
+        target = request.headers.get("x-amz-target", "")
+        prefix = service.target_prefix
+        name = target[len(prefix) :] if target.startswith(prefix) else ""
+        if name not in service.operations:
+            raise UnknownOperationException(
+                f"X-Amz-Target {target!r} names no {service.name} operation this server supports"
+            )
+        return name
+
+    async def json_api(
+        self, call: Call, operation: str, request: Request, body: bytes, service: JsonService
+    ) -> Response:
+        params: dict[str, Any] | None = None
+        result: dict[str, Any] | None = None
+        error: ApiError | None = None
+        try:
+            if len(body) > MAX_API_BODY:
+                raise RequestEntityTooLarge(f"request body is {len(body)} bytes; the limit is {MAX_API_BODY}")
+            content_type = request.headers.get("content-type", "").split(";")[0].strip()
+            if content_type not in (JSON_11, "application/x-amz-json-1.0", "application/json"):
+                raise SerializationException(
+                    f"Content-Type must be {JSON_11}, got {content_type or 'nothing'!r}"
+                )
+            params = self.decode_params(body)
+            handler = service.operations[operation]
+            if audit.is_read_only(operation):
+                # Reads are a few index probes: cheaper inline than a thread-pool hop.
+                result = handler(call, params)
+            else:
+                result = await run_in_threadpool(handler, call, params)
+        except ApiError as err:
+            error = err
+        except ConflictError as err:
+            error = ServiceError(f"a concurrent change conflicted, retry: {err}")
+        audited = (
+            call if service.audit_region is None else dataclasses.replace(call, region=service.audit_region)
+        )
+        await self.record(audited, operation, params, result, error, service.event_source)
+        if error is not None:
+            return error_response(error, call.request_id)
+        return json_response(result or {}, 200, call.request_id)
+
+    @staticmethod
+    def decode_params(body: bytes) -> dict[str, Any]:
+        if not body.strip():
+            return {}
+        try:
+            params = msgspec.json.decode(body)
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            raise SerializationException(f"request body is not valid JSON in UTF-8: {exc}") from None
+        except RecursionError:
+            raise SerializationException("request body is nested too deeply for a request") from None
+        if not isinstance(params, dict):
+            raise SerializationException(f"request body must be a JSON object, got {type(params).__name__}")
+        return params
+
+    async def record(
+        self,
+        call: Call,
+        operation: str,
+        params: dict[str, Any] | None,
+        result: dict[str, Any] | None,
+        error: ApiError | None,
+        source: str = audit.EVENT_SOURCE,
+    ) -> None:
+        """Audit the call. Changes wait for the audit event to be durable; reads do not."""
+        row = audit.audit_row(call, operation, params, result, error, source)
+        if audit.is_read_only(operation) and error is None:
+            self._reads.append(row)
+            return
+        await asyncio.wrap_future(self.services.store.submit([row]))
+
+    def flush_reads(self) -> None:
+        if self._reads:
+            rows, self._reads = self._reads, []
+            self.services.store.submit(rows).add_done_callback(report_lost_reads)
+
+    async def flush_reads_forever(self, interval: float = READ_AUDIT_FLUSH_SECONDS) -> None:
+        try:
+            while True:
+                await asyncio.sleep(interval)
+                self.flush_reads()
+        finally:
+            self.flush_reads()
+
+    async def data_plane(self, call: Call, operation: str, request: Request, body: bytes) -> Response:
+        if operation == "PutAuditEvents":
+            result = await channels.put_audit_events(call, dict(request.query_params), body)
+        else:
+            result = await ingest.ingest_records(call, dict(request.query_params), body)
+        self.metrics.events_accepted(result.pop("_accepted", 0))
+        return Response(
+            msgspec.json.encode(result),
+            media_type="application/json",
+            headers={"x-amzn-RequestId": call.request_id},
+        )
+
+
+def report_lost_reads(done: Future[None]) -> None:
+    """Nobody waits on reads' audit events, so a failed commit of them is said here or nowhere."""
+    if not done.cancelled() and (exc := done.exception()) is not None:
+        log.error("audit events of read calls could not be stored: %s", exc)

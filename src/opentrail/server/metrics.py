@@ -1,0 +1,46 @@
+"""The server's Prometheus metrics (``GET /metrics``): calls served and their latency, events accepted.
+
+Each app has its own registry, so two apps in one process (tests, benchmarks) count apart.
+"""
+
+from __future__ import annotations
+
+import prometheus_client
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = prometheus_client.CollectorRegistry()
+        self._requests = prometheus_client.Counter(
+            "opentrail_requests", "API calls served", ["operation", "status"], registry=self.registry
+        )
+        self._events = prometheus_client.Counter(
+            "opentrail_events_ingested", "Events accepted", registry=self.registry
+        )
+        self._latency = prometheus_client.Histogram(
+            "opentrail_request_seconds", "API call latency", ["operation"], registry=self.registry
+        )
+        # The labelled children, looked up once per label set: operations and statuses are few.
+        self._counted: dict[tuple[str, int], prometheus_client.Counter] = {}
+        self._timed: dict[str, prometheus_client.Histogram] = {}
+
+    def observe(self, operation: str, status: int, seconds: float) -> None:
+        """Count and time one call."""
+        counter = self._counted.get((operation, status))
+        if counter is None:
+            counter = self._counted.setdefault(
+                (operation, status), self._requests.labels(operation, str(status))
+            )
+        histogram = self._timed.get(operation)
+        if histogram is None:
+            histogram = self._timed.setdefault(operation, self._latency.labels(operation))
+        counter.inc()
+        histogram.observe(seconds)
+
+    def events_accepted(self, count: int) -> None:
+        self._events.inc(count)
+
+    def render(self) -> bytes:
+        return prometheus_client.generate_latest(self.registry)
+
+    content_type = prometheus_client.CONTENT_TYPE_LATEST

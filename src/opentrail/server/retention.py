@@ -1,0 +1,29 @@
+"""Event history retention: events ingested before the window (OPENTRAIL_RETENTION_DAYS) go, hourly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.concurrency import run_in_threadpool
+
+from opentrail.context import Services
+from opentrail.errors import StoreError
+
+log = logging.getLogger("opentrail")
+
+RETENTION_CHECK_SECONDS = 3600.0
+
+
+async def enforce_retention(services: Services) -> None:
+    """Drop event history older than OPENTRAIL_RETENTION_DAYS (by ingestion day), once an hour."""
+    while True:
+        cutoff = services.clock.now() - services.settings.retention_days * 86400
+        try:
+            removed = await run_in_threadpool(services.store.purge_ingested_before, cutoff)
+        except StoreError as err:
+            log.warning("retention pass failed, will retry: %s", err)
+        else:
+            if removed:
+                log.info("retention removed %d events ingested before %s", removed, cutoff)
+        await asyncio.sleep(RETENTION_CHECK_SECONDS)
