@@ -41,7 +41,8 @@ from opentrail.ingest import native as ingest
 from opentrail.server import audit, sigv4
 from opentrail.server.metrics import Metrics
 from opentrail.server.operations import JSON_11, JSON_SERVICES, MAX_API_BODY, JsonService
-from opentrail.server.s3 import api as s3api
+from opentrail.server.s3.responses import xml_error
+from opentrail.server.s3.router import S3Api, is_s3
 from opentrail.trails import channels
 
 log = logging.getLogger("opentrail")
@@ -107,6 +108,7 @@ class Edge:
     def __init__(self, services: Services, metrics: Metrics) -> None:
         self.services = services
         self.metrics = metrics
+        self.s3 = S3Api()
         self._keys: dict[str, Any] = {}
         # Audit rows of successful read calls, committed together by ``flush_reads`` instead of one
         # fsync'd commit per call (reads are not acknowledged as durable; changes and failures are).
@@ -152,8 +154,8 @@ class Edge:
 
         def render(err: ApiError) -> Response:
             # S3 clients parse S3's XML errors only, authentication failures included.
-            if s3api.is_s3(request):
-                return s3api.error_response(err, request_id, request.method == "HEAD")
+            if is_s3(request):
+                return xml_error(err, request_id, request.method == "HEAD")
             return error_response(err, request_id, rest)
 
         started = time.perf_counter()
@@ -170,9 +172,9 @@ class Edge:
             elif credential.service == "cloudtrail-data" and request.method == "POST" and rest:
                 operation = request.url.path.lstrip("/")
                 response = await self.data_plane(call, operation, request, body)
-            elif credential.service == "s3" and s3api.is_s3(request):
+            elif credential.service == "s3" and is_s3(request):
                 operation = "s3"
-                response = await s3api.handle(call, request, body)
+                response = await self.s3.handle(call, request, body)
             else:
                 raise UnknownOperationException(
                     f"no operation for service {credential.service!r} at {request.method} {request.url.path}"

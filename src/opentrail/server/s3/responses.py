@@ -1,0 +1,95 @@
+"""S3's XML: responses, and errors in S3's words (codes, statuses, the Error document)."""
+
+from __future__ import annotations
+
+import email.utils
+import xml.etree.ElementTree as ET
+
+from starlette.responses import Response
+
+from opentrail.errors import (
+    AccessDeniedException,
+    ApiError,
+    IncompleteSignature,
+    InvalidSignature,
+    MissingAuthenticationToken,
+    PayloadHashMismatch,
+    RequestEntityTooLarge,
+    S3Error,
+    ServiceError,
+    SignatureExpired,
+    UnrecognizedClient,
+)
+from opentrail.server.s3.listing import NS
+
+MAX_XML_BODY = 1024 * 1024
+
+
+def not_implemented(operation: str) -> S3Error:
+    return S3Error("NotImplemented", 501, f"{operation} is not part of OpenTrail's S3 subset")
+
+
+# Authentication and edge errors (raised before this module runs) in S3's words.
+_AUTH_CODES: list[tuple[type[ApiError], str, int]] = [
+    (SignatureExpired, "RequestTimeTooSkewed", 403),
+    (PayloadHashMismatch, "XAmzContentSHA256Mismatch", 400),
+    (InvalidSignature, "SignatureDoesNotMatch", 403),
+    (UnrecognizedClient, "InvalidAccessKeyId", 403),
+    (MissingAuthenticationToken, "AccessDenied", 403),
+    (IncompleteSignature, "AuthorizationHeaderMalformed", 400),
+    (AccessDeniedException, "AccessDenied", 403),
+    (RequestEntityTooLarge, "EntityTooLarge", 400),
+    (ServiceError, "ServiceUnavailable", 503),
+]
+
+
+def xml_error(err: ApiError, request_id: str, head: bool = False, **context: str) -> Response:
+    if isinstance(err, S3Error):
+        code, status, fields = err.s3_code, err.s3_status, {**context, **err.fields}
+    else:
+        # Request errors keep their name and status; server failures become S3's InternalError.
+        code, status, fields = err.code, err.status, context
+        if status >= 500:
+            code = "InternalError"
+        for cls, s3_code, s3_status in _AUTH_CODES:
+            if isinstance(err, cls):
+                code, status = s3_code, s3_status
+                break
+    headers = {"x-amz-request-id": request_id}
+    if head:
+        # HEAD responses carry no body; botocore reads the status alone.
+        return Response(status_code=status, headers=headers)
+    root = ET.Element("Error")
+    ET.SubElement(root, "Code").text = code
+    ET.SubElement(root, "Message").text = err.message
+    for name, value in fields.items():
+        ET.SubElement(root, name).text = value
+    ET.SubElement(root, "RequestId").text = request_id
+    return xml_response(root, status, headers)
+
+
+def xml_response(root: ET.Element, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
+    return Response(body, status_code=status, media_type="application/xml", headers=headers)
+
+
+def element(tag: str, **children: str) -> ET.Element:
+    root = ET.Element(tag, xmlns=NS)
+    for name, value in children.items():
+        ET.SubElement(root, name).text = value
+    return root
+
+
+def http_time(epoch: float) -> str:
+    return email.utils.formatdate(epoch, usegmt=True)
+
+
+def parse_xml(body: bytes, what: str) -> ET.Element:
+    if len(body) > MAX_XML_BODY:
+        raise S3Error("MalformedXML", 400, f"the {what} body exceeds {MAX_XML_BODY} bytes")
+    try:
+        # ElementTree resolves no external entities and expat (>= 2.4.1) caps entity expansion; the
+        # body is also bounded above.
+        return ET.fromstring(body)  # noqa: S314
+    except ET.ParseError as exc:
+        raise S3Error("MalformedXML", 400, f"the {what} body is not well-formed XML: {exc}") from None

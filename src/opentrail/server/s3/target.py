@@ -1,0 +1,30 @@
+"""The bucket, key and query a path-style S3 request names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, unquote_to_bytes
+
+from starlette.requests import Request
+
+from opentrail.errors import S3Error
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    bucket: str
+    key: str
+    query: dict[str, str]
+
+
+def target_of(request: Request) -> Target:
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    path = raw.split(b"?", 1)[0]
+    try:
+        # Clients percent-encode keys once; decode exactly once so '%2F' and '%25' survive.
+        decoded = unquote_to_bytes(path).decode("utf-8")
+    except UnicodeDecodeError:
+        raise S3Error("InvalidURI", 400, "the request path is not UTF-8 once percent-decoded") from None
+    bucket, _, key = decoded.lstrip("/").partition("/")
+    query = dict(parse_qsl(request.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+    return Target(bucket, key, query)
