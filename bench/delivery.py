@@ -39,6 +39,7 @@ import msgspec
 from opentrail.clock import SystemClock
 from opentrail.delivery import logfiles
 from opentrail.delivery import worker as delivery
+from opentrail.delivery.hooks import DeliveryHooks
 from opentrail.delivery.logfiles import COMPRESSION_LEVEL, build_log_file, gzip_member
 from opentrail.delivery.signing import Signer as KeySigner
 from opentrail.events import index_record
@@ -100,7 +101,7 @@ def build_pipeline(folder: Path, events: int, epoch: int) -> Pipeline:
         is_logging=True,
     )
     store.insert_doc(trails.to_doc(trail, ACCOUNT))
-    delivery.logging_started(store, ACCOUNT, trail)
+    DeliveryHooks(store).logging_started(ACCOUNT, trail)
     factory = RecordFactory(seed=3)
     for low in range(0, events, GROUP):
         raws = factory.records(min(GROUP, events - low), ACCOUNT, REGION, epoch + low // GROUP)

@@ -47,6 +47,7 @@ import msgspec
 
 from opentrail.clock import SystemClock
 from opentrail.delivery import worker as delivery
+from opentrail.delivery.hooks import DeliveryHooks
 from opentrail.delivery.signing import Signer as KeySigner
 from opentrail.events import index_record
 from opentrail.selectors import engine as selection
@@ -229,7 +230,7 @@ def build(folder: Path, events: int, share: float) -> Pipeline:
         if chosen is not None:
             trail = msgspec.structs.replace(trail, event_selection=chosen, has_custom_event_selectors=True)
         store.insert_doc(trails.to_doc(trail, ACCOUNT))
-        delivery.logging_started(store, ACCOUNT, trail)
+        DeliveryHooks(store).logging_started(ACCOUNT, trail)
         made[name] = trail
     management, data = RecordFactory(seed=3), DataFactory(seed=4)
     rng = random.Random(5)
@@ -243,7 +244,7 @@ def build(folder: Path, events: int, share: float) -> Pipeline:
         store.append([index_record(raw, ACCOUNT) for raw in raws])
         epoch += 1
     worker = delivery.Deliverer(store, storage, KeySigner.for_data_dir(store, folder, clock), clock, 1e9, 1e9)
-    return Pipeline(store, worker, made, folder, delivery.high_sequence(store))
+    return Pipeline(store, worker, made, folder, store.high_sequence())
 
 
 def set_cursor(pipe: Pipeline, name: str, cursor: int) -> None:

@@ -22,6 +22,7 @@ import pytest
 
 from opentrail.clock import SystemClock
 from opentrail.delivery import worker as delivery
+from opentrail.delivery.hooks import DeliveryHooks
 from opentrail.delivery.signing import Signer
 from opentrail.events import index_record
 from opentrail.storage import Encryption, LocalStorage, ObjectInfo, StorageError
@@ -405,7 +406,7 @@ def test_retry_after_a_lost_write_rewrites_the_same_object(tmp_path: Path) -> No
         is_logging=True,
     )
     store.insert_doc(trails.to_doc(trail, account))
-    delivery.logging_started(store, account, trail)
+    DeliveryHooks(store).logging_started(account, trail)
     sent = [record(account) for _ in range(10)]
     store.append([index_record(json.dumps(r).encode(), account) for r in sent])
     worker = delivery.Deliverer(store, storage, Signer.for_data_dir(store, tmp_path, clock), clock, 1.0, 4.0)
@@ -414,7 +415,7 @@ def test_retry_after_a_lost_write_rewrites_the_same_object(tmp_path: Path) -> No
         written = storage.list_objects(bucket).objects
         assert len(written) == 1
         first = storage.get_object(bucket, written[0].key)[1]
-        assert "LatestDeliveryError" in delivery.status(store, account, trail.trail_arn)
+        assert "LatestDeliveryError" in DeliveryHooks(store).status(account, trail.trail_arn)
         # The retry (after its backoff) delivers the same range again: same key, same bytes, no second file.
         store.update_doc(delivery.KIND, account, trail.trail_arn, _retry_now)
         worker.run_once(force=True)
@@ -423,7 +424,7 @@ def test_retry_after_a_lost_write_rewrites_the_same_object(tmp_path: Path) -> No
         assert storage.get_object(bucket, again[0].key)[1] == first
         delivered = json.loads(single_member(first))["Records"]
         assert [r["eventID"] for r in delivered] == [r["eventID"] for r in sent]
-        assert "LatestDeliveryError" not in delivery.status(store, account, trail.trail_arn)
+        assert "LatestDeliveryError" not in DeliveryHooks(store).status(account, trail.trail_arn)
     finally:
         store.close()
 
@@ -452,7 +453,7 @@ def test_start_before_the_stop_is_finished_loses_nothing(tmp_path: Path) -> None
         start_logging_time=1.0,
     )
     store.insert_doc(trails.to_doc(trail, account))
-    delivery.logging_started(store, account, trail)
+    DeliveryHooks(store).logging_started(account, trail)
 
     def ingest(n: int) -> set[str]:
         batch = [record(account) for _ in range(n)]
@@ -470,10 +471,10 @@ def test_start_before_the_stop_is_finished_loses_nothing(tmp_path: Path) -> None
     try:
         tail = ingest(3)
         set_trail(is_logging=False, stop_logging_time=2.0)
-        delivery.logging_stopped(store, account, trail)
+        DeliveryHooks(store).logging_stopped(account, trail)
         gap = ingest(2)
         set_trail(is_logging=True, start_logging_time=3.0)
-        delivery.logging_started(store, account, msgspec.structs.replace(trail, start_logging_time=3.0))
+        DeliveryHooks(store).logging_started(account, msgspec.structs.replace(trail, start_logging_time=3.0))
         after = ingest(2)
         worker.run_once(force=True)
         worker.run_once(force=True)

@@ -36,6 +36,7 @@ from botocore.credentials import ReadOnlyCredentials
 from opentrail.client.remote import Client
 from opentrail.clock import FixedClock
 from opentrail.delivery import worker as delivery
+from opentrail.delivery.hooks import DeliveryHooks
 from opentrail.delivery.signing import Signer
 from opentrail.errors import RemoteError
 from opentrail.events import index_record
@@ -338,7 +339,7 @@ def test_final_digest_rewritten_after_a_lost_write_keeps_its_key(tmp_path: Path)
         start_logging_time=clock.now(),
     )
     store.insert_doc(trails.to_doc(trail, account))
-    delivery.logging_started(store, account, trail)
+    DeliveryHooks(store).logging_started(account, trail)
     worker = delivery.Deliverer(store, storage, Signer.for_data_dir(store, tmp_path, clock), clock, 1.0, 4.0)
     digest_folder = f"AWSLogs/{account}/CloudTrail-Digest/"
     try:
@@ -353,13 +354,13 @@ def test_final_digest_rewritten_after_a_lost_write_keeps_its_key(tmp_path: Path)
             return doc
 
         store.update_doc(trails.KIND, account, arn, stop)
-        delivery.logging_stopped(store, account, trail)
+        DeliveryHooks(store).logging_stopped(account, trail)
         storage.armed = True
         worker.run_once(force=True)  # the final digest is written, and its write "fails"
         first = storage.list_objects(bucket, digest_folder).objects
         assert len(first) == 1
         written = storage.get_object(bucket, first[0].key)
-        assert "LatestDigestDeliveryError" in delivery.status(store, account, arn)
+        assert "LatestDigestDeliveryError" in DeliveryHooks(store).status(account, arn)
         clock.advance(30)  # past the retry's backoff: "now" has moved on, the final digest's end has not
         worker.run_once(force=True)
         again = storage.list_objects(bucket, digest_folder).objects
@@ -369,7 +370,7 @@ def test_final_digest_rewritten_after_a_lost_write_keeps_its_key(tmp_path: Path)
         assert rewritten[0].metadata == written[0].metadata
         listed = json.loads(gzip.decompress(rewritten[1]))["logFiles"]
         assert len(listed) == 1
-        assert "LatestDigestDeliveryError" not in delivery.status(store, account, arn)
+        assert "LatestDigestDeliveryError" not in DeliveryHooks(store).status(account, arn)
         # Finished: the stop is settled and the chain closed, so a later pass writes nothing more.
         doc = store.get_doc(delivery.KIND, account, arn)
         assert doc is not None

@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 from opentrail.client.remote import Client
 from opentrail.clock import SystemClock
 from opentrail.delivery import worker as delivery
+from opentrail.delivery.hooks import DeliveryHooks
 from opentrail.delivery.signing import Signer
 from opentrail.errors import RemoteError
 from opentrail.events import index_record
@@ -699,7 +700,7 @@ def test_a_membership_change_cut_short_by_a_crash_is_carried_out_at_start(tmp_pa
             is_logging=True,
         )
         store.insert_doc(trails.to_doc(trail, management))
-        delivery.logging_started(store, management, trail)
+        DeliveryHooks(store).logging_started(management, trail)
         org.members.append(
             organizations.Member(
                 id=member, name="b", email="b@example.com", joined_method="CREATED", joined=0
@@ -708,7 +709,7 @@ def test_a_membership_change_cut_short_by_a_crash_is_carried_out_at_start(tmp_pa
         store.update_doc(organizations.KIND, management, org.arn, lambda doc: organizations.to_doc(org))
         assert store.get_doc(delivery.KIND, member, trail.trail_arn) is None  # the crash: never covered
 
-        delivery.cover_all(store)
+        DeliveryHooks(store).cover_all()
         sent = management_record(member)
         store.append([index_record(json.dumps(sent).encode(), member)])
         worker = delivery.Deliverer(

@@ -12,15 +12,16 @@ as the trail). It holds everything the worker needs to resume after a crash (DES
 - ``regions``: per source region, the digest chain (``window`` start, the log files delivered since,
   the ``previous`` link) — digests are per (trail, source region) as CloudTrail's are.
 - ``status``: the GetTrailStatus delivery facts, and the notification facts (``LatestNotification*``),
-  which only ``record_notification`` writes (the notifier reports outcomes after the files are out).
+  which only ``DeliveryHooks.record_notification`` writes (the notifier reports outcomes after the
+  files are out).
 
 An organization trail has one such document per account it covers: the management account's own
 (like any trail's), and one in each member account's name with the same ARN (``member`` set), each with
 its own cursor over that account's events and its own digest chains, under
 ``AWSLogs/<o-id>/<account>/``. ``cover`` creates and ends the members' documents as the organization's
-membership (or the trail's IsOrganizationTrail) changes.
+membership (or the trail's IsOrganizationTrail) changes (``hooks``).
 
-``_LOCK`` keeps one process's passes (and its hooks) from overlapping. Between processes (several nodes
+``DeliveryHooks.lock`` keeps one process's passes and hooks from overlapping. Between processes (several nodes
 on one PostgreSQL), each document is delivered by the node holding its ``lease`` (``leases.py``): every
 write of the worker is fenced by it, and hooks that reset a state other than ``until``/``deleted`` bump
 its ``generation``, so a pass that read the state before such a reset writes nothing of it.
@@ -41,24 +42,12 @@ from starlette.concurrency import run_in_threadpool
 from opentrail.clock import Clock, format_time
 from opentrail.context import Services
 from opentrail.delivery.digests import ListedLog, PreviousDigest, build_digest, digest_key, metadata
+from opentrail.delivery.hooks import DeliveryHooks
 from opentrail.delivery.leases import LeaseLost, Leases, new_node_id
 from opentrail.delivery.logfiles import build_log_file, log_file_key, unique_suffix
 from opentrail.delivery.notifications import Notice
 from opentrail.delivery.signing import Signer
-
-# The state and its hooks live in delivery_state; their public names are this module's too, as before.
-from opentrail.delivery.state import _LOCK, _load, _save
-from opentrail.delivery.state import KIND as KIND
-from opentrail.delivery.state import Batch as Batch
-from opentrail.delivery.state import Region as Region
-from opentrail.delivery.state import State as State
-from opentrail.delivery.state import cover as cover
-from opentrail.delivery.state import cover_all as cover_all
-from opentrail.delivery.state import high_sequence as high_sequence
-from opentrail.delivery.state import logging_started as logging_started
-from opentrail.delivery.state import logging_stopped as logging_stopped
-from opentrail.delivery.state import record_notification as record_notification
-from opentrail.delivery.state import status as status
+from opentrail.delivery.state import KIND, DigestChain, LogRange, State, load_state, save_state
 from opentrail.errors import ConfigError, StoreError
 
 # ``selection`` as a module: it imports ``trails``, which imports this module.
@@ -101,10 +90,14 @@ class Deliverer:
     notify: Callable[[Notice], None] | None = None
     # Which states this node delivers; by default a node of its own, alone unless the store is shared.
     leases: Leases | None = None
+    # The trail hooks of this store, whose lock the passes take; by default hooks of its own.
+    hooks: DeliveryHooks | None = None
 
     def __post_init__(self) -> None:
         if self.leases is None:
             self.leases = Leases(self.store, self.clock, new_node_id(), 15.0, shared=self.store.shared)
+        if self.hooks is None:
+            self.hooks = DeliveryHooks(self.store)
 
     @property
     def _leases(self) -> Leases:
@@ -113,8 +106,9 @@ class Deliverer:
 
     def run_once(self, force: bool = False) -> None:
         """One pass over the states this node holds a lease on (blocking; the loop runs it in a thread)."""
-        with _LOCK:
-            high = high_sequence(self.store)
+        assert self.hooks is not None  # noqa: S101  -- set in __post_init__
+        with self.hooks.lock:
+            high = self.store.high_sequence()
             for doc in self._leases.plan(self.store.list_docs(KIND)):
                 try:
                     self._trail(doc, high, force)
@@ -124,7 +118,7 @@ class Deliverer:
                     log.info("delivery of %s left to another node: %s", doc.arn, err)
 
     def _save(self, doc: Doc, state: State, settle: Callable[[dict[str, Any]], None] | None = None) -> None:
-        _save(self.store, doc, state, settle, self._leases.fence(doc))
+        save_state(self.store, doc, state, settle, self._leases.fence(doc))
 
     def _hold(self, doc: Doc, state: State) -> None:
         """Before an object is written or the state dropped: this node still holds the lease (renewed),
@@ -142,7 +136,7 @@ class Deliverer:
         self.store.delete_doc(KIND, doc.account, doc.arn)
 
     def _trail(self, doc: Doc, high: int, force: bool) -> None:
-        state = _load(doc)
+        state = load_state(doc)
         # A member's state of an organization trail: the trail lives in its management account.
         owner = doc.account if state.member is None else doc.arn.split(":")[4]
         live = self.store.get_doc(trails.KIND, owner, doc.arn)
@@ -171,7 +165,7 @@ class Deliverer:
         if trail.log_file_validation_enabled:
             self._digests(doc, state, trail, final=False)
         else:
-            state.regions = {r: Region() for r in state.regions}
+            state.regions = {r: DigestChain() for r in state.regions}
 
     # -- log files --------------------------------------------------------------------------------------
 
@@ -197,7 +191,7 @@ class Deliverer:
                         break
         return last, picked
 
-    def _replay(self, trail: trails.Trail, batch: Batch, member: str | None = None) -> _Picked:
+    def _replay(self, trail: trails.Trail, batch: LogRange, member: str | None = None) -> _Picked:
         account, region = selection.scope(trail, member)
         wanted = selection.Picker(trail)
         picked = _Picked([], {})
@@ -224,7 +218,7 @@ class Deliverer:
                     state.cursor = last
                     continue
                 # Fixed before any write: a retry after a crash or failure rewrites the same objects.
-                state.batch = Batch(first=picked.rows[0][0], last=last, at=self.clock.now())
+                state.batch = LogRange(first=picked.rows[0][0], last=last, at=self.clock.now())
                 self._save(doc, state)
             else:
                 picked = self._replay(trail, state.batch, state.member)
@@ -236,7 +230,7 @@ class Deliverer:
                 return False
             if trail.log_file_validation_enabled:
                 for region, listed in written:
-                    state.regions.setdefault(region, Region()).logs.append(msgspec.to_builtins(listed))
+                    state.regions.setdefault(region, DigestChain()).logs.append(msgspec.to_builtins(listed))
             state.cursor, state.batch = batch.last, None
             state.failures, state.retry_at = 0, 0.0
             attempt = format_time(batch.at)
@@ -258,7 +252,7 @@ class Deliverer:
             self.notify(Notice(account, trail.trail_arn, trail.sns_topic_arn, listed.bucket, (listed.key,)))
 
     def _write(
-        self, trail: trails.Trail, doc: Doc, state: State, batch: Batch, picked: _Picked
+        self, trail: trails.Trail, doc: Doc, state: State, batch: LogRange, picked: _Picked
     ) -> list[tuple[str, ListedLog]]:
         account = doc.account
         by_stream: dict[int, list[LogRow]] = {}
@@ -307,7 +301,7 @@ class Deliverer:
         # the same key and bytes, instead of a second final digest beside the first.
         closing = now if state.closing is None else int(state.closing)
         for region in self._regions(state, trail):
-            chain = state.regions.setdefault(region, Region())
+            chain = state.regions.setdefault(region, DigestChain())
             if chain.window is None:
                 chain.window = float(closing if final else now)
                 changed = True
@@ -340,7 +334,7 @@ class Deliverer:
         return True
 
     def _digest(
-        self, account: str, trail: trails.Trail, region: str, chain: Region, start: int, end: int
+        self, account: str, trail: trails.Trail, region: str, chain: DigestChain, start: int, end: int
     ) -> None:
         # Signed with the SOURCE region's key: validate-logs asks ListPublicKeys in the region it
         # validates (its --region), which is also the source region whose digests it lists (§5.8). And
@@ -424,9 +418,12 @@ def _sse(trail: trails.Trail, *, digest: bool) -> Encryption | None:
 # -- the loop -------------------------------------------------------------------------------------------
 
 
-def deliverer(services: Services, notify: Callable[[Notice], None] | None = None) -> Deliverer:
+def deliverer(
+    services: Services, hooks: DeliveryHooks, notify: Callable[[Notice], None] | None = None
+) -> Deliverer:
+    """The worker of this node, sharing ``hooks``'s lock with the trail listeners."""
     if services.signer is None:
-        raise ConfigError("delivery needs a signer; build services with api.build_services")
+        raise ConfigError("delivery needs a signer; build services with server.app.build_services")
     settings = services.settings
     node = settings.node_id or new_node_id()
     leases = Leases(services.store, services.clock, node, settings.lease_seconds, services.store.shared)
@@ -439,15 +436,18 @@ def deliverer(services: Services, notify: Callable[[Notice], None] | None = None
         digest_interval=settings.digest_interval,
         notify=notify,
         leases=leases,
+        hooks=hooks,
     )
 
 
-async def run(services: Services, notify: Callable[[Notice], None] | None = None) -> None:
+async def run(
+    services: Services, hooks: DeliveryHooks, notify: Callable[[Notice], None] | None = None
+) -> None:
     """The delivery worker: a pass every tick, blocking work in a thread."""
-    worker = deliverer(services, notify)
+    worker = deliverer(services, hooks, notify)
     tick = min(TICK_SECONDS, services.settings.delivery_interval)
     try:
-        await run_in_threadpool(cover_all, services.store)
+        await run_in_threadpool(hooks.cover_all)
     except StoreError as err:
         log.warning("organization trails' coverage not checked at start: %s", err)
     while True:

@@ -21,6 +21,7 @@ from opentrail.clock import Clock, SystemClock
 from opentrail.context import Services
 from opentrail.delivery import notifications
 from opentrail.delivery import worker as delivery
+from opentrail.delivery.hooks import DeliveryHooks
 from opentrail.delivery.signing import Signer
 from opentrail.errors import UnsupportedOperation
 from opentrail.ingest import coverage
@@ -50,25 +51,27 @@ def build_services(settings: Settings, clock: Clock | None = None, store: Store 
         sealer=TokenSealer(bytes.fromhex(secret)),
         signer=Signer(store, master, clock),
     )
-    listen_to_trails(services)
     return services
 
 
-def listen_to_trails(services: Services) -> None:
+def listen_to_trails(services: Services) -> DeliveryHooks:
     """What trail changes do to the rest of the service: delivery states follow logging and the accounts
-    an organization trail covers; ingest's cached coverage forgets what changed."""
+    an organization trail covers; ingest's cached coverage forgets what changed. The hooks returned are
+    the ones this node's delivery worker shares a lock with."""
     store = services.store
+    hooks = DeliveryHooks(store)
     listeners = services.listeners
     listeners.changed.append(
         lambda account, organization: coverage.forget(store, None if organization else account)
     )
-    listeners.started.append(lambda account, trail: delivery.logging_started(store, account, trail))
+    listeners.started.append(hooks.logging_started)
     listeners.stopped.append(
-        lambda account, trail, deleted: delivery.logging_stopped(store, account, trail, deleted=deleted)
+        lambda account, trail, deleted: hooks.logging_stopped(account, trail, deleted=deleted)
     )
     listeners.covered.append(lambda trail: coverage.forget(store))
-    listeners.covered.append(lambda trail: delivery.cover(store, trail))
-    listeners.status_sources.append(lambda account, arn: delivery.status(store, account, arn))
+    listeners.covered.append(hooks.cover)
+    listeners.status_sources.append(hooks.status)
+    return hooks
 
 
 def bootstrap(services: Services) -> tuple[str, bool]:
@@ -86,7 +89,7 @@ def bootstrap(services: Services) -> tuple[str, bool]:
     return account.account_id, created is not None
 
 
-def _background(services: Services, edge: Edge) -> list[Coroutine[Any, Any, None]]:
+def _background(services: Services, edge: Edge, hooks: DeliveryHooks) -> list[Coroutine[Any, Any, None]]:
     """The loops this node runs beside the API. OPENTRAIL_ROLE: an "api" node serves calls only;
     "worker" nodes deliver what every node ingests."""
     settings = services.settings
@@ -95,10 +98,10 @@ def _background(services: Services, edge: Edge) -> list[Coroutine[Any, Any, None
         notifier = notifications.Notifier(
             services.store,
             services.clock,
-            delivery.record_notification(services.store),
+            hooks.record_notification,
             retry_delay=settings.notification_retry_delay,
         )
-        loops += [enforce_retention(services), notifier.run(), delivery.run(services, notifier.submit)]
+        loops += [enforce_retention(services), notifier.run(), delivery.run(services, hooks, notifier.submit)]
     if settings.serves_api:
         loops.append(edge.flush_reads_forever())
     return loops
@@ -107,13 +110,14 @@ def _background(services: Services, edge: Edge) -> list[Coroutine[Any, Any, None
 def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     """The one factory the CLI, the tests and deployments use."""
     services = build_services(settings, clock)
+    hooks = listen_to_trails(services)
     bootstrap(services)
     metrics = Metrics()
     edge = Edge(services, metrics)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        workers = [asyncio.create_task(loop) for loop in _background(services, edge)]
+        workers = [asyncio.create_task(loop) for loop in _background(services, edge, hooks)]
         try:
             yield
         finally:

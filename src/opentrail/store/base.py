@@ -239,6 +239,23 @@ class Store(abc.ABC):
             )
         return LogSlice(last, rows, regions)
 
+    def high_sequence(self) -> int:
+        """The highest committed sequence, found with ``read_after`` alone (galloping, then bisecting).
+        "Is there an event after n" only turns from yes to no as n grows (a purge drops the oldest rows,
+        never the newest), so bisection is sound. Backends may answer it with one query."""
+        if not self.read_after(0, 1):
+            return 0
+        low, high = 0, 1  # invariant: an event after ``low``, none after ``high`` (once found)
+        while self.read_after(high, 1):
+            low, high = high, high * 2
+        while high - low > 1:
+            middle = (low + high) // 2
+            if self.read_after(middle, 1):
+                low = middle
+            else:
+                high = middle
+        return high
+
     @abc.abstractmethod
     def purge_ingested_before(self, cutoff: float) -> int:
         """Drop events ingested on UTC days wholly before ``cutoff`` (epoch seconds); return how many."""

@@ -16,8 +16,10 @@ import pytest
 
 from opentrail.clock import FixedClock
 from opentrail.delivery import worker as delivery
+from opentrail.delivery.hooks import DeliveryHooks
 from opentrail.delivery.leases import LeaseLost, Leases
 from opentrail.delivery.signing import Signer
+from opentrail.delivery.state import load_state
 from opentrail.errors import ConfigError
 from opentrail.events import index_record
 from opentrail.settings import Settings
@@ -119,7 +121,7 @@ def test_a_fenced_worker_writes_no_file_and_moves_no_cursor(
         start_logging_time=clock.now(),
     )
     store.insert_doc(trails.to_doc(trail, ACCOUNT))
-    delivery.logging_started(store, ACCOUNT, trail)
+    DeliveryHooks(store).logging_started(ACCOUNT, trail)
     signer = Signer.for_data_dir(store, tmp_path, clock)
 
     def worker(name: str) -> delivery.Deliverer:
@@ -147,12 +149,12 @@ def test_a_fenced_worker_writes_no_file_and_moves_no_cursor(
     assert doc.body["lease"]["node"] == "b"
     cursor = doc.body["cursor"]
     # a wakes up with its old lease: it may not renew, write or advance the cursor of the trail.
-    state = delivery._load(doc)
+    state = load_state(doc)
     with pytest.raises(LeaseLost):
         a._deliver(doc, state, trail)
     ingest()
     with pytest.raises(LeaseLost):
-        a._deliver(doc, delivery._load(doc), trail)
+        a._deliver(doc, load_state(doc), trail)
     assert len(files()) == 2
     after = store.get_doc(delivery.KIND, ACCOUNT, arn)
     assert after is not None
@@ -178,7 +180,7 @@ def test_a_worker_writes_nothing_once_start_logging_reset_its_state(
         start_logging_time=clock.now(),
     )
     store.insert_doc(trails.to_doc(trail, ACCOUNT))
-    delivery.logging_started(store, ACCOUNT, trail)
+    DeliveryHooks(store).logging_started(ACCOUNT, trail)
     leases = node(store, clock, "a")
     worker = delivery.Deliverer(
         store, storage, Signer.for_data_dir(store, tmp_path, clock), clock, 1.0, 3600.0, leases=leases
@@ -186,9 +188,9 @@ def test_a_worker_writes_nothing_once_start_logging_reset_its_state(
     (doc,) = leases.plan(store.list_docs(delivery.KIND))
     records = [management_record(ACCOUNT, REGION) for _ in range(3)]
     store.append([index_record(json.dumps(r).encode(), ACCOUNT) for r in records])
-    read = delivery._load(doc)
+    read = load_state(doc)
     clock.advance(1)
-    delivery.logging_started(store, ACCOUNT, trail)  # "another node": a new generation, cursor at now
+    DeliveryHooks(store).logging_started(ACCOUNT, trail)  # "another node": a new generation, cursor at now
     with pytest.raises(LeaseLost):
         worker._deliver(doc, read, trail)
     assert storage.list_objects(bucket, f"AWSLogs/{ACCOUNT}/CloudTrail/").objects == []
