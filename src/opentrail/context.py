@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from opentrail.tokens import TokenSealer
 
 
+def random_id() -> str:
+    """A fresh random id (request ids, event ids, SNS subscription and message ids): the one source of
+    them; tests inject their own through ``Services.new_id``."""
+    return str(uuid.uuid4())
+
+
 @dataclass
 class Services:
     """Built once by ``server.app.build_services`` (or a test) and shared by every call."""
@@ -27,7 +33,7 @@ class Services:
     storage: Storage
     clock: Clock
     sealer: TokenSealer
-    new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+    new_id: Callable[[], str] = random_id
     # Signs digests; None only in tests that build Services by hand and deliver nothing.
     signer: Signer | None = None
     # Per-(account, region) state of rate limiters, owned by the modules that limit.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from opentrail.clock import SystemClock
+from opentrail.context import random_id
 from opentrail.delivery import topics
 from opentrail.errors import ConfigError
 
@@ -43,7 +44,7 @@ def topic_create(data_dir: str | None, account_id: str | None, region: str, url:
         owner = account_id or _bootstrap_account(store, settings)
         if store.get_account(owner) is None:
             raise ConfigError(f"account {owner} does not exist")
-        created = topics.create(store, owner, region, name, url, SystemClock().now())
+        created = topics.create(store, owner, region, name, url, SystemClock().now(), random_id())
     out.print(created.arn, markup=False, highlight=False)
 
 

@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -86,12 +85,14 @@ class Notifier:
         clock: Clock,
         record: Callable[[Notice, Outcome], None],
         retry_delay: float,
+        new_id: Callable[[], str],
         attempts: int = MAX_ATTEMPTS,
         timeout: float = TIMEOUT_SECONDS,
     ) -> None:
         self.store = store
         self.clock = clock
         self.record = record
+        self.new_id = new_id
         # Waits between attempts: retry_delay, then doubling.
         self.delays = [retry_delay * 2**i for i in range(max(0, attempts - 1))]
         self.timeout = timeout
@@ -159,7 +160,7 @@ class Notifier:
         # files to its management account's topic.
         if topic is None or topic.account != notice.trail_arn.split(":")[4]:
             return f"NotFound: Topic does not exist: {notice.topic_arn}"
-        message_id = str(uuid.uuid4())  # the same id on every retry, as SNS keeps it
+        message_id = self.new_id()  # the same id on every retry, as SNS keeps it
         error: str | None = None
         for attempt in range(len(self.delays) + 1):
             if attempt:

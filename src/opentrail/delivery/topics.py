@@ -9,7 +9,6 @@ receives each notification as SNS would POST it (see ``notifications``). Topics 
 from __future__ import annotations
 
 import re
-import uuid
 from urllib.parse import urlsplit
 
 import msgspec
@@ -87,12 +86,15 @@ def parse_arn(arn: str) -> tuple[str, str, str] | None:
     return None if match is None else (match.group(1), match.group(2), match.group(3))
 
 
-def create(store: Store, account: str, region: str, name: str, url: str, now: float) -> Topic:
+def create(
+    store: Store, account: str, region: str, name: str, url: str, now: float, subscription: str
+) -> Topic:
+    """A new topic; ``subscription`` is its subscription's id (SNS's SubscriptionArn suffix)."""
     check_name(name)
     check_region(region)
     check_url(url)
     topic = Topic(
-        name=name, arn=topic_arn(region, account, name), url=url, subscription=str(uuid.uuid4()), created=now
+        name=name, arn=topic_arn(region, account, name), url=url, subscription=subscription, created=now
     )
     doc = Doc(KIND, account, region, name, topic.arn, msgspec.to_builtins(topic))
 

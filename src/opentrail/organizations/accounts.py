@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from opentrail.clock import Clock
+from opentrail.settings import Settings
 from opentrail.store import AccessKey, Account, Store
 
 BOOTSTRAP_KEY = "bootstrap_account"
@@ -105,6 +106,18 @@ def bootstrap(
         store.add_access_key(created)
         remember_root_key(store, created)
     return account, created
+
+
+def bootstrap_deployment(store: Store, clock: Clock, settings: Settings) -> tuple[str, bool]:
+    """The deployment's first account, as the settings name it (OPENTRAIL_ACCOUNT_ID and root
+    credentials, else generated once). Generated credentials are written to the credentials file when
+    they are new. Returns the account id and whether credentials were created or adopted now."""
+    account, created = bootstrap(
+        store, clock, settings.account_id, settings.root_access_key_id, settings.root_secret_access_key
+    )
+    if created is not None and not settings.root_access_key_id:
+        write_credentials(settings.credentials_file, created)
+    return account.account_id, created is not None
 
 
 def write_credentials(path: Path, key: AccessKey) -> None:

@@ -74,21 +74,6 @@ def listen_to_trails(services: Services) -> DeliveryHooks:
     return hooks
 
 
-def bootstrap(services: Services) -> tuple[str, bool]:
-    """Make sure the first account exists; write its credentials file when they are new."""
-    settings = services.settings
-    account, created = accounts.bootstrap(
-        services.store,
-        services.clock,
-        settings.account_id,
-        settings.root_access_key_id,
-        settings.root_secret_access_key,
-    )
-    if created is not None and not settings.root_access_key_id:
-        accounts.write_credentials(settings.credentials_file, created)
-    return account.account_id, created is not None
-
-
 def _background(services: Services, edge: Edge, hooks: DeliveryHooks) -> list[Coroutine[Any, Any, None]]:
     """The loops this node runs beside the API. OPENTRAIL_ROLE: an "api" node serves calls only;
     "worker" nodes deliver what every node ingests."""
@@ -100,6 +85,7 @@ def _background(services: Services, edge: Edge, hooks: DeliveryHooks) -> list[Co
             services.clock,
             hooks.record_notification,
             retry_delay=settings.notification_retry_delay,
+            new_id=services.new_id,
         )
         loops += [enforce_retention(services), notifier.run(), delivery.run(services, hooks, notifier.submit)]
     if settings.serves_api:
@@ -111,7 +97,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     """The one factory the CLI, the tests and deployments use."""
     services = build_services(settings, clock)
     hooks = listen_to_trails(services)
-    bootstrap(services)
+    accounts.bootstrap_deployment(services.store, services.clock, settings)
     metrics = Metrics()
     edge = Edge(services, metrics)
 
