@@ -440,7 +440,7 @@ def deliverer(
     )
 
 
-async def run(
+async def run_worker(
     services: Services, hooks: DeliveryHooks, notify: Callable[[Notice], None] | None = None
 ) -> None:
     """The delivery worker: a pass every tick, blocking work in a thread."""

@@ -87,7 +87,11 @@ def _background(services: Services, edge: Edge, hooks: DeliveryHooks) -> list[Co
             retry_delay=settings.notification_retry_delay,
             new_id=services.new_id,
         )
-        loops += [enforce_retention(services), notifier.run(), delivery.run(services, hooks, notifier.submit)]
+        loops += [
+            enforce_retention(services),
+            notifier.run(),
+            delivery.run_worker(services, hooks, notifier.submit),
+        ]
     if settings.serves_api:
         loops.append(edge.flush_reads_forever())
     return loops

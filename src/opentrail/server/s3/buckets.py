@@ -10,7 +10,7 @@ from starlette.responses import Response
 from opentrail.context import Call
 from opentrail.errors import BucketExists, ConflictError, S3Error
 from opentrail.server.s3.listing import iso_time
-from opentrail.server.s3.responses import element, parse_xml, xml_response
+from opentrail.server.s3.responses import parse_xml, xml_element, xml_response
 from opentrail.storage import check_bucket_name
 
 
@@ -31,7 +31,7 @@ async def authorize(call: Call, bucket: str) -> None:
 
 async def list_buckets(call: Call) -> Response:
     names = await run_in_threadpool(call.services.storage.list_buckets)
-    root = element("ListAllMyBucketsResult")
+    root = xml_element("ListAllMyBucketsResult")
     owner = ET.SubElement(root, "Owner")
     ET.SubElement(owner, "ID").text = call.account
     ET.SubElement(owner, "DisplayName").text = call.account

@@ -16,8 +16,8 @@ from starlette.responses import Response
 from opentrail.context import Call
 from opentrail.errors import S3Error
 from opentrail.server.s3.objects import check_integrity, payload, request_metadata
-from opentrail.server.s3.responses import element, not_implemented, parse_xml, xml_response
-from opentrail.server.s3.target import Target
+from opentrail.server.s3.responses import not_implemented, parse_xml, xml_element, xml_response
+from opentrail.server.s3.target import S3Target
 
 # This bounds what abandoned uploads can hold.
 MAX_PENDING_UPLOAD_BYTES = 512 * 1024 * 1024
@@ -39,7 +39,7 @@ class MultipartUploads:
     def __init__(self) -> None:
         self._uploads: dict[str, Upload] = {}
 
-    async def handle(self, call: Call, request: Request, body: bytes, target: Target) -> Response:
+    async def handle(self, call: Call, request: Request, body: bytes, target: S3Target) -> Response:
         method, query = request.method, target.query
         if method == "POST" and "uploads" in query:
             upload_id = call.services.new_id().replace("-", "")
@@ -50,7 +50,7 @@ class MultipartUploads:
                 request_metadata(request),
                 request.headers.get("content-type") or "binary/octet-stream",
             )
-            root = element(
+            root = xml_element(
                 "InitiateMultipartUploadResult", Bucket=target.bucket, Key=target.key, UploadId=upload_id
             )
             return xml_response(root)
@@ -104,7 +104,7 @@ class MultipartUploads:
             upload.content_type,
         )
         self._uploads.pop(upload_id, None)
-        result = element(
+        result = xml_element(
             "CompleteMultipartUploadResult",
             Location=f"/{upload.bucket}/{upload.key}",
             Bucket=upload.bucket,

@@ -16,7 +16,7 @@ from opentrail.context import Call
 from opentrail.errors import S3Error
 from opentrail.server.s3.buckets import check_access
 from opentrail.server.s3.responses import http_time, not_implemented
-from opentrail.server.s3.target import Target
+from opentrail.server.s3.target import S3Target
 from opentrail.storage import ObjectInfo
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -63,7 +63,7 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
     return first, last
 
 
-def _read_object(call: Call, target: Target, head: bool) -> tuple[ObjectInfo, bytes]:
+def _read_object(call: Call, target: S3Target, head: bool) -> tuple[ObjectInfo, bytes]:
     check_access(call, target.bucket)
     storage = call.services.storage
     if head:
@@ -71,7 +71,7 @@ def _read_object(call: Call, target: Target, head: bool) -> tuple[ObjectInfo, by
     return storage.get_object(target.bucket, target.key)
 
 
-async def get_object(call: Call, request: Request, target: Target, head: bool) -> Response:
+async def get_object(call: Call, request: Request, target: S3Target, head: bool) -> Response:
     if call.services.storage.inline_reads:
         # An index probe and a file read from the page cache cost less than the thread hop would.
         info, data = _read_object(call, target, head)
@@ -159,7 +159,7 @@ def check_integrity(request: Request, data: bytes) -> None:
         raise S3Error("BadDigest", 400, "the x-amz-checksum-crc32 you specified did not match the body")
 
 
-async def put_object(call: Call, request: Request, body: bytes, target: Target) -> Response:
+async def put_object(call: Call, request: Request, body: bytes, target: S3Target) -> Response:
     data = payload(request, body)
     check_integrity(request, data)
     info = await run_in_threadpool(

@@ -73,7 +73,7 @@ def xml_response(root: ET.Element, status: int = 200, headers: dict[str, str] | 
     return Response(body, status_code=status, media_type="application/xml", headers=headers)
 
 
-def element(tag: str, **children: str) -> ET.Element:
+def xml_element(tag: str, **children: str) -> ET.Element:
     root = ET.Element(tag, xmlns=NS)
     for name, value in children.items():
         ET.SubElement(root, name).text = value

@@ -35,8 +35,8 @@ from opentrail.server.s3 import listing
 from opentrail.server.s3.buckets import authorize, create_bucket, list_buckets
 from opentrail.server.s3.multipart import MultipartUploads
 from opentrail.server.s3.objects import get_object, put_object
-from opentrail.server.s3.responses import element, not_implemented, xml_error, xml_response
-from opentrail.server.s3.target import Target, target_of
+from opentrail.server.s3.responses import not_implemented, xml_element, xml_error, xml_response
+from opentrail.server.s3.target import S3Target, target_of
 
 log = logging.getLogger("opentrail")
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/s3/aws4_request")
@@ -95,7 +95,7 @@ class S3Api:
         except StorageError as err:
             return xml_error(_storage_error(err), call.request_id, head, **context)
 
-    async def _route(self, call: Call, request: Request, body: bytes, target: Target) -> Response:
+    async def _route(self, call: Call, request: Request, body: bytes, target: S3Target) -> Response:
         method, query = request.method, target.query
         for name, operation in _UNSUPPORTED.items():
             if name in query:
@@ -111,7 +111,7 @@ class S3Api:
             if method == "HEAD":
                 return Response(headers={"x-amz-bucket-region": "us-east-1"})
             if method == "GET" and "location" in query:
-                return xml_response(element("LocationConstraint"))
+                return xml_response(xml_element("LocationConstraint"))
             if method == "GET" and "uploads" in query:
                 raise not_implemented("ListMultipartUploads")
             if method == "GET":

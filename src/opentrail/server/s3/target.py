@@ -11,13 +11,13 @@ from opentrail.errors import S3Error
 
 
 @dataclass(frozen=True, slots=True)
-class Target:
+class S3Target:
     bucket: str
     key: str
     query: dict[str, str]
 
 
-def target_of(request: Request) -> Target:
+def target_of(request: Request) -> S3Target:
     raw = request.scope.get("raw_path") or request.url.path.encode()
     path = raw.split(b"?", 1)[0]
     try:
@@ -27,4 +27,4 @@ def target_of(request: Request) -> Target:
         raise S3Error("InvalidURI", 400, "the request path is not UTF-8 once percent-decoded") from None
     bucket, _, key = decoded.lstrip("/").partition("/")
     query = dict(parse_qsl(request.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
-    return Target(bucket, key, query)
+    return S3Target(bucket, key, query)
