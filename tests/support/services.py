@@ -11,7 +11,7 @@ from opentrail.clock import Clock, FixedClock
 from opentrail.context import Services
 from opentrail.settings import Settings
 from opentrail.storage import LocalStorage
-from opentrail.store import open_store
+from opentrail.store import Store, open_store
 from opentrail.tokens import TokenSealer
 from tests.support.calls import Env
 
@@ -19,17 +19,23 @@ from tests.support.calls import Env
 START = 1_704_067_200.0
 
 
-def open_env(root: Path, clock: Clock | None = None) -> Iterator[Env]:
-    """Services on a fresh SQLite store under ``root`` (closed afterwards); accounts from ``Env``."""
+def sqlite_store(root: Path) -> Iterator[Store]:
+    """A fresh SQLite store under ``root``, closed afterwards."""
     store = open_store(f"sqlite:///{root / 'opentrail.db'}")
-    services = Services(
-        settings=Settings(data_dir=root),
-        store=store,
-        storage=LocalStorage(root / "buckets"),
-        clock=clock or FixedClock(START),
-        sealer=TokenSealer(b"unit-test-token-secret".ljust(32, b"\0")),
-    )
     try:
-        yield Env(services, itertools.count(100_000_000_000))
+        yield store
     finally:
         store.close()
+
+
+def open_env(root: Path, clock: Clock | None = None) -> Iterator[Env]:
+    """Services on a fresh SQLite store under ``root`` (closed afterwards); accounts from ``Env``."""
+    for store in sqlite_store(root):
+        services = Services(
+            settings=Settings(data_dir=root),
+            store=store,
+            storage=LocalStorage(root / "buckets"),
+            clock=clock or FixedClock(START),
+            sealer=TokenSealer(b"unit-test-token-secret".ljust(32, b"\0")),
+        )
+        yield Env(services, itertools.count(100_000_000_000))
