@@ -19,6 +19,7 @@ from opentrail.events import index_record
 from opentrail.organizations import model as organizations
 from opentrail.store import Store
 from opentrail.trails.model import Trail, to_doc
+from tests.support.documents import member, put_organization
 from tests.support.server import management_record
 from tests.support.services import sqlite_store
 
@@ -112,26 +113,11 @@ def test_a_restart_before_the_stop_is_finished_resumes_after_it(store: Store) ->
     assert restarted.generation == 1
 
 
-def add_organization(store: Store, *members: str) -> organizations.Organization:
-    org = organizations.Organization(
-        id="o-abcdefghij",
-        management=OWNER,
-        feature_set="ALL",
-        created=0.0,
-        members=[
-            organizations.Member(id=a, name=a, email=f"{a}@example.com", joined_method="CREATED", joined=0.0)
-            for a in (OWNER, *members)
-        ],
-    )
-    store.insert_doc(organizations.to_doc(org))
-    return org
-
-
 ORG_TRAIL = msgspec.structs.replace(TRAIL, is_organization_trail=True, organization_id="o-abcdefghij")
 
 
 def test_an_organization_trail_has_a_state_per_covered_account(store: Store) -> None:
-    add_organization(store, MEMBER)
+    put_organization(store, OWNER, MEMBER)
     DeliveryHooks(store).logging_started(OWNER, ORG_TRAIL)
     own, member = state(store, OWNER), state(store, MEMBER)
     assert own is not None
@@ -145,15 +131,13 @@ def test_an_organization_trail_has_a_state_per_covered_account(store: Store) -> 
 
 
 def test_cover_follows_the_organizations_membership(store: Store) -> None:
-    org = add_organization(store, MEMBER)
+    org = put_organization(store, OWNER, MEMBER)
     store.insert_doc(to_doc(ORG_TRAIL, OWNER))
     hooks = DeliveryHooks(store)
     hooks.logging_started(OWNER, ORG_TRAIL)
     high = ingest(store, LATER, 2)
     org.members = [m for m in org.members if m.id != MEMBER]
-    org.members.append(
-        organizations.Member(id=LATER, name="l", email="l@example.com", joined_method="CREATED", joined=1)
-    )
+    org.members.append(member(LATER, joined=1))
     store.update_doc(organizations.KIND, OWNER, org.arn, lambda _doc: organizations.to_doc(org))
     hooks.cover_all()
     joined, left = state(store, LATER), state(store, MEMBER)
@@ -162,9 +146,7 @@ def test_cover_follows_the_organizations_membership(store: Store) -> None:
     assert left is not None
     assert (left.until, left.deleted) == (high, True)  # its last files and final digest, then it goes
     # Covered again before its leave was finished: it delivers from now on, after the leave's last files.
-    org.members.append(
-        organizations.Member(id=MEMBER, name="m", email="m@example.com", joined_method="CREATED", joined=2)
-    )
+    org.members.append(member(MEMBER, joined=2))
     store.update_doc(organizations.KIND, OWNER, org.arn, lambda _doc: organizations.to_doc(org))
     again_high = ingest(store, MEMBER, 1)
     hooks.cover(ORG_TRAIL)
@@ -174,7 +156,7 @@ def test_cover_follows_the_organizations_membership(store: Store) -> None:
 
 
 def test_cover_starts_nothing_for_a_trail_that_is_not_logging(store: Store) -> None:
-    add_organization(store, MEMBER)
+    put_organization(store, OWNER, MEMBER)
     DeliveryHooks(store).cover(msgspec.structs.replace(ORG_TRAIL, is_logging=False))
     assert state(store, MEMBER) is None
 

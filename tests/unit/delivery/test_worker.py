@@ -31,13 +31,15 @@ REGION = "us-east-1"
 # -- a crash between writing a file and advancing the cursor rewrites the same object --------------------
 
 
-class _LosesTheAck(LocalStorage):
-    """A bucket store that writes each object, then fails once as if the process died before the
-    cursor was advanced (a fake backend, not a mock: the object really is written)."""
+class LosesAnAck(LocalStorage):
+    """A bucket store that writes an object, then fails once as if the process died before the write
+    was recorded (a fake backend, not a mock: the object really is written). While ``armed``, the next
+    write of a key containing ``within`` is the one that fails."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, within: str = "", armed: bool = True) -> None:
         super().__init__(root)
-        self.failures_left = 1
+        self.within = within
+        self.armed = armed
 
     def _put_object(
         self,
@@ -49,8 +51,8 @@ class _LosesTheAck(LocalStorage):
         sse: Encryption | None = None,
     ) -> ObjectInfo:
         info = super()._put_object(bucket, key, data, metadata, content_type, sse)
-        if self.failures_left:
-            self.failures_left -= 1
+        if self.armed and self.within in key:
+            self.armed = False
             raise StorageError("connection reset after the write")
         return info
 
@@ -58,7 +60,7 @@ class _LosesTheAck(LocalStorage):
 def test_retry_after_a_lost_write_rewrites_the_same_object(tmp_path: Path) -> None:
     account, bucket = "111122223333", "crash-bucket"
     store = SQLiteStore(str(tmp_path / "db.sqlite"))
-    storage = _LosesTheAck(tmp_path / "buckets")
+    storage = LosesAnAck(tmp_path / "buckets")
     storage.create_bucket(bucket)
     clock = SystemClock()
     trail = trails.Trail(
@@ -161,35 +163,11 @@ def test_start_before_the_stop_is_finished_loses_nothing(tmp_path: Path) -> None
 # -- a final digest whose write was not recorded is rewritten under the same key ----------------------
 
 
-class _LosesADigestAck(LocalStorage):
-    """A bucket store that writes a digest, then fails once as if the process died before recording it
-    (a fake backend, not a mock: the object really is written)."""
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self.armed = False
-
-    def _put_object(
-        self,
-        bucket: str,
-        key: str,
-        data: bytes,
-        metadata: dict[str, str],
-        content_type: str,
-        sse: Encryption | None = None,
-    ) -> ObjectInfo:
-        info = super()._put_object(bucket, key, data, metadata, content_type, sse)
-        if self.armed and "/CloudTrail-Digest/" in key:
-            self.armed = False
-            raise StorageError("connection reset after the write")
-        return info
-
-
 def test_final_digest_rewritten_after_a_lost_write_keeps_its_key(tmp_path: Path) -> None:
     account, bucket = "111122223333", "final-bucket"
     arn = f"arn:aws:cloudtrail:us-east-1:{account}:trail/t"
     store = SQLiteStore(str(tmp_path / "db.sqlite"))
-    storage = _LosesADigestAck(tmp_path / "buckets")
+    storage = LosesAnAck(tmp_path / "buckets", within="/CloudTrail-Digest/", armed=False)
     storage.create_bucket(bucket)
     clock = FixedClock(1_760_000_000.0)
     trail = trails.Trail(

@@ -13,8 +13,9 @@ import botocore.session
 import pytest
 
 from opentrail.organizations import model as organizations
-from opentrail.organizations.model import CreateRequest, Member, Organization
+from opentrail.organizations.model import CreateRequest, Organization
 from opentrail.store import Store
+from tests.support.documents import organization
 from tests.support.services import sqlite_store
 
 MANAGEMENT, MEMBER, OUTSIDER = "111111111111", "222222222222", "333333333333"
@@ -25,30 +26,20 @@ def pattern(shape: str) -> re.Pattern[str]:
     return re.compile(MODEL.shape_for(shape).metadata["pattern"])
 
 
-def organization(org_id: str = "o-abcdefghij", management: str = MANAGEMENT, *members: str) -> Organization:
-    return Organization(
-        id=org_id,
-        management=management,
-        feature_set="ALL",
-        created=1_704_067_200.0,
-        members=[
-            Member(id=management, name="root", email="root@example.com", joined_method="INVITED", joined=1.0),
-            *(
-                Member(id=m, name=m, email=f"{m}@example.com", joined_method="CREATED", joined=2.0)
-                for m in members
-            ),
-        ],
-        requests=[
-            CreateRequest(
-                id="car-0123456789abcdef",
-                account_name="member",
-                requested=2.0,
-                completed=2.0,
-                state="SUCCEEDED",
-                account_id=members[0] if members else None,
-            )
-        ],
+def with_request(org: Organization) -> Organization:
+    """``org`` with a completed CreateAccount request for its first member, as CreateAccount keeps one."""
+    created = org.members[1].id if len(org.members) > 1 else None
+    org.requests.append(
+        CreateRequest(
+            id="car-0123456789abcdef",
+            account_name="member",
+            requested=2.0,
+            completed=2.0,
+            state="SUCCEEDED",
+            account_id=created,
+        )
     )
+    return org
 
 
 @pytest.fixture
@@ -65,7 +56,7 @@ def test_new_ids_have_the_models_form_and_differ() -> None:
 
 
 def test_arns_have_the_models_forms() -> None:
-    org = organization()
+    org = organization(MANAGEMENT)
     assert org.arn == f"arn:aws:organizations::{MANAGEMENT}:organization/o-abcdefghij"
     assert pattern("OrganizationArn").fullmatch(org.arn)
     assert org.account_arn(MEMBER) == f"arn:aws:organizations::{MANAGEMENT}:account/o-abcdefghij/{MEMBER}"
@@ -74,7 +65,7 @@ def test_arns_have_the_models_forms() -> None:
 
 
 def test_an_organization_survives_its_document() -> None:
-    org = organization("o-abcdefghij", MANAGEMENT, MEMBER)
+    org = with_request(organization(MANAGEMENT, MEMBER))
     doc = organizations.to_doc(org)
     # In its management account's name, in no region, keyed by its ARN.
     assert (doc.kind, doc.account, doc.region, doc.name, doc.arn) == (
@@ -88,7 +79,7 @@ def test_an_organization_survives_its_document() -> None:
 
 
 def test_members_by_account() -> None:
-    org = organization("o-abcdefghij", MANAGEMENT, MEMBER)
+    org = organization(MANAGEMENT, MEMBER)
     member = org.member(MEMBER)
     assert member is not None
     assert (member.id, member.joined_method) == (MEMBER, "CREATED")
@@ -97,9 +88,9 @@ def test_members_by_account() -> None:
 
 
 def test_which_organization_an_account_is_in(store: Store) -> None:
-    org = organization("o-abcdefghij", MANAGEMENT, MEMBER)
+    org = organization(MANAGEMENT, MEMBER)
     store.insert_doc(organizations.to_doc(org))
-    store.insert_doc(organizations.to_doc(organization("o-klmnopqrst", OUTSIDER)))
+    store.insert_doc(organizations.to_doc(organization(OUTSIDER, org_id="o-klmnopqrst")))
     assert organizations.managed_by(store, MANAGEMENT) == org
     assert organizations.managed_by(store, MEMBER) is None  # a member manages nothing
     assert organizations.of_account(store, MANAGEMENT) == org
@@ -111,7 +102,7 @@ def test_which_organization_an_account_is_in(store: Store) -> None:
 
 
 def test_an_organization_trail_covers_every_member(store: Store) -> None:
-    store.insert_doc(organizations.to_doc(organization("o-abcdefghij", MANAGEMENT, MEMBER, OUTSIDER)))
+    store.insert_doc(organizations.to_doc(organization(MANAGEMENT, MEMBER, OUTSIDER)))
     assert organizations.covered_accounts(store, MANAGEMENT) == [MANAGEMENT, MEMBER, OUTSIDER]
     # Without an organization it covers only its own account.
     assert organizations.covered_accounts(store, "444444444444") == ["444444444444"]

@@ -15,8 +15,8 @@ import pytest
 from opentrail import errors
 from opentrail.organizations import accounts
 from opentrail.organizations import operations as ops
-from opentrail.trails.model import Trail, to_doc
 from tests.support.calls import Env
+from tests.support.documents import put_trail
 from tests.support.services import open_env
 
 MANAGEMENT, OUTSIDER = "111111111111", "333333333333"
@@ -37,11 +37,7 @@ def new_member(env: Env, email: str = "member@example.com") -> str:
 
 
 def add_trail(env: Env, name: str, organization: bool) -> str:
-    arn = f"arn:aws:cloudtrail:us-east-1:{MANAGEMENT}:trail/{name}"
-    trail = Trail(name=name, trail_arn=arn, home_region="us-east-1", s3_bucket_name="b")
-    trail.is_organization_trail = organization
-    env.store.insert_doc(to_doc(trail, MANAGEMENT))
-    return arn
+    return put_trail(env.store, MANAGEMENT, name, is_organization_trail=organization).trail_arn
 
 
 def members(shape: str) -> set[str]:

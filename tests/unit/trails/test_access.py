@@ -13,11 +13,10 @@ import msgspec
 import pytest
 
 from opentrail.errors import InvalidHomeRegion, InvalidTrailName, NotOrganizationMasterAccount, TrailNotFound
-from opentrail.organizations import model as organizations
-from opentrail.store import Store
 from opentrail.trails import access
-from opentrail.trails.model import KIND, Trail, decode, to_doc
+from opentrail.trails.model import KIND, decode
 from tests.support.calls import Env
+from tests.support.documents import put_organization, put_trail
 from tests.support.services import open_env
 
 OWNER, MEMBER, OUTSIDER = "111111111111", "222222222222", "333333333333"
@@ -28,38 +27,9 @@ def env(tmp_path: Path) -> Iterator[Env]:
     yield from open_env(tmp_path)
 
 
-def add_trail(store: Store, account: str, name: str, region: str = "us-east-1", **changes: Any) -> Trail:
-    trail = Trail(
-        name=name,
-        trail_arn=f"arn:aws:cloudtrail:{region}:{account}:trail/{name}",
-        home_region=region,
-        s3_bucket_name="bucket-1",
-        **changes,
-    )
-    store.insert_doc(to_doc(trail, account))
-    return trail
-
-
-def add_organization(store: Store, management: str, *members: str) -> organizations.Organization:
-    org = organizations.Organization(
-        id="o-abcdefghij",
-        management=management,
-        feature_set="ALL",
-        created=0.0,
-        members=[
-            organizations.Member(
-                id=account, name=account, email=f"{account}@example.com", joined_method=how, joined=0
-            )
-            for account, how in [(management, "INVITED"), *((m, "CREATED") for m in members)]
-        ],
-    )
-    store.insert_doc(organizations.to_doc(org))
-    return org
-
-
 def test_a_bare_name_finds_the_trail_homed_in_the_calls_region(env: Env) -> None:
-    east = add_trail(env.store, OWNER, "trail-1", "us-east-1")
-    west = add_trail(env.store, OWNER, "trail-1", "eu-west-1")
+    east = put_trail(env.store, OWNER, "trail-1", "us-east-1")
+    west = put_trail(env.store, OWNER, "trail-1", "eu-west-1")
     assert access.require(env.call(OWNER, "us-east-1"), "trail-1") == east
     assert access.require(env.call(OWNER, "eu-west-1"), "trail-1") == west
     with pytest.raises(TrailNotFound, match=f"^Unknown trail: trail-1 for the user: {OWNER}$"):
@@ -67,7 +37,7 @@ def test_a_bare_name_finds_the_trail_homed_in_the_calls_region(env: Env) -> None
 
 
 def test_a_multi_region_trail_is_found_elsewhere_by_arn_only(env: Env) -> None:
-    trail = add_trail(env.store, OWNER, "everywhere", "us-east-1", is_multi_region_trail=True)
+    trail = put_trail(env.store, OWNER, "everywhere", "us-east-1", is_multi_region_trail=True)
     there = env.call(OWNER, "eu-west-1")
     assert access.require(there, trail.trail_arn) == trail
     with pytest.raises(TrailNotFound):
@@ -75,21 +45,21 @@ def test_a_multi_region_trail_is_found_elsewhere_by_arn_only(env: Env) -> None:
 
 
 def test_an_arn_finds_the_callers_trail_in_any_region(env: Env) -> None:
-    trail = add_trail(env.store, OWNER, "home", "eu-west-1")
+    trail = put_trail(env.store, OWNER, "home", "eu-west-1")
     assert access.require(env.call(OWNER, "us-east-1"), trail.trail_arn) == trail
 
 
 def test_another_accounts_arn_finds_nothing(env: Env) -> None:
-    trail = add_trail(env.store, OWNER, "private")
+    trail = put_trail(env.store, OWNER, "private")
     with pytest.raises(TrailNotFound, match=f"for the user: {OUTSIDER}"):
         access.require(env.call(OUTSIDER), trail.trail_arn)
     assert access.find(env.call(OUTSIDER), access.parse_trail_id(trail.trail_arn)) is None
 
 
 def test_members_read_their_organizations_trail_by_arn(env: Env) -> None:
-    add_organization(env.store, OWNER, MEMBER)
-    shared = add_trail(env.store, OWNER, "org", is_organization_trail=True, organization_id="o-abcdefghij")
-    own = add_trail(env.store, OWNER, "own")
+    put_organization(env.store, OWNER, MEMBER)
+    shared = put_trail(env.store, OWNER, "org", is_organization_trail=True, organization_id="o-abcdefghij")
+    own = put_trail(env.store, OWNER, "own")
     assert access.require(env.call(MEMBER), shared.trail_arn) == shared
     # The management account's other trails stay private, and outsiders see no organization trail.
     with pytest.raises(TrailNotFound):
@@ -102,40 +72,40 @@ def test_members_read_their_organizations_trail_by_arn(env: Env) -> None:
 
 
 def test_organization_trails_as_each_account_sees_them(env: Env) -> None:
-    add_organization(env.store, OWNER, MEMBER)
-    west = add_trail(env.store, OWNER, "org-w", "eu-west-1", is_organization_trail=True)
-    east = add_trail(env.store, OWNER, "org-e", "us-east-1", is_organization_trail=True)
-    add_trail(env.store, OWNER, "own")
+    put_organization(env.store, OWNER, MEMBER)
+    west = put_trail(env.store, OWNER, "org-w", "eu-west-1", is_organization_trail=True)
+    east = put_trail(env.store, OWNER, "org-e", "us-east-1", is_organization_trail=True)
+    put_trail(env.store, OWNER, "own")
     assert access.organization_trails(env.call(MEMBER)) == [west, east]  # by (home region, name)
     assert access.organization_trails(env.call(OWNER)) == []  # its own trails, not shadows
     assert access.organization_trails(env.call(OUTSIDER)) == []
 
 
 def test_account_trails_are_the_accounts_own_by_region_then_name(env: Env) -> None:
-    b = add_trail(env.store, OWNER, "b-trail", "us-east-1")
-    a = add_trail(env.store, OWNER, "a-trail", "us-east-1")
-    w = add_trail(env.store, OWNER, "z-trail", "eu-west-1")
-    add_trail(env.store, OUTSIDER, "theirs")
+    b = put_trail(env.store, OWNER, "b-trail", "us-east-1")
+    a = put_trail(env.store, OWNER, "a-trail", "us-east-1")
+    w = put_trail(env.store, OWNER, "z-trail", "eu-west-1")
+    put_trail(env.store, OUTSIDER, "theirs")
     assert access.account_trails(env.call(OWNER)) == [w, a, b]
 
 
 def test_require_names_the_trail_for_the_audit_record(env: Env) -> None:
-    trail = add_trail(env.store, OWNER, "audited")
+    trail = put_trail(env.store, OWNER, "audited")
     call = env.call(OWNER)
     access.require(call, "audited")
     assert call.resources == [{"accountId": OWNER, "type": "AWS::CloudTrail::Trail", "ARN": trail.trail_arn}]
 
 
 def test_require_home_refuses_another_region(env: Env) -> None:
-    trail = add_trail(env.store, OWNER, "home", "us-east-1", is_multi_region_trail=True)
+    trail = put_trail(env.store, OWNER, "home", "us-east-1", is_multi_region_trail=True)
     assert access.require_home(env.call(OWNER, "us-east-1"), trail.trail_arn) == trail
     with pytest.raises(InvalidHomeRegion, match=r"only be changed from its home region us-east-1.*eu-west-1"):
         access.require_home(env.call(OWNER, "eu-west-1"), trail.trail_arn)
 
 
 def test_require_home_refuses_a_member_account(env: Env) -> None:
-    add_organization(env.store, OWNER, MEMBER)
-    shared = add_trail(env.store, OWNER, "org", is_organization_trail=True)
+    put_organization(env.store, OWNER, MEMBER)
+    shared = put_trail(env.store, OWNER, "org", is_organization_trail=True)
     with pytest.raises(NotOrganizationMasterAccount, match=f"member account {MEMBER} cannot change it"):
         access.require_home(env.call(MEMBER), shared.trail_arn)
 
@@ -147,7 +117,7 @@ def test_trail_name_is_required_as_an_invalid_trail_name() -> None:
 
 
 def test_a_change_is_stored_and_announced_with_both_versions(env: Env) -> None:
-    trail = add_trail(env.store, OWNER, "changing")
+    trail = put_trail(env.store, OWNER, "changing")
     heard: list[tuple[str, bool]] = []
     env.services.listeners.changed.append(lambda account, organization: heard.append((account, organization)))
     changed = access.change(
@@ -163,7 +133,7 @@ def test_a_change_is_stored_and_announced_with_both_versions(env: Env) -> None:
 
 def test_a_change_applies_to_the_stored_trail_not_the_callers_copy(env: Env) -> None:
     """Concurrent changes (a tag added meanwhile) survive: the function sees what is stored now."""
-    trail = add_trail(env.store, OWNER, "raced")
+    trail = put_trail(env.store, OWNER, "raced")
     access.change(env.call(OWNER), trail, lambda t: msgspec.structs.replace(t, s3_key_prefix="first"))
     changed = access.change(
         env.call(OWNER), trail, lambda t: msgspec.structs.replace(t, log_file_validation_enabled=True)
@@ -172,14 +142,14 @@ def test_a_change_applies_to_the_stored_trail_not_the_callers_copy(env: Env) -> 
 
 
 def test_a_change_to_a_trail_deleted_meanwhile_is_not_found(env: Env) -> None:
-    trail = add_trail(env.store, OWNER, "gone")
+    trail = put_trail(env.store, OWNER, "gone")
     env.store.delete_doc(KIND, OWNER, trail.trail_arn)
     with pytest.raises(TrailNotFound, match=trail.trail_arn):
         access.change(env.call(OWNER), trail, lambda t: t)
 
 
 def test_a_refused_check_changes_nothing(env: Env) -> None:
-    trail = add_trail(env.store, OWNER, "checked")
+    trail = put_trail(env.store, OWNER, "checked")
 
     def refuse(_others: list[Any], _doc: Any) -> None:
         raise InvalidHomeRegion("refused by the check")

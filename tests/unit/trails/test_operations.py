@@ -15,10 +15,10 @@ import pytest
 from opentrail import errors
 from opentrail.clock import FixedClock
 from opentrail.delivery import topics
-from opentrail.organizations import model as organizations
 from opentrail.trails import operations as ops
 from opentrail.trails.model import KIND, Trail, decode, response
 from tests.support.calls import Env
+from tests.support.documents import put_organization
 from tests.support.services import START, open_env
 
 OWNER, MEMBER, OTHER = "111111111111", "222222222222", "333333333333"
@@ -171,21 +171,10 @@ def test_flags_must_be_booleans(env: Env) -> None:
         configure(env, {"IsMultiRegionTrail": "true"})
 
 
-def add_organization(env: Env, feature_set: str = "ALL") -> None:
-    members = [
-        organizations.Member(id=account, name="a", email="a@example.com", joined_method="CREATED", joined=0)
-        for account in (OWNER, MEMBER)
-    ]
-    org = organizations.Organization(
-        id="o-abcdefghij", management=OWNER, feature_set=feature_set, created=0, members=members
-    )
-    env.store.insert_doc(organizations.to_doc(org))
-
-
 def test_an_organization_trail_needs_the_management_account_of_an_all_features_organization(env: Env) -> None:
     with pytest.raises(errors.OrganizationsNotInUse, match=f"Account {OWNER} is not part of an organization"):
         configure(env, {"IsOrganizationTrail": True})
-    add_organization(env)
+    put_organization(env.store, OWNER, MEMBER)
     made = configure(env, {"IsOrganizationTrail": True})
     assert (made.is_organization_trail, made.organization_id) == (True, "o-abcdefghij")
     assert configure(env, {"IsOrganizationTrail": False}, made).organization_id is None
@@ -195,7 +184,7 @@ def test_an_organization_trail_needs_the_management_account_of_an_all_features_o
 
 
 def test_an_organization_trail_needs_all_features(env: Env) -> None:
-    add_organization(env, "CONSOLIDATED_BILLING")
+    put_organization(env.store, OWNER, MEMBER, feature_set="CONSOLIDATED_BILLING")
     with pytest.raises(errors.OrganizationNotInAllFeaturesMode, match="feature set CONSOLIDATED_BILLING"):
         configure(env, {"IsOrganizationTrail": True})
 
@@ -242,7 +231,7 @@ def test_create_trail_twice_is_trail_already_exists(env: Env) -> None:
 
 def test_update_trail_changes_configuration_and_announces_coverage(env: Env) -> None:
     create(env, "updated")
-    add_organization(env)
+    put_organization(env.store, OWNER, MEMBER)
     got = heard(env)
     answer = ops.update_trail(env.call(OWNER), {"Name": "updated", "IsOrganizationTrail": True})
     assert answer["IsOrganizationTrail"] is True

@@ -12,11 +12,11 @@ import msgspec
 import pytest
 
 from opentrail import errors
-from opentrail.organizations import model as organizations
 from opentrail.store import Doc
 from opentrail.trails import tags
-from opentrail.trails.model import Tag, Trail, to_doc
+from opentrail.trails.model import Tag, Trail
 from tests.support.calls import Env
+from tests.support.documents import put_organization, put_trail
 from tests.support.services import open_env
 
 OWNER, MEMBER, OTHER = "111111111111", "222222222222", "333333333333"
@@ -104,8 +104,7 @@ def test_stored_tags_read_the_documents_body() -> None:
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[Env]:
     for env in open_env(tmp_path):
-        trail = Trail(name="tagged", trail_arn=TRAIL_ARN, home_region="us-east-1", s3_bucket_name="b")
-        env.store.insert_doc(to_doc(trail, OWNER))
+        put_trail(env.store, OWNER, "tagged")
         env.store.insert_doc(Doc("channel", OWNER, "us-east-1", "channel-1", CHANNEL_ARN, {"Tags": []}))
         yield env
 
@@ -137,7 +136,7 @@ def test_tags_leave_the_rest_of_the_trail_alone(env: Env) -> None:
     tags.add_tags(env.call(OWNER), {"ResourceId": TRAIL_ARN, "TagsList": entries(("k", "v"))})
     doc = env.store.get_doc("trail", OWNER, TRAIL_ARN)
     assert doc is not None
-    assert msgspec.convert(doc.body, Trail).s3_bucket_name == "b"
+    assert msgspec.convert(doc.body, Trail).s3_bucket_name == "trail-bucket"
     assert doc.body["Tags"] == [{"Key": "k", "Value": "v"}]
 
 
@@ -180,19 +179,9 @@ def test_a_trail_is_listed_from_any_region_and_tagged_from_home(env: Env) -> Non
 
 
 def test_members_list_but_never_change_an_organization_trails_tags(env: Env) -> None:
-    member = organizations.Member(
-        id=MEMBER, name="m", email="m@example.com", joined_method="CREATED", joined=0
-    )
-    owner = organizations.Member(id=OWNER, name="o", email="o@example.com", joined_method="INVITED", joined=0)
-    org = organizations.Organization(
-        id="o-abcdefghij", management=OWNER, feature_set="ALL", created=0, members=[owner, member]
-    )
-    env.store.insert_doc(organizations.to_doc(org))
-    arn = f"arn:aws:cloudtrail:us-east-1:{OWNER}:trail/org-trail"
-    shared = Trail(name="org-trail", trail_arn=arn, home_region="us-east-1", s3_bucket_name="b")
-    shared.is_organization_trail = True
-    shared.tags = [Tag("k", "v")]
-    env.store.insert_doc(to_doc(shared, OWNER))
+    put_organization(env.store, OWNER, MEMBER)
+    shared = put_trail(env.store, OWNER, "org-trail", is_organization_trail=True, tags=[Tag("k", "v")])
+    arn = shared.trail_arn
     assert listed(env, arn, account=MEMBER) == [{"Key": "k", "Value": "v"}]
     with pytest.raises(errors.NotOrganizationMasterAccount, match=f"member account {MEMBER} cannot change"):
         tags.remove_tags(env.call(MEMBER), {"ResourceId": arn, "TagsList": entries(("k", None))})
