@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from opentrail.arns import parse_trail_id
 from opentrail.errors import InvalidHomeRegion, InvalidTrailName, NotOrganizationMasterAccount, TrailNotFound
 from opentrail.trails import access
 from opentrail.trails.model import KIND, decode
@@ -53,7 +54,7 @@ def test_another_accounts_arn_finds_nothing(env: Env) -> None:
     trail = put_trail(env.store, OWNER, "private")
     with pytest.raises(TrailNotFound, match=f"for the user: {OUTSIDER}"):
         access.require(env.call(OUTSIDER), trail.trail_arn)
-    assert access.find(env.call(OUTSIDER), access.parse_trail_id(trail.trail_arn)) is None
+    assert access.find(env.call(OUTSIDER), parse_trail_id(trail.trail_arn)) is None
 
 
 def test_members_read_their_organizations_trail_by_arn(env: Env) -> None:
