@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import botocore.exceptions
 import pytest
 
-from opentrail.events import index_record
-from tests.support.server import Credentials, Server, management_record
+from tests.support.server import Credentials, Server
 
 
 def _history(
@@ -112,20 +109,3 @@ def test_aws_cli_calls_are_recorded_with_the_cli_user_agent(server: Server, acco
     [record] = _history(server, account, "GetTrailStatus")
     assert record["userAgent"].startswith("aws-cli/1.")
     assert record["errorCode"] == "TrailNotFoundException"
-
-
-def test_a_failed_commit_of_read_audit_events_is_logged(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Nobody waits on reads' audit events: when their commit fails, the server log must say so."""
-    from opentrail.server.edge import report_lost_reads
-    from opentrail.store.sqlite.store import SQLiteStore
-
-    store = SQLiteStore(str(tmp_path / "closed.db"))
-    store.close()
-    record = json.dumps(management_record("123456789012", read_only=True)).encode()
-    future = store.submit([index_record(record, "123456789012")])
-    with caplog.at_level(logging.ERROR, logger="opentrail"):
-        future.add_done_callback(report_lost_reads)
-    assert "audit events of read calls could not be stored" in caplog.text
-    assert "the store is closed" in caplog.text

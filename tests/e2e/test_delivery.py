@@ -14,22 +14,11 @@ import json
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 
-from opentrail.clock import SystemClock
-from opentrail.delivery import worker as delivery
-from opentrail.delivery.hooks import DeliveryHooks
-from opentrail.delivery.signing import Signer
-from opentrail.events import index_record
-from opentrail.storage import Encryption, LocalStorage, ObjectInfo, StorageError
-from opentrail.store import Doc
-from opentrail.store.sqlite.store import SQLiteStore
-from opentrail.trails import model as trails
-from tests.support.delivery import DIGEST_FOLDER, Tenant, record, single_member
+from tests.support.delivery import Tenant, record
 from tests.support.server import Server, iso, server_on_backend, wait_for
 
 
@@ -363,133 +352,3 @@ def test_delete_trail_writes_final_digests_per_region(server: Server) -> None:
         assert result.returncode == 0, result.stdout + result.stderr
         assert "INVALID" not in result.stdout + result.stderr
         assert f"{len(listed)}/{len(listed)} log files valid" in result.stdout
-
-
-# -- in process: a crash between writing a file and advancing the cursor rewrites the same object -------
-
-
-class _LosesTheAck(LocalStorage):
-    """A bucket store that writes each object, then fails once as if the process died before the
-    cursor was advanced (a fake backend, not a mock: the object really is written)."""
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self.failures_left = 1
-
-    def _put_object(
-        self,
-        bucket: str,
-        key: str,
-        data: bytes,
-        metadata: dict[str, str],
-        content_type: str,
-        sse: Encryption | None = None,
-    ) -> ObjectInfo:
-        info = super()._put_object(bucket, key, data, metadata, content_type, sse)
-        if self.failures_left:
-            self.failures_left -= 1
-            raise StorageError("connection reset after the write")
-        return info
-
-
-def test_retry_after_a_lost_write_rewrites_the_same_object(tmp_path: Path) -> None:
-    account, bucket = "111122223333", "crash-bucket"
-    store = SQLiteStore(str(tmp_path / "db.sqlite"))
-    storage = _LosesTheAck(tmp_path / "buckets")
-    storage.create_bucket(bucket)
-    clock = SystemClock()
-    trail = trails.Trail(
-        name="t",
-        trail_arn=f"arn:aws:cloudtrail:us-east-1:{account}:trail/t",
-        home_region="us-east-1",
-        s3_bucket_name=bucket,
-        is_logging=True,
-    )
-    store.insert_doc(trails.to_doc(trail, account))
-    DeliveryHooks(store).logging_started(account, trail)
-    sent = [record(account) for _ in range(10)]
-    store.append([index_record(json.dumps(r).encode(), account) for r in sent])
-    worker = delivery.Deliverer(store, storage, Signer.for_data_dir(store, tmp_path, clock), clock, 1.0, 4.0)
-    try:
-        worker.run_once(force=True)
-        written = storage.list_objects(bucket).objects
-        assert len(written) == 1
-        first = storage.get_object(bucket, written[0].key)[1]
-        assert "LatestDeliveryError" in DeliveryHooks(store).status(account, trail.trail_arn)
-        # The retry (after its backoff) delivers the same range again: same key, same bytes, no second file.
-        store.update_doc(delivery.KIND, account, trail.trail_arn, _retry_now)
-        worker.run_once(force=True)
-        again = storage.list_objects(bucket).objects
-        assert [o.key for o in again] == [o.key for o in written]
-        assert storage.get_object(bucket, again[0].key)[1] == first
-        delivered = json.loads(single_member(first))["Records"]
-        assert [r["eventID"] for r in delivered] == [r["eventID"] for r in sent]
-        assert "LatestDeliveryError" not in DeliveryHooks(store).status(account, trail.trail_arn)
-    finally:
-        store.close()
-
-
-def _retry_now(doc: Doc) -> Doc:
-    doc.body["retry_at"] = 0.0
-    return doc
-
-
-def test_start_before_the_stop_is_finished_loses_nothing(tmp_path: Path) -> None:
-    """StopLogging then StartLogging before the worker ran: the stop's tail and final digest are still
-    written, the stopped interval is skipped, and delivery resumes from the StartLogging call."""
-    account, bucket = "111122223333", "restart-bucket"
-    store = SQLiteStore(str(tmp_path / "db.sqlite"))
-    storage = LocalStorage(tmp_path / "buckets")
-    storage.create_bucket(bucket)
-    clock = SystemClock()
-    arn = f"arn:aws:cloudtrail:us-east-1:{account}:trail/t"
-    trail = trails.Trail(
-        name="t",
-        trail_arn=arn,
-        home_region="us-east-1",
-        s3_bucket_name=bucket,
-        log_file_validation_enabled=True,
-        is_logging=True,
-        start_logging_time=1.0,
-    )
-    store.insert_doc(trails.to_doc(trail, account))
-    DeliveryHooks(store).logging_started(account, trail)
-
-    def ingest(n: int) -> set[str]:
-        batch = [record(account) for _ in range(n)]
-        store.append([index_record(json.dumps(r).encode(), account) for r in batch])
-        return {r["eventID"] for r in batch}
-
-    def set_trail(**changes: Any) -> None:
-        def change(doc: Doc) -> Doc:
-            doc.body = msgspec.to_builtins(msgspec.structs.replace(trails.decode(doc), **changes))
-            return doc
-
-        store.update_doc(trails.KIND, account, arn, change)
-
-    worker = delivery.Deliverer(store, storage, Signer.for_data_dir(store, tmp_path, clock), clock, 1.0, 4.0)
-    try:
-        tail = ingest(3)
-        set_trail(is_logging=False, stop_logging_time=2.0)
-        DeliveryHooks(store).logging_stopped(account, trail)
-        gap = ingest(2)
-        set_trail(is_logging=True, start_logging_time=3.0)
-        DeliveryHooks(store).logging_started(account, msgspec.structs.replace(trail, start_logging_time=3.0))
-        after = ingest(2)
-        worker.run_once(force=True)
-        worker.run_once(force=True)
-        logs = [o.key for o in storage.list_objects(bucket, f"AWSLogs/{account}/CloudTrail/").objects]
-        delivered = [json.loads(single_member(storage.get_object(bucket, key)[1]))["Records"] for key in logs]
-        ids = [r["eventID"] for records in delivered for r in records]
-        assert sorted(ids) == sorted(tail | after)
-        assert not gap & set(ids)
-        digests = storage.list_objects(bucket, f"AWSLogs/{account}/{DIGEST_FOLDER}/").objects
-        assert len(digests) == 1  # the final one; the resumed chain's first digest is due in 4 s
-        final = json.loads(single_member(storage.get_object(bucket, digests[0].key)[1]))
-        assert final["previousDigestSignature"] is None
-        tail_files = [
-            key for key, records in zip(logs, delivered, strict=True) if records[0]["eventID"] in tail
-        ]
-        assert [f["s3Object"] for f in final["logFiles"]] == tail_files
-    finally:
-        store.close()

@@ -26,46 +26,28 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 from botocore.credentials import ReadOnlyCredentials
 
 from opentrail.client.remote import Client
-from opentrail.clock import FixedClock
-from opentrail.delivery import worker as delivery
-from opentrail.delivery.hooks import DeliveryHooks
-from opentrail.delivery.signing import Signer
 from opentrail.errors import RemoteError
-from opentrail.events import index_record
-from opentrail.storage import Encryption, LocalStorage, ObjectInfo, StorageError
-from opentrail.store import Doc, open_store
-from opentrail.store.sqlite.store import SQLiteStore
-from opentrail.trails import model as trails
-from tests.support.server import Credentials, Server, iso, make_server, management_record, wait_for
+from opentrail.store import open_store
+from tests.support.delivery import BATCH, batch
+from tests.support.server import Credentials, Server, iso, make_server, wait_for
 
 pytestmark = pytest.mark.slow
 
 REGION = "us-east-1"
 # Where each kill aims: just after a new log file, just after a new digest, or anywhere (None).
 KILL_TRIGGERS = ("CloudTrail", "CloudTrail-Digest", "CloudTrail", None)
-BATCH = 20
 TRAIL = "crashproof"
 
 
 @pytest.fixture
 def server() -> Iterator[Server]:
     yield from make_server(env={"OPENTRAIL_DELIVERY_INTERVAL": "1", "OPENTRAIL_DIGEST_INTERVAL": "3"})
-
-
-def batch(account: str) -> tuple[bytes, list[str]]:
-    """A body of ``BATCH`` unique management write events in the trail's region, and their eventIDs."""
-    records: list[dict[str, Any]] = []
-    for _ in range(BATCH):
-        records.append(management_record(account, REGION, user="steady"))
-    return json.dumps({"Records": records}).encode(), [r["eventID"] for r in records]
 
 
 @dataclass
@@ -84,7 +66,7 @@ class Writer:
         # A short timeout: a call caught by a kill must fail fast, not hang the test.
         with Client(self.server.endpoint, credentials, REGION, timeout=5.0) as client:
             while not self.stop.is_set():
-                body, ids = batch(self.creds.account_id)
+                body, ids = batch(self.creds.account_id, REGION)
                 try:
                     result = client.ingest_records(body)
                 except RemoteError as err:
@@ -293,92 +275,3 @@ def test_kill_9_during_delivery_delivers_each_event_once(server: Server) -> None
         assert f"{len(digests)}/{len(digests)} digest files valid" in result.stdout, name
         assert f"{len(files)}/{len(files)} log files valid" in result.stdout, name
     assert time.monotonic() - started < 90
-
-
-# -- in process: a final digest whose write was not recorded is rewritten under the same key ------------
-
-
-class _LosesADigestAck(LocalStorage):
-    """A bucket store that writes a digest, then fails once as if the process died before recording it
-    (a fake backend, not a mock: the object really is written)."""
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self.armed = False
-
-    def _put_object(
-        self,
-        bucket: str,
-        key: str,
-        data: bytes,
-        metadata: dict[str, str],
-        content_type: str,
-        sse: Encryption | None = None,
-    ) -> ObjectInfo:
-        info = super()._put_object(bucket, key, data, metadata, content_type, sse)
-        if self.armed and "/CloudTrail-Digest/" in key:
-            self.armed = False
-            raise StorageError("connection reset after the write")
-        return info
-
-
-def test_final_digest_rewritten_after_a_lost_write_keeps_its_key(tmp_path: Path) -> None:
-    account, bucket = "111122223333", "final-bucket"
-    arn = f"arn:aws:cloudtrail:us-east-1:{account}:trail/t"
-    store = SQLiteStore(str(tmp_path / "db.sqlite"))
-    storage = _LosesADigestAck(tmp_path / "buckets")
-    storage.create_bucket(bucket)
-    clock = FixedClock(1_760_000_000.0)
-    trail = trails.Trail(
-        name="t",
-        trail_arn=arn,
-        home_region=REGION,
-        s3_bucket_name=bucket,
-        log_file_validation_enabled=True,
-        is_logging=True,
-        start_logging_time=clock.now(),
-    )
-    store.insert_doc(trails.to_doc(trail, account))
-    DeliveryHooks(store).logging_started(account, trail)
-    worker = delivery.Deliverer(store, storage, Signer.for_data_dir(store, tmp_path, clock), clock, 1.0, 4.0)
-    digest_folder = f"AWSLogs/{account}/CloudTrail-Digest/"
-    try:
-        body, ids = batch(account)
-        store.append([index_record(json.dumps(r).encode(), account) for r in json.loads(body)["Records"]])
-        worker.run_once(force=True)  # the log file; the digest period opens
-        clock.advance(2)
-        stopped = msgspec.structs.replace(trail, is_logging=False, stop_logging_time=clock.now())
-
-        def stop(doc: Doc) -> Doc:
-            doc.body = msgspec.to_builtins(stopped)
-            return doc
-
-        store.update_doc(trails.KIND, account, arn, stop)
-        DeliveryHooks(store).logging_stopped(account, trail)
-        storage.armed = True
-        worker.run_once(force=True)  # the final digest is written, and its write "fails"
-        first = storage.list_objects(bucket, digest_folder).objects
-        assert len(first) == 1
-        written = storage.get_object(bucket, first[0].key)
-        assert "LatestDigestDeliveryError" in DeliveryHooks(store).status(account, arn)
-        clock.advance(30)  # past the retry's backoff: "now" has moved on, the final digest's end has not
-        worker.run_once(force=True)
-        again = storage.list_objects(bucket, digest_folder).objects
-        assert [o.key for o in again] == [first[0].key]
-        rewritten = storage.get_object(bucket, again[0].key)
-        assert rewritten[1] == written[1]
-        assert rewritten[0].metadata == written[0].metadata
-        listed = json.loads(gzip.decompress(rewritten[1]))["logFiles"]
-        assert len(listed) == 1
-        assert "LatestDigestDeliveryError" not in DeliveryHooks(store).status(account, arn)
-        # Finished: the stop is settled and the chain closed, so a later pass writes nothing more.
-        doc = store.get_doc(delivery.KIND, account, arn)
-        assert doc is not None
-        assert doc.body["until"] is None
-        assert doc.body["regions"] == {}
-        clock.advance(30)
-        worker.run_once(force=True)
-        assert [o.key for o in storage.list_objects(bucket, digest_folder).objects] == [first[0].key]
-        assert len(ids) == BATCH
-    finally:
-        store.close()

@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,16 +24,7 @@ from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
 
 from opentrail.client.remote import Client
-from opentrail.clock import SystemClock
-from opentrail.delivery import worker as delivery
-from opentrail.delivery.hooks import DeliveryHooks
-from opentrail.delivery.signing import Signer
 from opentrail.errors import RemoteError
-from opentrail.events import index_record
-from opentrail.organizations import model as organizations
-from opentrail.storage import LocalStorage
-from opentrail.store.sqlite.store import SQLiteStore
-from opentrail.trails import model as trails
 from tests.support.selection_cases import s3_object
 from tests.support.server import AWS_CLI, Credentials, Server, iso, make_server, management_record, wait_for
 
@@ -667,61 +657,6 @@ def test_validate_logs_with_a_service_specific_endpoint_for_each_client(stopped:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "digest files valid" in result.stdout
     assert "INVALID" not in result.stdout + result.stderr
-
-
-def test_a_membership_change_cut_short_by_a_crash_is_carried_out_at_start(tmp_path: Path) -> None:
-    """CreateAccount stored the member, then the process died before ``delivery.cover`` ran: the
-    delivery worker's start covers it (its events from then on), and delivers them to its folder."""
-    management, member = "111122223333", "444455556666"
-    store = SQLiteStore(str(tmp_path / "db.sqlite"))
-    storage = LocalStorage(tmp_path / "buckets")
-    storage.create_bucket("org-bucket")
-    clock = SystemClock()
-    try:
-        org = organizations.Organization(
-            id="o-abcdefghij",
-            management=management,
-            feature_set="ALL",
-            created=clock.now(),
-            members=[
-                organizations.Member(
-                    id=management, name="m", email="m@example.com", joined_method="INVITED", joined=0
-                ),
-            ],
-        )
-        store.insert_doc(organizations.to_doc(org))
-        trail = trails.Trail(
-            name="org",
-            trail_arn=f"arn:aws:cloudtrail:us-east-1:{management}:trail/org",
-            home_region="us-east-1",
-            s3_bucket_name="org-bucket",
-            is_organization_trail=True,
-            organization_id=org.id,
-            is_logging=True,
-        )
-        store.insert_doc(trails.to_doc(trail, management))
-        DeliveryHooks(store).logging_started(management, trail)
-        org.members.append(
-            organizations.Member(
-                id=member, name="b", email="b@example.com", joined_method="CREATED", joined=0
-            )
-        )
-        store.update_doc(organizations.KIND, management, org.arn, lambda doc: organizations.to_doc(org))
-        assert store.get_doc(delivery.KIND, member, trail.trail_arn) is None  # the crash: never covered
-
-        DeliveryHooks(store).cover_all()
-        sent = management_record(member)
-        store.append([index_record(json.dumps(sent).encode(), member)])
-        worker = delivery.Deliverer(
-            store, storage, Signer.for_data_dir(store, tmp_path, clock), clock, 1.0, 4.0
-        )
-        worker.run_once(force=True)
-        keys = [o.key for o in storage.list_objects("org-bucket").objects]
-        (key,) = [k for k in keys if k.startswith(f"AWSLogs/{org.id}/{member}/CloudTrail/us-east-1/")]
-        records = json.loads(gzip.decompress(storage.get_object("org-bucket", key)[1]))["Records"]
-        assert [r["eventID"] for r in records] == [sent["eventID"]]
-    finally:
-        store.close()
 
 
 def _stored_ids(server: Server, account: str) -> set[str]:

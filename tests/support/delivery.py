@@ -13,6 +13,7 @@ from opentrail.client.remote import Client
 from tests.support.server import Credentials, Server, management_record, wait_for
 
 DIGEST_FOLDER = "CloudTrail-Digest"
+BATCH = 20
 
 
 def record(
@@ -20,6 +21,14 @@ def record(
 ) -> dict[str, Any]:
     """A management event carrying a field CloudTrail does not have (yet): it must pass through."""
     return {**management_record(account, region, read_only, source), "aFieldFromTheFuture": {"kept": [1, 2]}}
+
+
+def batch(account: str, region: str = "us-east-1") -> tuple[bytes, list[str]]:
+    """A body of ``BATCH`` unique management write events in ``region``, and their eventIDs."""
+    records: list[dict[str, Any]] = []
+    for _ in range(BATCH):
+        records.append(management_record(account, region, user="steady"))
+    return json.dumps({"Records": records}).encode(), [r["eventID"] for r in records]
 
 
 class Tenant:

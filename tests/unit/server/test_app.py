@@ -1,0 +1,99 @@
+"""The app factory (``server/app.py``): one app answering every path -- unsigned health and metrics
+probes, everything else through the edge, nothing but probes on a worker node -- with the domains wired
+together by trail listeners (StartLogging and StopLogging reach delivery without trails importing it)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+
+from opentrail.context import Services
+from opentrail.delivery import state as delivery
+from opentrail.server.app import build_services, create_app, listen_to_trails
+from opentrail.settings import Settings
+from opentrail.trails import operations as trails
+from tests.support.asgi import answer, starlette_request
+from tests.support.calls import Env
+
+ACCOUNT = "111122223333"
+
+
+def app_in(data_dir: Path, role: str = "all") -> Iterator[Starlette]:
+    app = create_app(Settings(data_dir=data_dir, role=role))
+    try:
+        yield app
+    finally:
+        app.state.services.store.close()
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Starlette]:
+    yield from app_in(tmp_path)
+
+
+def test_health_and_metrics_are_answered_unsigned(app: Starlette) -> None:
+    status, _, body = asyncio.run(answer(app, starlette_request("GET", "/health")))
+    assert (status, json.loads(body)) == (200, {"status": "ok"})
+    status, headers, body = asyncio.run(answer(app, starlette_request("GET", "/metrics")))
+    assert status == 200
+    assert headers["content-type"].startswith("text/plain")
+    assert b"opentrail_requests" in body
+
+
+def test_a_signed_request_for_health_is_an_api_request(app: Starlette) -> None:
+    """A presigned S3 URL for a bucket named "health" is signed too: it must reach the edge."""
+    for request in (
+        starlette_request("GET", "/health", headers={"authorization": "AWS4-HMAC-SHA256 nonsense"}),
+        starlette_request("GET", "/health", query="X-Amz-Credential=x"),
+    ):
+        status, _, body = asyncio.run(answer(app, request))
+        assert status >= 400
+        assert b'"status"' not in body
+
+
+def test_any_other_path_reaches_the_edge(app: Starlette) -> None:
+    status, _, body = asyncio.run(answer(app, starlette_request("POST", "/anything/else")))
+    assert (status, json.loads(body)["__type"]) == (403, "MissingAuthenticationTokenException")
+
+
+def test_the_factory_bootstraps_the_first_account(app: Starlette, tmp_path: Path) -> None:
+    services: Services = app.state.services
+    assert services.store.get_meta("bootstrap_account") is not None
+    assert (tmp_path / "credentials").exists()
+
+
+def test_a_worker_node_answers_only_probes(tmp_path: Path) -> None:
+    for app in app_in(tmp_path, role="worker"):
+        status, _, body = asyncio.run(answer(app, starlette_request("POST", "/")))
+        error = json.loads(body)
+        assert (status, error["__type"]) == (400, "UnsupportedOperationException")
+        assert "OPENTRAIL_ROLE=worker" in error["message"]
+        assert asyncio.run(answer(app, starlette_request("GET", "/health")))[0] == 200
+
+
+def test_trail_changes_reach_delivery_through_the_factorys_listeners(tmp_path: Path) -> None:
+    services = build_services(Settings(data_dir=tmp_path))
+    try:
+        listen_to_trails(services)
+        env = Env(services, iter(()))
+        services.storage.create_bucket("wired-bucket")
+        call = env.call(ACCOUNT)
+        arn = trails.create_trail(call, {"Name": "wired", "S3BucketName": "wired-bucket"})["TrailARN"]
+        assert services.store.get_doc(delivery.KIND, ACCOUNT, arn) is None  # not logging: nothing to deliver
+        trails.start_logging(call, {"Name": "wired"})
+        started = services.store.get_doc(delivery.KIND, ACCOUNT, arn)
+        assert started is not None
+        assert delivery.load_state(started).until is None
+        trails.stop_logging(call, {"Name": "wired"})
+        stopped = services.store.get_doc(delivery.KIND, ACCOUNT, arn)
+        assert stopped is not None
+        assert (
+            delivery.load_state(stopped).until is not None
+        )  # delivery finishes what was committed up to now
+    finally:
+        services.store.close()

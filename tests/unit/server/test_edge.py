@@ -1,0 +1,213 @@
+"""The protocol edge (``server/edge.py``) in process: requests signed by botocore are authenticated,
+routed by the SigV4 service and X-Amz-Target, answered with the JSON 1.1 headers and error body
+botocore parses, and audited (changes and failures before the answer, successful reads in groups whose
+failure is logged)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from starlette.requests import Request
+from starlette.responses import Response
+
+from opentrail.clock import SystemClock
+from opentrail.errors import InvalidInput, RequestEntityTooLarge, SerializationException, TrailNotFound
+from opentrail.events import decode, index_record
+from opentrail.organizations import accounts
+from opentrail.server.edge import Edge, JsonResponse, error_response, read_body, report_lost_reads
+from opentrail.server.metrics import Metrics
+from opentrail.server.operations import JSON_11, TARGET_PREFIX
+from opentrail.store.sqlite.store import SQLiteStore
+from tests.support.asgi import from_botocore
+from tests.support.calls import Env
+from tests.support.server import management_record
+from tests.support.services import open_env
+
+ACCOUNT = "111122223333"
+
+
+def test_a_failed_commit_of_read_audit_events_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nobody waits on reads' audit events: when their commit fails, the server log must say so."""
+    store = SQLiteStore(str(tmp_path / "closed.db"))
+    store.close()
+    record = json.dumps(management_record("123456789012", read_only=True)).encode()
+    future = store.submit([index_record(record, "123456789012")])
+    with caplog.at_level(logging.ERROR, logger="opentrail"):
+        future.add_done_callback(report_lost_reads)
+    assert "audit events of read calls could not be stored" in caplog.text
+    assert "the store is closed" in caplog.text
+
+
+@pytest.mark.parametrize("status", [200, 400, 403, 500, 503, 204, 304, 101])
+@pytest.mark.parametrize("body", [b"{}", b'{"Trails":[]}', b""])
+def test_json_response_sends_exactly_starlettes_headers(status: int, body: bytes) -> None:
+    ours = JsonResponse(body, status, "req-1")
+    theirs = Response(body, status_code=status, media_type=JSON_11, headers={"x-amzn-RequestId": "req-1"})
+    assert ours.raw_headers == theirs.raw_headers
+    assert (ours.status_code, ours.body) == (theirs.status_code, theirs.body)
+
+
+def test_the_error_responses() -> None:
+    plain = error_response(TrailNotFound("Unknown trail: t1"), "req-1")
+    assert (plain.status_code, plain.headers["x-amzn-requestid"]) == (400, "req-1")
+    assert json.loads(plain.body) == {"__type": "TrailNotFoundException", "message": "Unknown trail: t1"}
+    # rest-json (cloudtrail-data): botocore reads the code from x-amzn-ErrorType.
+    rest = error_response(InvalidInput("bad", "INVALID_PATTERN"), "req-2", rest=True)
+    assert rest.headers["x-amzn-errortype"] == "InvalidInputException"
+    assert json.loads(rest.body) == {"message": "bad"}
+
+
+@pytest.mark.parametrize("body", [b"", b"  \n", b"{}"])
+def test_an_empty_body_is_no_members(body: bytes) -> None:
+    assert Edge.decode_params(body) == {}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{", "not valid JSON in UTF-8"),
+        (b'{"a": "\xff"}', "not valid JSON in UTF-8"),
+        (b"[1, 2]", "must be a JSON object, got list"),
+        (b'"text"', "must be a JSON object, got str"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    ],
+)
+def test_decode_params_refuses_what_is_not_a_json_object(body: bytes, message: str) -> None:
+    with pytest.raises(SerializationException, match=message):
+        Edge.decode_params(body)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[Env]:
+    ids = iter(f"00000000-0000-4000-8000-{i:012d}" for i in range(1, 1000))
+    for env in open_env(tmp_path, SystemClock()):
+        env.services.new_id = lambda: next(ids)
+        yield env
+
+
+def signed(
+    env: Env,
+    operation: str,
+    params: dict[str, Any],
+    *,
+    service: str = "cloudtrail",
+    prefix: str = TARGET_PREFIX,
+    region: str = "eu-west-1",
+    content_type: str = JSON_11,
+    secret: str | None = None,
+) -> Request:
+    """A call signed as the account's root (created in the store on first use)."""
+    key = accounts.root_key_of(env.store, ACCOUNT)
+    if key is None:
+        _, key = accounts.create_account(env.store, env.services.clock, "edge", ACCOUNT)
+    headers = {"Content-Type": content_type, "X-Amz-Target": prefix + operation, "User-Agent": "unit/1"}
+    request = AWSRequest("POST", "http://127.0.0.1:8790/", data=json.dumps(params).encode(), headers=headers)
+    SigV4Auth(Credentials(key.access_key_id, secret or key.secret), service, region).add_auth(request)
+    return from_botocore(request)
+
+
+def dispatch(edge: Edge, request: Request) -> tuple[int, dict[str, Any], Response]:
+    response = asyncio.run(edge.dispatch(request))
+    return response.status_code, json.loads(bytes(response.body) or b"{}"), response
+
+
+def audited(env: Env) -> list[dict[str, Any]]:
+    """The audit records stored so far."""
+    return [decode(event.row.record) for event in env.store.read_after(0, 100)]
+
+
+def test_a_read_is_answered_and_audited_in_the_next_group(env: Env) -> None:
+    edge = Edge(env.services, Metrics())
+    status, body, response = dispatch(edge, signed(env, "ListTrails", {}))
+    assert (status, body) == (200, {"Trails": []})
+    assert response.headers["x-amzn-requestid"] == "00000000-0000-4000-8000-000000000001"
+    assert response.headers["content-type"] == JSON_11
+    assert env.store.count_events(ACCOUNT) == 0  # reads are committed in groups, nobody waits
+    edge.flush_reads()
+    deadline = time.monotonic() + 10
+    while env.store.count_events(ACCOUNT) == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (record,) = audited(env)
+    assert (record["eventName"], record["awsRegion"], record["requestID"]) == (
+        "ListTrails",
+        "eu-west-1",
+        "00000000-0000-4000-8000-000000000001",
+    )
+    assert (record["sourceIPAddress"], record["userAgent"]) == ("192.0.2.9", "unit/1")
+
+
+def test_a_failed_change_is_audited_before_it_is_answered(env: Env) -> None:
+    edge = Edge(env.services, Metrics())
+    status, body, _ = dispatch(edge, signed(env, "StartLogging", {"Name": "missing"}))
+    assert status == 400
+    assert body["__type"] == "TrailNotFoundException"
+    (record,) = audited(env)
+    assert (record["eventName"], record["errorCode"]) == ("StartLogging", "TrailNotFoundException")
+    assert (
+        edge.metrics.registry.get_sample_value(
+            "opentrail_requests_total", {"operation": "StartLogging", "status": "400"}
+        )
+        == 1
+    )
+
+
+def test_an_organizations_call_is_audited_in_us_east_1(env: Env) -> None:
+    edge = Edge(env.services, Metrics())
+    request = signed(
+        env,
+        "DescribeOrganization",
+        {},
+        service="organizations",
+        prefix="AWSOrganizationsV20161128.",
+        region="ap-south-1",
+    )
+    status, body, _ = dispatch(edge, request)
+    assert (status, body["__type"]) == (400, "AWSOrganizationsNotInUseException")
+    (record,) = audited(env)
+    assert (record["eventSource"], record["awsRegion"]) == ("organizations.amazonaws.com", "us-east-1")
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"secret": "not-the-secret"}, 403, "InvalidSignatureException"),
+        ({"prefix": "com.amazonaws.cloudtrail.v20131101.Other."}, 400, "UnknownOperationException"),
+        ({"service": "sts"}, 400, "UnknownOperationException"),
+        ({"content_type": "text/plain"}, 400, "SerializationException"),
+    ],
+)
+def test_refusals_in_cloudtrails_error_shape(
+    env: Env, change: dict[str, Any], status: int, code: str
+) -> None:
+    edge = Edge(env.services, Metrics())
+    got_status, body, _ = dispatch(edge, signed(env, "ListTrails", {}, **change))
+    assert (got_status, body["__type"]) == (status, code)
+
+
+def test_an_unknown_access_key_is_unrecognized(env: Env) -> None:
+    request = AWSRequest(
+        "POST", "http://127.0.0.1:8790/", data=b"{}", headers={"X-Amz-Target": TARGET_PREFIX + "ListTrails"}
+    )
+    SigV4Auth(Credentials("AKIANOSUCHKEY0000000", "secret"), "cloudtrail", "us-east-1").add_auth(request)
+    status, body, _ = dispatch(Edge(env.services, Metrics()), from_botocore(request))
+    assert (status, body["__type"]) == (403, "UnrecognizedClientException")
+    assert "AKIANOSUCHKEY0000000" in body["message"]
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(env: Env) -> None:
+    request = signed(env, "ListTrails", {"padding": "x" * 100})
+    with pytest.raises(RequestEntityTooLarge, match=r"request body is \d+ bytes; the limit is 10 bytes"):
+        asyncio.run(read_body(request, 10))
+    assert asyncio.run(read_body(signed(env, "ListTrails", {}), 10)) == b"{}"
