@@ -79,10 +79,16 @@ def _token(key: str) -> str:
 
 
 def _untoken(token: str) -> str:
+    refused = ListError(f"the continuation token {token[:40]!r} is not one this server issued")
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
+        key = base64.urlsafe_b64decode(token.encode()).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ListError(f"the continuation token {token[:40]!r} is not one this server issued") from None
+        raise refused from None
+    # The decoder skips characters outside its alphabet ('%%%%' decodes to the empty key): only the
+    # spelling this server issues is a token.
+    if _token(key) != token:
+        raise refused
+    return key
 
 
 def list_objects(storage: Storage, bucket: str, query: dict[str, str]) -> ET.Element:

@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from opentrail.errors import S3Error
 from opentrail.server.s3 import objects
-from opentrail.server.s3.target import Target
+from opentrail.server.s3.target import S3Target
 from tests.support.asgi import starlette_request
 from tests.support.calls import Env
 from tests.support.services import open_env
@@ -117,7 +117,7 @@ def env(tmp_path: Path) -> Iterator[Env]:
 def get(env: Env, range_header: str | None = None, head: bool = False) -> Response:
     headers = {} if range_header is None else {"range": range_header}
     request = starlette_request("HEAD" if head else "GET", "/objects/ten", headers=headers)
-    return asyncio.run(objects.get_object(env.call(ACCOUNT), request, Target("objects", "ten", {}), head))
+    return asyncio.run(objects.get_object(env.call(ACCOUNT), request, S3Target("objects", "ten", {}), head))
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from opentrail.errors import S3Error
-from opentrail.server.s3.target import Target, target_of
+from opentrail.server.s3.target import S3Target, target_of
 from tests.support.asgi import starlette_request
 
 
@@ -30,7 +30,7 @@ from tests.support.asgi import starlette_request
     ],
 )
 def test_bucket_and_key_from_the_path(raw_path: str, bucket: str, key: str) -> None:
-    assert target_of(starlette_request("GET", raw_path)) == Target(bucket, key, {})
+    assert target_of(starlette_request("GET", raw_path)) == S3Target(bucket, key, {})
 
 
 def test_the_query_keeps_blank_values() -> None:
