@@ -12,8 +12,6 @@ from typing import Any
 import msgspec
 
 from opentrail.delivery.leases import LeaseLost
-
-# Modules, not names: ``trails`` imports ``delivery``, which imports this module.
 from opentrail.store import Doc, Store
 
 KIND = "delivery"

@@ -49,8 +49,6 @@ from opentrail.delivery.notifications import Notice
 from opentrail.delivery.signing import Signer
 from opentrail.delivery.state import KIND, DigestChain, LogRange, State, load_state, save_state
 from opentrail.errors import ConfigError, StoreError
-
-# ``selection`` as a module: it imports ``trails``, which imports this module.
 from opentrail.selectors import engine as selection
 from opentrail.storage import SSE_KMS, SSE_S3, Encryption, NoSuchBucket, Storage, StorageError
 from opentrail.store import Doc, LogRow, Store

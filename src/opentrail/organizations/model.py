@@ -6,7 +6,7 @@ account first) and the CreateAccount requests, so DescribeCreateAccountStatus ca
 
 An account belongs to at most one organization. Accounts join only by being created into one
 (CreateAccount), so membership changes are single writes to that one document. This module is the
-model and its lookups; the Organizations API is ``organizations_api``, and trails and delivery read
+model and its lookups; the Organizations API is ``organizations.operations``, and trails and delivery read
 membership through ``of_account`` and ``managed_by``.
 """
 
