@@ -238,6 +238,7 @@ def put_events(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from opentrail.client import remote, replay
+    from opentrail.client.endpoint import resolve_endpoint
 
     if account_id is not None and not (len(account_id) == 12 and account_id.isdigit()):
         raise ConfigError(f"--account-id must be 12 digits, got {account_id!r}")
@@ -264,7 +265,7 @@ def put_events(
             markup=False,
         )
 
-    with remote.Client(remote.resolve_endpoint(endpoint_url), credentials, str(region)) as conn, progress:
+    with remote.Client(resolve_endpoint(endpoint_url), credentials, str(region)) as conn, progress:
         task = progress.add_task("put-events", total=sum(counts))
         replayer = replay.Replayer(conn, account_id, max_attempts=max_attempts, on_retry=retrying)
         summary = replayer.run(
@@ -445,6 +446,7 @@ def lookup_events(
     import botocore.session
 
     from opentrail.client import remote
+    from opentrail.client.endpoint import resolve_endpoint
 
     params: dict[str, Any] = {}
     if attributes:
@@ -463,7 +465,7 @@ def lookup_events(
     except botocore.exceptions.BotoCoreError as exc:
         raise ConfigError(f"cannot read the AWS configuration: {exc}") from None
     events: list[dict[str, Any]] = []
-    with remote.Client(remote.resolve_endpoint(endpoint_url), credentials, str(region)) as conn:
+    with remote.Client(resolve_endpoint(endpoint_url), credentials, str(region)) as conn:
         token: str | None = None
         while max_items is None or len(events) < max_items:
             page = conn.cloudtrail("LookupEvents", {**params, "NextToken": token} if token else params)

@@ -46,13 +46,14 @@ def _organizations(
     import botocore.session
 
     from opentrail.client import remote
+    from opentrail.client.endpoint import resolve_endpoint
 
     try:
         credentials = remote.resolve_credentials(Path(data_dir) if data_dir else None)
         region = region or botocore.session.Session().get_config_variable("region") or "us-east-1"
     except botocore.exceptions.BotoCoreError as exc:
         raise ConfigError(f"cannot read the AWS configuration: {exc}") from None
-    with remote.Client(remote.resolve_endpoint(endpoint_url), credentials, str(region)) as conn:
+    with remote.Client(resolve_endpoint(endpoint_url), credentials, str(region)) as conn:
         yield conn.organizations
 
 
