@@ -27,8 +27,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from opentrail.clock import FixedClock
-from opentrail.delivery.digests import ListedLog, PreviousDigest, build_digest, digest_key, metadata
-from opentrail.delivery.logfiles import build_log_file, log_file_key, unique_suffix
+from opentrail.delivery.digests import ListedLog, PreviousDigest, build_digest, metadata
+from opentrail.delivery.layout import digest_key, log_file_key
+from opentrail.delivery.logfiles import build_log_file, unique_suffix
 from opentrail.delivery.signing import Signer
 from opentrail.storage import LocalStorage
 from opentrail.store import open_store

@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 
 from opentrail.clock import FixedClock, format_time
-from opentrail.delivery.digests import ListedLog, PreviousDigest, build_digest, digest_key, metadata
-from opentrail.delivery.logfiles import build_log_file, log_file_key, unique_suffix
+from opentrail.delivery.digests import ListedLog, PreviousDigest, build_digest, metadata
+from opentrail.delivery.layout import digest_key, log_file_key
+from opentrail.delivery.logfiles import build_log_file, unique_suffix
 from opentrail.delivery.signing import Signer, SigningKey
 from opentrail.storage import LocalStorage
 from opentrail.store import open_store
