@@ -82,7 +82,7 @@ def _exit_now(code: int | str | None) -> NoReturn:
 
 def _validate_logs(arguments: dict[str, Any]) -> None:
     from opentrail.errors import OpenTrailError
-    from opentrail.validate.report import execute
+    from opentrail.validate.command import execute
 
     try:
         execute(arguments)

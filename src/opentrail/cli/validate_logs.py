@@ -3,7 +3,7 @@
 ``opentrail.launch`` sends ``opentrail validate-logs ...`` here when its own quick reading of the
 arguments declines them (help, mistakes, unusual forms): the full CLI (the store, the accounts, rich,
 ...) costs more to import than validating a day of logs takes. ``cli`` registers the same command, so
-``opentrail --help`` lists it and every way runs ``validation_report.execute``.
+``opentrail --help`` lists it and every way runs ``validate.command.execute``.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from opentrail.cli.common import run
 def validate_logs(**arguments: Any) -> None:
     """Check the digest chain and log files of a trail, as `aws cloudtrail validate-logs` does (same
     arguments, lines and exit codes), in parallel, plus unlisted log files and digest hash links."""
-    from opentrail.validate.report import execute
+    from opentrail.validate.command import execute
 
     execute(arguments)
 
