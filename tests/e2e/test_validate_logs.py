@@ -80,6 +80,11 @@ def both(server: Server, *args: str) -> tuple[Run, Run]:
     return aws, ours
 
 
+def window(bucket: str) -> list[str]:
+    """The arguments of a run over the chains' six hours in ``bucket``."""
+    return ["--trail-arn", ARN, "--start-time", START, "--end-time", END, "--s3-bucket", bucket]
+
+
 def assert_same(aws: subprocess.CompletedProcess[str], ours: subprocess.CompletedProcess[str]) -> None:
     assert (ours.returncode, ours.stdout, ours.stderr) == (aws.returncode, aws.stdout, aws.stderr)
 
@@ -101,7 +106,7 @@ def test_the_same_lines_and_status_as_the_aws_cli(
     prepared: tuple[Server, dict[str, Chain]], case: str
 ) -> None:
     server, chains = prepared
-    args = ["--trail-arn", ARN, "--start-time", START, "--end-time", END, "--s3-bucket", chains[case].bucket]
+    args = window(chains[case].bucket)
     verbose = [*args, "--verbose"]
     runs = run_all(
         server,
@@ -168,16 +173,7 @@ def test_the_trail_is_found_by_describe_trails(prepared: tuple[Server, dict[str,
 
 def test_the_local_store_is_read_without_the_s3_api(prepared: tuple[Server, dict[str, Chain]]) -> None:
     server, chains = prepared
-    args = [
-        "--trail-arn",
-        ARN,
-        "--start-time",
-        START,
-        "--end-time",
-        END,
-        "--s3-bucket",
-        chains["deleted-log"].bucket,
-    ]
+    args = window(chains["deleted-log"].bucket)
     storage = f"file://{server.data_dir / 'buckets'}"
     aws, ours = run_all(
         server,
@@ -189,16 +185,7 @@ def test_the_local_store_is_read_without_the_s3_api(prepared: tuple[Server, dict
 
 def test_a_log_file_no_digest_lists_is_invalid(prepared: tuple[Server, dict[str, Chain]]) -> None:
     server, chains = prepared
-    args = [
-        "--trail-arn",
-        ARN,
-        "--start-time",
-        START,
-        "--end-time",
-        END,
-        "--s3-bucket",
-        chains["unlisted"].bucket,
-    ]
+    args = window(chains["unlisted"].bucket)
     aws, ours = both(server, *args)
     assert aws.returncode == 0  # the AWS CLI never looks at files outside the digests
     assert ours.returncode == 1
@@ -212,7 +199,7 @@ def test_a_log_file_no_digest_lists_is_invalid(prepared: tuple[Server, dict[str,
 def test_a_wrong_previous_digest_hash_is_invalid(prepared: tuple[Server, dict[str, Chain]]) -> None:
     server, chains = prepared
     chain = chains["prevhash"]
-    args = ["--trail-arn", ARN, "--start-time", START, "--end-time", END, "--s3-bucket", chain.bucket]
+    args = window(chain.bucket)
     aws, ours = both(server, *args)
     assert aws.returncode == 0  # the AWS CLI does not check previousDigestHashValue
     assert ours.returncode == 1
@@ -229,7 +216,7 @@ def test_a_wrong_previous_digest_hash_is_invalid(prepared: tuple[Server, dict[st
 def test_json_report(prepared: tuple[Server, dict[str, Chain]]) -> None:
     server, chains = prepared
     chain = chains["deleted-log"]
-    args = ["--trail-arn", ARN, "--start-time", START, "--end-time", END, "--s3-bucket", chain.bucket]
+    args = window(chain.bucket)
     ours = server.cli("validate-logs", *args, "--output", "json", check=False)
     assert ours.returncode == 1
     assert ours.stderr == ""
