@@ -18,7 +18,7 @@ LOG_FOLDER = "CloudTrail"
 DIGEST_FOLDER = "CloudTrail-Digest"
 LOG_TIME = "%Y%m%dT%H%MZ"  # a log file's delivery minute
 DIGEST_TIME = "%Y%m%dT%H%M%SZ"  # a digest's end time, to the second
-DAY = "%Y/%m/%d"  # the date folders
+DATE_FOLDERS = "%Y/%m/%d"
 
 
 def _utc(at: float | datetime) -> datetime:
@@ -52,7 +52,7 @@ def log_file_key(
     """The object key of a log file delivered at ``delivered_at`` (date folders and minute: delivery time)."""
     when = _utc(delivered_at)
     name = f"{log_file_stem(account, region)}{when.strftime(LOG_TIME)}_{unique}.json.gz"
-    return f"{log_folder(prefix, account, region, org_id)}/{when.strftime(DAY)}/{name}"
+    return f"{log_folder(prefix, account, region, org_id)}/{when.strftime(DATE_FOLDERS)}/{name}"
 
 
 def digest_folder(prefix: str | None, account: str, source_region: str, org_id: str | None = None) -> str:
@@ -82,9 +82,9 @@ def digest_key(
     when = _utc(end)
     stem = digest_file_stem(account, source_region, trail_name, home_region)
     folder = digest_folder(prefix, account, source_region, org_id)
-    return f"{folder}/{when.strftime(DAY)}/{stem}{when.strftime(DIGEST_TIME)}.json.gz"
+    return f"{folder}/{when.strftime(DATE_FOLDERS)}/{stem}{when.strftime(DIGEST_TIME)}.json.gz"
 
 
 def day_folder(folder: str, day: datetime) -> str:
     """The date folder of ``day`` under ``folder``, with its trailing slash: a listing prefix."""
-    return f"{folder}/{day.strftime(DAY)}/"
+    return f"{folder}/{day.strftime(DATE_FOLDERS)}/"

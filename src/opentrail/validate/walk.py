@@ -178,7 +178,7 @@ class Walk:
             result.items.append(future)
 
 
-def collect(items: list[Item]) -> list[Line]:
+def lines_in_order(items: list[Item]) -> list[Line]:
     """The walk's items in order, each log check waited for."""
     return [item.result() if isinstance(item, Future) else item for item in items]
 
@@ -199,5 +199,5 @@ def walk_chain(
         keys = pool.submit(load_public_keys, list_public_keys, result.start, result.end)
         pool.submit(preload_crypto)  # while the keys and the digests are being listed
         walk.run(result, keys)
-        lines = collect(result.items)
+        lines = lines_in_order(result.items)
     return [*lines, *walk.logs.unlisted()]
