@@ -3,9 +3,12 @@ keep-alive sockets driven by one I/O thread.
 
 ``validate-logs`` makes one GetObject per file, so per-request overhead is the run: boto3 spends about
 5 ms of CPU a call and httpx about 1 ms, and importing botocore and httpx alone takes longer than
-validating a day of logs. The signatures are the ones botocore makes (the server checks them with the
-same rules as AWS): S3 signs the path as sent and the payload hash; other services sign the path
-encoded once more.
+validating a day of logs. On bench.validate's day (24 digests, 288 log files), the whole run took a
+median 0.30 s with this client and 0.93 s with the same requests through httpx and botocore's signers
+(importing those two alone: about 250 ms), in one run of the bench, on the same data.
+
+The signatures are the ones botocore makes (the server checks them with the same rules as AWS): S3
+signs the path as sent and the payload hash; other services sign the path encoded once more.
 """
 
 from __future__ import annotations
