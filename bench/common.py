@@ -34,7 +34,6 @@ from typing import Any
 import msgspec
 
 OPENTRAIL = [sys.executable, "-m", "opentrail"]
-CLOUDTRAIL_TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
 
 
 # -- the server process -------------------------------------------------------------------------------

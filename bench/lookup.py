@@ -48,6 +48,7 @@ import msgspec
 
 from opentrail.events import Kind, index_record
 from opentrail.history import lookup as lookup_op
+from opentrail.protocol import CLOUDTRAIL_TARGET_PREFIX
 from opentrail.store import LOOKUP_ATTRIBUTES, EventQuery
 from opentrail.store.sqlite import events as sql_events
 from opentrail.store.sqlite.history import SCHEMA as HISTORY_SCHEMA
@@ -56,7 +57,6 @@ from opentrail.store.sqlite.store import SQLiteStore, connect
 from opentrail.tokens import TokenSealer
 
 from .common import (
-    CLOUDTRAIL_TARGET,
     Connection,
     Credentials,
     RecordFactory,
@@ -335,7 +335,7 @@ class LookupClient:
     def __init__(self, port: int, creds: Credentials) -> None:
         self.signer = Signer(creds, MAIN_REGION, "cloudtrail", f"127.0.0.1:{port}")
         self.conn = Connection(port)
-        self.target = CLOUDTRAIL_TARGET + "LookupEvents"
+        self.target = CLOUDTRAIL_TARGET_PREFIX + "LookupEvents"
 
     def sign(self, params: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
         body = msgspec.json.encode(params)

@@ -35,10 +35,10 @@ from pathlib import Path
 import psycopg
 
 from opentrail.events import index_record
+from opentrail.protocol import CLOUDTRAIL_TARGET_PREFIX, JSON_11_CONTENT_TYPE
 
 from . import postgres as postgres_bench
 from .common import (
-    CLOUDTRAIL_TARGET,
     Connection,
     Credentials,
     Server,
@@ -132,7 +132,7 @@ def lookup_times(nodes: list[Node], creds: Credentials, calls: int, event_name: 
         try:
             for _ in range(calls // len(nodes) + (i < calls % len(nodes))):
                 headers = signer.headers(
-                    "/", body, "application/x-amz-json-1.1", CLOUDTRAIL_TARGET + "LookupEvents"
+                    "/", body, JSON_11_CONTENT_TYPE, CLOUDTRAIL_TARGET_PREFIX + "LookupEvents"
                 )
                 started = time.perf_counter()
                 status, payload = conn.post("/", body, headers)

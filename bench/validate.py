@@ -27,8 +27,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from opentrail.clock import FixedClock
-from opentrail.delivery.digests import ListedLog, PreviousDigest, build_digest, digest_key, metadata
-from opentrail.delivery.logfiles import build_log_file, log_file_key, unique_suffix
+from opentrail.delivery.digests import ListedLog, PreviousDigest, build_digest, metadata
+from opentrail.delivery.layout import digest_key, log_file_key
+from opentrail.delivery.logfiles import build_log_file, unique_suffix
 from opentrail.delivery.signing import Signer
 from opentrail.storage import LocalStorage
 from opentrail.store import open_store
@@ -101,6 +102,53 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, subprocess.Compl
     return time.perf_counter() - began, done
 
 
+def client_env(server: Server) -> dict[str, str]:
+    """Both validators' environment: the server's root credentials and endpoint, nothing of ours."""
+    assert server.root is not None
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OPENTRAIL_"))}
+    env.update(
+        AWS_ACCESS_KEY_ID=server.root.access_key_id,
+        AWS_SECRET_ACCESS_KEY=server.root.secret,
+        AWS_DEFAULT_REGION=REGION,
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{server.port}",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    return env
+
+
+def race(
+    commands: list[tuple[str, list[str]]], env: dict[str, str], runs: int, files: int
+) -> dict[str, list[float]]:
+    """Wall times of each command over ``runs`` rounds; each run must find every file valid."""
+    times: dict[str, list[float]] = {name: [] for name, _ in commands}
+    for round_ in range(runs):
+        # Rotate the order each round: on a shared machine no tool always runs right after another's
+        # burst of CPU (or first, into a quiet machine).
+        shift = round_ % len(commands)
+        for name, argv in commands[shift:] + commands[:shift]:
+            seconds, done = timed(argv, env)
+            if done.returncode != 0 or f"{files}/{files} log files valid" not in done.stdout:
+                raise SystemExit(f"{name} did not validate the day: {done.stdout}\n{done.stderr}")
+            times[name].append(seconds)
+    return times
+
+
+def report(times: dict[str, list[float]]) -> None:
+    aws, ours = statistics.median(times["aws"]), statistics.median(times["opentrail"])
+    for name, label in (
+        ("aws", "aws cloudtrail validate-logs"),
+        ("opentrail", "opentrail validate-logs"),
+    ):
+        runs = ", ".join(f"{t:.2f}" for t in times[name])
+        print(f"{label:<30} median {statistics.median(times[name]):.2f} s  ({runs})")
+    print(
+        f"ratio (aws / opentrail): {aws / ours:.1f}x, reading the store directly: "
+        f"{aws / statistics.median(times['direct']):.1f}x"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--logs", type=int, default=12, help="log files per digest")
@@ -117,17 +165,6 @@ def main() -> None:
         precompile()
         print(f"built 24 digests, {files} log files in {time.perf_counter() - began:.1f} s")
         server.start()
-        assert server.root is not None
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OPENTRAIL_"))}
-        env.update(
-            AWS_ACCESS_KEY_ID=server.root.access_key_id,
-            AWS_SECRET_ACCESS_KEY=server.root.secret,
-            AWS_DEFAULT_REGION=REGION,
-            AWS_ENDPOINT_URL=f"http://127.0.0.1:{server.port}",
-            AWS_CONFIG_FILE=os.devnull,
-            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-            AWS_EC2_METADATA_DISABLED="true",
-        )
         common = [
             "--trail-arn",
             f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/{TRAIL}",
@@ -138,31 +175,13 @@ def main() -> None:
             "--s3-bucket",
             BUCKET,
         ]
-        aws_argv = [AWS_CLI, "cloudtrail", "validate-logs", *common]
-        ours_argv = [OPENTRAIL, "validate-logs", *common, "--workers", str(args.workers)]
-        direct_argv = [*ours_argv, "--storage-url", f"file://{data_dir / 'buckets'}"]
-        times: dict[str, list[float]] = {"aws": [], "opentrail": [], "direct": []}
-        commands = [("aws", aws_argv), ("opentrail", ours_argv), ("direct", direct_argv)]
-        for round_ in range(args.runs):
-            # Rotate the order each round: on a shared machine no tool always runs right after another's
-            # burst of CPU (or first, into a quiet machine).
-            shift = round_ % len(commands)
-            for name, argv in commands[shift:] + commands[:shift]:
-                seconds, done = timed(argv, env)
-                if done.returncode != 0 or f"{files}/{files} log files valid" not in done.stdout:
-                    raise SystemExit(f"{name} did not validate the day: {done.stdout}\n{done.stderr}")
-                times[name].append(seconds)
-        aws, ours = statistics.median(times["aws"]), statistics.median(times["opentrail"])
-        for name, label in (
-            ("aws", "aws cloudtrail validate-logs"),
-            ("opentrail", "opentrail validate-logs"),
-        ):
-            runs = ", ".join(f"{t:.2f}" for t in times[name])
-            print(f"{label:<30} median {statistics.median(times[name]):.2f} s  ({runs})")
-        print(
-            f"ratio (aws / opentrail): {aws / ours:.1f}x, reading the store directly: "
-            f"{aws / statistics.median(times['direct']):.1f}x"
-        )
+        ours = [OPENTRAIL, "validate-logs", *common, "--workers", str(args.workers)]
+        commands = [
+            ("aws", [AWS_CLI, "cloudtrail", "validate-logs", *common]),
+            ("opentrail", ours),
+            ("direct", [*ours, "--storage-url", f"file://{data_dir / 'buckets'}"]),
+        ]
+        report(race(commands, client_env(server), args.runs, files))
     finally:
         server.stop()
         remove_dir(data_dir)

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from opentrail.client import replay
 from tests.support.server import Credentials, Server, free_port
 
 REGION = "eu-west-3"
@@ -165,24 +164,6 @@ def test_batches_respect_batch_size(server: Server, account: Credentials, tmp_pa
     result = server.cli_as(account, "put-events", "--batch-size", "7", str(path), "--output", "json")
     assert summary(result)["accepted"] == 60
     assert len(events(server, account)) == 60
-
-
-def test_batches_never_split_a_record_and_stay_under_the_byte_limit() -> None:
-    # A pure function over real bytes: the packing rule the command relies on.
-    sizes = [10, 400, 300, 5, 600, 1, 1]
-    records = [b'{"p":"' + b"x" * n + b'"}' for n in sizes]
-    source = replay.Source(Path("f.json"), replay.Shape.ARRAY, records)
-    packed = list(replay.batches([source, source], max_records=3, max_bytes=1000))
-    assert [b for batch in packed for b in json.loads(batch.body)["Records"]] == [
-        json.loads(r) for r in records * 2
-    ]
-    for batch in packed:
-        assert len(batch.origins) <= 3
-        assert len(batch.body) <= 1000 or len(batch.origins) == 1
-        assert batch.body == b'{"Records":[' + b",".join(records[i] for _, i in batch.origins) + b"]}"
-    # A record larger than the byte limit travels alone rather than being refused by the client.
-    big = replay.Source(Path("g.json"), replay.Shape.ARRAY, [b"{}", b'{"p":"' + b"y" * 2000 + b'"}', b"{}"])
-    assert [len(b.origins) for b in replay.batches([big], 10, 1000)] == [1, 1, 1]
 
 
 def test_one_bad_record_is_reported_and_the_rest_kept(

@@ -58,7 +58,7 @@ class Item:
 def _sliced(dataset: str, path: Path) -> Iterator[Item]:
     """Records as ``put-events`` slices them, each checked to be a verbatim span of the file."""
     data = path.read_bytes()
-    source = replay.parse(path, data)
+    source = replay.parse_source(path, data)
     for index, raw in enumerate(source.records):
         assert raw in data, f"{path} {source.where(index)} is not a verbatim slice of the file"
         yield Item(dataset, path, source.where(index), raw)

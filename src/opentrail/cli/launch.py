@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any, NoReturn
 
-# The validate-logs options that take a value, by flag, as parameter names (validation_cli's command).
+# The validate-logs options that take a value, by flag, as parameter names (cli/validate_logs.py's).
 _VALUED = {
     "--data-dir": "data_dir",
     "--trail-arn": "trail_arn",
@@ -82,7 +82,7 @@ def _exit_now(code: int | str | None) -> NoReturn:
 
 def _validate_logs(arguments: dict[str, Any]) -> None:
     from opentrail.errors import OpenTrailError
-    from opentrail.validate.report import execute
+    from opentrail.validate.command import execute
 
     try:
         execute(arguments)
@@ -95,14 +95,17 @@ def _validate_logs(arguments: dict[str, Any]) -> None:
 
 
 def main() -> None:
+    """``opentrail``: ``validate-logs`` read here if it can be, else click reads every command."""
     if sys.argv[1:2] == ["validate-logs"]:
         quick = quick_arguments(sys.argv[2:])
         if quick is not None:
             _validate_logs(quick)
-        from opentrail.cli.validate_logs import main as validate_logs
+        from opentrail.cli.common import run_command
+        from opentrail.cli.validate_logs import validate_logs
 
-        validate_logs(sys.argv[2:])
+        run_command(validate_logs, sys.argv[2:], prog_name="opentrail validate-logs")
     else:
-        from opentrail.cli.main import main as cli_main
+        from opentrail.cli.common import run_command
+        from opentrail.cli.main import cli
 
-        cli_main()
+        run_command(cli)

@@ -1,9 +1,10 @@
-"""The ``opentrail validate-logs`` command, and the lean start that runs it without the rest of the CLI.
+"""The ``opentrail validate-logs`` command as click reads it.
 
-``opentrail.launch`` sends ``opentrail validate-logs ...`` here when its own quick reading of the
-arguments declines them (help, mistakes, unusual forms): the full CLI (the store, the accounts, rich,
-...) costs more to import than validating a day of logs takes. ``cli`` registers the same command, so
-``opentrail --help`` lists it and every way runs ``validation_report.execute``.
+``cli/launch.py`` runs ``validate-logs`` without click when its own quick reading of the arguments
+succeeds, and sends anything else here (help, mistakes, unusual forms) without importing the rest of the
+CLI: the store, the accounts, rich, ... cost more to import than validating a day of logs takes.
+``cli/main.py`` registers the same command, so ``opentrail --help`` lists it; every way runs
+``validate.command.execute``.
 """
 
 from __future__ import annotations
@@ -12,13 +13,11 @@ from typing import Any
 
 import click
 
-from opentrail.cli.common import run
+from opentrail.cli.common import data_dir_option, endpoint_option
 
 
 @click.command("validate-logs")
-@click.option(
-    "--data-dir", envvar="OPENTRAIL_DATA_DIR", default=None, help="Data directory [./opentrail-data]."
-)
+@data_dir_option
 @click.option("--trail-arn", required=True, help="ARN of the trail whose log files to validate.")
 @click.option("--start-time", required=True, help="Validate log files delivered at or after this UTC time.")
 @click.option("--end-time", default=None, help="... and at or before this UTC time [now].")
@@ -26,7 +25,7 @@ from opentrail.cli.common import run
 @click.option("--s3-prefix", default=None, help="Key prefix of the digests (with --s3-bucket).")
 @click.option("--account-id", default=None, help="Account whose files to validate [the trail's].")
 @click.option("--verbose", is_flag=True, help="Also print every valid digest and log file.")
-@click.option("--endpoint-url", default=None, help="Server [$OPENTRAIL_ENDPOINT_URL, else the local one].")
+@endpoint_option
 @click.option("--region", default=None, help="Source region to validate [the trail's home region].")
 @click.option(
     "--storage-url",
@@ -38,11 +37,6 @@ from opentrail.cli.common import run
 def validate_logs(**arguments: Any) -> None:
     """Check the digest chain and log files of a trail, as `aws cloudtrail validate-logs` does (same
     arguments, lines and exit codes), in parallel, plus unlisted log files and digest hash links."""
-    from opentrail.validate.report import execute
+    from opentrail.validate.command import execute
 
     execute(arguments)
-
-
-def main(args: list[str]) -> None:
-    """``opentrail validate-logs ARGS`` as ``cli.main`` runs it, without importing the full CLI."""
-    run(validate_logs, args, prog_name="opentrail validate-logs")

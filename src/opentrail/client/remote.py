@@ -19,19 +19,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, ReadOnlyCredentials
 
 from opentrail.errors import ConfigError, RemoteError
-
-DEFAULT_ENDPOINT = "http://127.0.0.1:8790"
-CLOUDTRAIL_TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
-ORGANIZATIONS_TARGET = "AWSOrganizationsV20161128."
-
-
-def resolve_endpoint(endpoint_url: str | None) -> str:
-    return (
-        endpoint_url
-        or os.environ.get("OPENTRAIL_ENDPOINT_URL")
-        or os.environ.get("AWS_ENDPOINT_URL")
-        or DEFAULT_ENDPOINT
-    ).rstrip("/")
+from opentrail.protocol import CLOUDTRAIL_TARGET_PREFIX, JSON_11_CONTENT_TYPE, ORGANIZATIONS_TARGET_PREFIX
 
 
 def resolve_credentials(data_dir: Path | None = None, profile: str | None = None) -> ReadOnlyCredentials:
@@ -103,18 +91,18 @@ class Client:
 
     def cloudtrail(self, operation: str, params: dict[str, Any] | None = None) -> Any:
         """Call a CloudTrail JSON 1.1 operation; returns the decoded response."""
-        return self._json("cloudtrail", CLOUDTRAIL_TARGET + operation, params)
+        return self._json("cloudtrail", CLOUDTRAIL_TARGET_PREFIX + operation, params)
 
     def organizations(self, operation: str, params: dict[str, Any] | None = None) -> Any:
         """Call an AWS Organizations JSON 1.1 operation; returns the decoded response."""
-        return self._json("organizations", ORGANIZATIONS_TARGET + operation, params)
+        return self._json("organizations", ORGANIZATIONS_TARGET_PREFIX + operation, params)
 
     def _json(self, service: str, target: str, params: dict[str, Any] | None) -> Any:
         response = self._send(
             service,
             "/",
             msgspec.json.encode(params or {}),
-            {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target},
+            {"Content-Type": JSON_11_CONTENT_TYPE, "X-Amz-Target": target},
         )
         if response.status_code >= 300:
             self._raise(response)

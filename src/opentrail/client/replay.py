@@ -25,11 +25,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
-from opentrail.client.remote import Client
 from opentrail.errors import ConfigError, RemoteError
 
 MAX_BATCH_RECORDS = 500
@@ -148,7 +147,7 @@ def _json_lines(path: Path, data: bytes, whole_error: msgspec.DecodeError) -> So
     return Source(path, Shape.LINES, records, numbers)
 
 
-def parse(path: Path, data: bytes) -> Source:
+def parse_source(path: Path, data: bytes) -> Source:
     """Recognise the file's shape and slice out its records; ``ConfigError`` names what is wrong."""
     first = data.lstrip()[:1]
     if not first:
@@ -180,8 +179,9 @@ def parse(path: Path, data: bytes) -> Source:
     )
 
 
-def load(path: Path) -> Source:
-    return parse(path, read_bytes(path))
+def load_source(path: Path) -> Source:
+    """The records of the file at ``path``."""
+    return parse_source(path, read_bytes(path))
 
 
 @dataclass(slots=True)
@@ -312,12 +312,18 @@ def retryable(err: RemoteError) -> bool:
 RetryHook = Callable[[Batch, int, float, RemoteError], None]
 
 
+class Ingest(Protocol):
+    """Where batches go: ``client.remote.Client``, signed, to the server's native ingest endpoint."""
+
+    def ingest_records(self, body: bytes, account_id: str | None = None) -> Any: ...
+
+
 class Replayer:
     """Sends batches through one client, retrying what is safe to retry."""
 
     def __init__(
         self,
-        client: Client,
+        client: Ingest,
         account_id: str | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         base_delay: float = 0.5,
@@ -422,7 +428,7 @@ def scan(paths: list[Path]) -> list[int]:
     problems: list[str] = []
     for path in paths:
         try:
-            counts.append(len(load(path).records))
+            counts.append(len(load_source(path).records))
         except ConfigError as exc:
             problems.append(str(exc))
     if len(problems) == 1:
@@ -435,7 +441,7 @@ def scan(paths: list[Path]) -> list[int]:
 def _reload(paths: list[Path], counts: list[int]) -> Iterator[Source]:
     # Files are parsed again rather than kept from ``scan``, so memory holds one file at a time.
     for path, count in zip(paths, counts, strict=True):
-        source = load(path)
+        source = load_source(path)
         found = len(source.records)
         if found != count:
             raise _bad(path, f"the file changed while being replayed: {count} records, now {found}")

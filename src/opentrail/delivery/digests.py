@@ -1,4 +1,4 @@
-"""CloudTrail digest files: key, JSON and the string that is signed (reference §5.5-5.7).
+"""CloudTrail digest files: JSON and the string that is signed (reference §5.6-5.7); keys are in ``layout``.
 
 A digest lists the log files delivered for one trail and source region in [start, end], links to the
 previous digest (hash, signature, location) and is signed over ``signing_string``. The signature itself
@@ -14,36 +14,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
 from opentrail.clock import format_time
-from opentrail.delivery.logfiles import account_root, gzip_member
+from opentrail.delivery.logfiles import gzip_member
 
 SIGNATURE_ALGORITHM = "SHA256withRSA"
 HASH_ALGORITHM = "SHA-256"
-
-
-def digest_key(
-    prefix: str | None,
-    account: str,
-    source_region: str,
-    trail_name: str,
-    home_region: str,
-    end: float,
-    org_id: str | None = None,
-) -> str:
-    """The digest's object key; folders and the seconds-precise timestamp come from the END time.
-
-    The validator slices the last 24 characters as ``YYYYMMDDTHHMMSSZ.json.gz``, so nothing may follow
-    the timestamp (no ``_backfill``, which older CLIs mis-slice).
-    """
-    when = datetime.fromtimestamp(int(end), tz=UTC)
-    regions = f"{source_region}_{trail_name}_{home_region}"
-    name = f"{account}_CloudTrail-Digest_{regions}_{when:%Y%m%dT%H%M%SZ}.json.gz"
-    return f"{account_root(prefix, account, org_id)}/CloudTrail-Digest/{source_region}/{when:%Y/%m/%d}/{name}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""CloudTrail log files: their object keys and their bytes (reference §5.1-5.2).
+"""CloudTrail log files: their bytes (reference §5.2; their keys are in ``layout``).
 
 Everything here is a pure function of its arguments, so delivery can rebuild the exact same object
 after a crash (DESIGN.md rule 2): the key's unique string comes from a seed the caller derives from
@@ -12,7 +12,6 @@ import string
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import msgspec
 from zlib_ng import zlib_ng
@@ -49,30 +48,6 @@ def unique_suffix(seed: bytes) -> str:
         number, digit = divmod(number, len(_ALPHABET))
         chars.append(_ALPHABET[digit])
     return "".join(chars)
-
-
-def account_root(prefix: str | None, account: str, org_id: str | None = None) -> str:
-    """``[prefix/]AWSLogs/[o-id/]<account>``: where a trail's objects for one account live."""
-    parts = [prefix] if prefix else []
-    parts.append("AWSLogs")
-    if org_id:
-        parts.append(org_id)
-    parts.append(account)
-    return "/".join(parts)
-
-
-def log_file_key(
-    prefix: str | None,
-    account: str,
-    region: str,
-    delivered_at: float,
-    unique: str,
-    org_id: str | None = None,
-) -> str:
-    """The object key of a log file delivered at ``delivered_at`` (date folders and minute: delivery time)."""
-    when = datetime.fromtimestamp(int(delivered_at), tz=UTC)
-    name = f"{account}_CloudTrail_{region}_{when:%Y%m%dT%H%MZ}_{unique}.json.gz"
-    return f"{account_root(prefix, account, org_id)}/CloudTrail/{region}/{when:%Y/%m/%d}/{name}"
 
 
 @dataclass(frozen=True, slots=True)

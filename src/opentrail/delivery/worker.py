@@ -41,10 +41,11 @@ from starlette.concurrency import run_in_threadpool
 
 from opentrail.clock import Clock, format_time
 from opentrail.context import Services
-from opentrail.delivery.digests import ListedLog, PreviousDigest, build_digest, digest_key, metadata
+from opentrail.delivery.digests import ListedLog, PreviousDigest, build_digest, metadata
 from opentrail.delivery.hooks import DeliveryHooks
+from opentrail.delivery.layout import digest_key, log_file_key
 from opentrail.delivery.leases import LeaseLost, Leases, new_node_id
-from opentrail.delivery.logfiles import build_log_file, log_file_key, unique_suffix
+from opentrail.delivery.logfiles import build_log_file, unique_suffix
 from opentrail.delivery.notifications import Notice
 from opentrail.delivery.signing import Signer
 from opentrail.delivery.state import KIND, DigestChain, LogRange, State, load_state, save_state

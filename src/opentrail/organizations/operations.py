@@ -43,7 +43,6 @@ from opentrail.organizations import model as organizations
 from opentrail.organizations.model import CreateRequest, Member, Organization
 from opentrail.trails import model as trails
 
-TARGET_PREFIX = "AWSOrganizationsV20161128."
 EVENT_SOURCE = "organizations.amazonaws.com"
 FEATURE_SETS = ("ALL", "CONSOLIDATED_BILLING")
 MAX_ACCOUNTS = 1000

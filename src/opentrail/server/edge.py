@@ -38,9 +38,10 @@ from opentrail.errors import (
     error_body,
 )
 from opentrail.ingest import native as ingest
+from opentrail.protocol import JSON_11_CONTENT_TYPE as JSON_11
 from opentrail.server import audit, sigv4
 from opentrail.server.metrics import Metrics
-from opentrail.server.operations import JSON_11, JSON_SERVICES, MAX_API_BODY, JsonService
+from opentrail.server.operations import JSON_SERVICES, MAX_API_BODY, JsonService
 from opentrail.server.s3.responses import xml_error
 from opentrail.server.s3.router import S3Api, is_s3
 from opentrail.trails import channels

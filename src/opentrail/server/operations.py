@@ -10,13 +10,12 @@ from opentrail.context import Call
 from opentrail.delivery import public_keys as keys
 from opentrail.history import lookup
 from opentrail.organizations import operations as organizations_api
+from opentrail.protocol import CLOUDTRAIL_TARGET_PREFIX, ORGANIZATIONS_TARGET_PREFIX
 from opentrail.selectors import operations as trail_selectors
 from opentrail.server import audit
 from opentrail.trails import channels, tags
 from opentrail.trails import operations as trails
 
-TARGET_PREFIX = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
-JSON_11 = "application/x-amz-json-1.1"
 MAX_API_BODY = 1024 * 1024
 Operation = Callable[[Call, dict[str, Any]], dict[str, Any]]
 
@@ -46,10 +45,10 @@ class JsonService:
 
 # By SigV4 credential-scope service name.
 JSON_SERVICES = {
-    "cloudtrail": JsonService("CloudTrail", TARGET_PREFIX, OPERATIONS, audit.EVENT_SOURCE),
+    "cloudtrail": JsonService("CloudTrail", CLOUDTRAIL_TARGET_PREFIX, OPERATIONS, audit.EVENT_SOURCE),
     "organizations": JsonService(
         "Organizations",
-        organizations_api.TARGET_PREFIX,
+        ORGANIZATIONS_TARGET_PREFIX,
         organizations_api.OPERATIONS,
         organizations_api.EVENT_SOURCE,
         audit_region="us-east-1",

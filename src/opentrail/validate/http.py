@@ -3,9 +3,12 @@ keep-alive sockets driven by one I/O thread.
 
 ``validate-logs`` makes one GetObject per file, so per-request overhead is the run: boto3 spends about
 5 ms of CPU a call and httpx about 1 ms, and importing botocore and httpx alone takes longer than
-validating a day of logs. The signatures are the ones botocore makes (the server checks them with the
-same rules as AWS): S3 signs the path as sent and the payload hash; other services sign the path
-encoded once more.
+validating a day of logs. On bench.validate's day (24 digests, 288 log files), the whole run took a
+median 0.30 s with this client and 0.93 s with the same requests through httpx and botocore's signers
+(importing those two alone: about 250 ms), in one run of the bench, on the same data.
+
+The signatures are the ones botocore makes (the server checks them with the same rules as AWS): S3
+signs the path as sent and the payload hash; other services sign the path encoded once more.
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from opentrail.protocol import CLOUDTRAIL_TARGET_PREFIX, JSON_11_CONTENT_TYPE, ORGANIZATIONS_TARGET_PREFIX
+
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-CLOUDTRAIL_TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
-ORGANIZATIONS_TARGET = "AWSOrganizationsV20161128."
 
 
 class TransportError(Exception):
@@ -362,8 +365,9 @@ class Engine:
         job.future.set_exception(TransportError(str(exc) or type(exc).__name__))
 
 
-class Client:
-    """CloudTrail JSON 1.1 calls and S3 GETs against one endpoint, signed with ``SigV4``."""
+class SocketClient:
+    """CloudTrail and Organizations JSON 1.1 calls and S3 GETs against one endpoint, signed with
+    ``SigV4`` and sent by an ``Engine``: the validator's counterpart of ``client.remote.Client``."""
 
     def __init__(self, endpoint_url: str, signer: SigV4, connections: int = 8, timeout: float = 60.0) -> None:
         self.endpoint_url = endpoint_url.rstrip("/")
@@ -373,7 +377,7 @@ class Client:
     def close(self) -> None:
         self.engine.close()
 
-    def __enter__(self) -> Client:
+    def __enter__(self) -> SocketClient:
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -402,22 +406,14 @@ class Client:
         return self.submit("s3", "GET", path, query)
 
     def cloudtrail(self, operation: str, params: dict[str, Any]) -> Reply:
-        headers = {
-            "Content-Type": "application/x-amz-json-1.1",
-            "X-Amz-Target": CLOUDTRAIL_TARGET + operation,
-        }
-        return self.submit(
-            "cloudtrail", "POST", "/", body=json.dumps(params).encode(), extra=headers
-        ).result()
+        return self._json("cloudtrail", CLOUDTRAIL_TARGET_PREFIX + operation, params)
 
     def organizations(self, operation: str, params: dict[str, Any]) -> Reply:
-        headers = {
-            "Content-Type": "application/x-amz-json-1.1",
-            "X-Amz-Target": ORGANIZATIONS_TARGET + operation,
-        }
-        return self.submit(
-            "organizations", "POST", "/", body=json.dumps(params).encode(), extra=headers
-        ).result()
+        return self._json("organizations", ORGANIZATIONS_TARGET_PREFIX + operation, params)
+
+    def _json(self, service: str, target: str, params: dict[str, Any]) -> Reply:
+        headers = {"Content-Type": JSON_11_CONTENT_TYPE, "X-Amz-Target": target}
+        return self.submit(service, "POST", "/", body=json.dumps(params).encode(), extra=headers).result()
 
 
 def json_error(reply: Reply) -> tuple[str, str]:

@@ -9,15 +9,30 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote_plus
 
 from opentrail.errors import ValidationAborted
-from opentrail.validate.chain import ObjectMissing
-from opentrail.validate.http import Client, Reply, TransportError
+from opentrail.validate.http import Reply, SocketClient, TransportError
 
 if TYPE_CHECKING:
     from opentrail.storage import Storage
+
+
+class ObjectMissing(Exception):
+    """The object does not exist (S3 ``NoSuchKey``): an INVALID line, not an abort."""
+
+
+if TYPE_CHECKING:
+
+    class Reader(Protocol):
+        """Read access to the buckets; any failure but a missing key raises ``ValidationAborted``. A
+        reader may also have ``fetch(bucket, key) -> Future[(data, metadata)]``, reading without a
+        thread of the caller's: log checks then run where each read completes, not on the pool."""
+
+        def list_keys(self, bucket: str, prefix: str, marker: str) -> Iterator[str]: ...
+
+        def get(self, bucket: str, key: str) -> tuple[bytes, dict[str, str]]: ...
 
 
 class StorageReader:
@@ -57,11 +72,11 @@ class S3Reader:
     location first, ListObjects v1 with a marker (keys url-encoded, as botocore asks), GetObject; S3's
     error text is passed on in botocore's words.
 
-    Requests go through ``validation_http`` (signed with ``hmac``, sent over keep-alive connections by
-    one I/O thread, no botocore or httpx import on the way); ``fetch`` does not wait for the reply.
+    Requests go through ``SocketClient`` (signed with ``hmac``, sent over keep-alive connections by one
+    I/O thread, no botocore or httpx import on the way); ``fetch`` does not wait for the reply.
     """
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: SocketClient) -> None:
         self.client = client
         self._located: set[str] = set()
         self._lock = threading.Lock()

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import zlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from opentrail.delivery.digests import (
     ListedLog,
     PreviousDigest,
     build_digest,
-    digest_key,
     metadata,
     signing_string,
 )
+from opentrail.delivery.layout import digest_key
 
 ACCOUNT = "123456789012"
 
@@ -26,37 +25,6 @@ T0 = datetime(2024, 5, 1, 11, 1, 31, tzinfo=UTC).timestamp()
 
 
 T1 = T0 + 3600  # 2024-05-01T12:01:31Z
-
-
-def cli_digest_regex(
-    prefix: str, account: str, src: str, name: str, home: str, org: str | None = None
-) -> str:
-    account_id, source_region, home_region = re.escape(account), re.escape(src), re.escape(home)
-    name = re.escape(name)
-    if org:
-        key = (
-            f"AWSLogs/{org}/{account_id}/CloudTrail\\-Digest/"
-            f"{source_region}/\\d+/\\d+/\\d+/{account_id}_CloudTrail\\-Digest_"
-            f"{source_region}_{name}_{home_region}_.+(?:_backfill)?\\.json\\.gz"
-        )
-    else:
-        key = (
-            f"AWSLogs/{account_id}/CloudTrail\\-Digest/{source_region}/"
-            f"\\d+/\\d+/\\d+/{account_id}_CloudTrail\\-Digest_"
-            f"{source_region}_{name}_{home_region}_.+(?:_backfill)?\\.json\\.gz"
-        )
-    if prefix:
-        key = re.escape(prefix) + "/" + key
-    return "^" + key + "$"
-
-
-def cli_marker_key(prefix: str, account: str, src: str, name: str, home: str, start: datetime) -> str:
-    date = start - timedelta(minutes=1)
-    key = (
-        f"AWSLogs/{account}/CloudTrail-Digest/{src}/{date:%Y/%m/%d}/{account}_CloudTrail-Digest_"
-        f"{src}_{name}_{home}_{date:%Y%m%dT%H%M%SZ}.json.gz"
-    )
-    return prefix + "/" + key if prefix else key
 
 
 def cli_signing_string(digest_data: dict[str, object], inflated: bytes) -> str:
@@ -76,35 +44,6 @@ def inflate_single_member(data: bytes) -> bytes:
     assert inflater.eof
     assert inflater.unused_data == b"", "unexpected data after end of compressed stream"
     return out
-
-
-def test_digest_key_matches_appendix_c_and_the_cli_regex() -> None:
-    key = digest_key("pfx", ACCOUNT, "us-east-1", "mytrail", "us-east-1", T1)
-    assert key == (
-        "pfx/AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2024/05/01/"
-        "123456789012_CloudTrail-Digest_us-east-1_mytrail_us-east-1_20240501T120131Z.json.gz"
-    )
-    assert re.match(cli_digest_regex("pfx", ACCOUNT, "us-east-1", "mytrail", "us-east-1"), key)
-    # The CLI slices the timestamp by position and parses it with its DATE_FORMAT.
-    assert datetime.strptime(key[-24:-8], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp() == T1
-    # The CLI's listing marker for a start one minute later is exactly this key: date folders and name
-    # come from the same (end) time.
-    start = datetime.fromtimestamp(T1 + 60, tz=UTC)
-    assert cli_marker_key("pfx", ACCOUNT, "us-east-1", "mytrail", "us-east-1", start) == key
-
-
-def test_digest_key_for_organization_and_multi_region_trails() -> None:
-    # Date folders come from the END time even when the period starts the day before.
-    end = datetime(2016, 8, 2, 0, 0, 31, tzinfo=UTC).timestamp()
-    key = digest_key(
-        None, "072477793200", "ap-northeast-1", "Test-trail", "us-west-2", end, org_id="o-x1y2z3"
-    )
-    assert key == (
-        "AWSLogs/o-x1y2z3/072477793200/CloudTrail-Digest/ap-northeast-1/2016/08/02/"
-        "072477793200_CloudTrail-Digest_ap-northeast-1_Test-trail_us-west-2_20160802T000031Z.json.gz"
-    )
-    regex = cli_digest_regex("", "072477793200", "ap-northeast-1", "Test-trail", "us-west-2", "o-x1y2z3")
-    assert re.match(regex, key)
 
 
 FIELDS = [

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from opentrail.delivery.logfiles import build_log_file, log_file_key, unique_suffix
+from opentrail.delivery.logfiles import build_log_file, unique_suffix
 
 T0 = datetime(2024, 5, 1, 11, 1, 31, tzinfo=UTC).timestamp()
 
@@ -28,33 +28,10 @@ def inflate_single_member(data: bytes) -> bytes:
     return out
 
 
-LOG_KEY = re.compile(
-    r"^(?:(?P<prefix>.+)/)?AWSLogs/(?:(?P<org>o-[a-z0-9]+)/)?(?P<acct>\d{12})/CloudTrail/(?P<region>[a-z0-9-]+)/"
-    r"(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/(?P=acct)_CloudTrail_(?P=region)_"
-    r"(?P=y)(?P=m)(?P=d)T\d{4}Z_[A-Za-z0-9]{16}\.json\.gz$"
-)
-
-
 def record(n: int, when: str) -> bytes:
     body = {"eventVersion": "1.11", "eventTime": when, "eventID": f"id-{n}", "pad": "x" * 1100}
     # A member OpenTrail does not model, in the producer's own spacing, must survive verbatim.
     return json.dumps(body).encode()[:-1] + b', "unknownField" :  {"a":1}}'
-
-
-def test_log_file_key_layout() -> None:
-    unique = unique_suffix(b"trail|us-east-2|1|10")
-    when = datetime(2015, 8, 1, 2, 10, 59, tzinfo=UTC).timestamp()
-    key = log_file_key(None, "111122223333", "us-east-2", when, unique)
-    assert key == (
-        f"AWSLogs/111122223333/CloudTrail/us-east-2/2015/08/01/"
-        f"111122223333_CloudTrail_us-east-2_20150801T0210Z_{unique}.json.gz"
-    )
-    assert LOG_KEY.match(key)
-    org = log_file_key("a/b", "111122223333", "eu-west-1", when, unique, org_id="o-abc123")
-    assert org.startswith("a/b/AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2015/08/01/")
-    match = LOG_KEY.match(org)
-    assert match
-    assert (match["org"], match["prefix"]) == ("o-abc123", "a/b")
 
 
 def test_unique_suffix_is_16_alphanumerics_and_a_function_of_the_seed() -> None:

@@ -20,10 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from opentrail.clock import FixedClock
-from opentrail.delivery.digests import (
-    build_digest,
-    digest_key,
-)
+from opentrail.delivery.digests import build_digest
+from opentrail.delivery.layout import digest_key
 from opentrail.delivery.signing import (
     DAY,
     KIND,

@@ -24,9 +24,10 @@ from opentrail.clock import SystemClock
 from opentrail.errors import InvalidInput, RequestEntityTooLarge, SerializationException, TrailNotFound
 from opentrail.events import decode, index_record
 from opentrail.organizations import accounts
+from opentrail.protocol import CLOUDTRAIL_TARGET_PREFIX as TARGET_PREFIX
+from opentrail.protocol import JSON_11_CONTENT_TYPE as JSON_11
 from opentrail.server.edge import Edge, JsonResponse, error_response, read_body, report_lost_reads
 from opentrail.server.metrics import Metrics
-from opentrail.server.operations import JSON_11, TARGET_PREFIX
 from opentrail.store.sqlite.store import SQLiteStore
 from tests.support.asgi import from_botocore
 from tests.support.calls import Env

@@ -7,7 +7,9 @@ from __future__ import annotations
 import botocore.session
 import pytest
 
-from opentrail.server.operations import JSON_11, JSON_SERVICES, OPERATIONS, TARGET_PREFIX
+from opentrail.protocol import CLOUDTRAIL_TARGET_PREFIX as TARGET_PREFIX
+from opentrail.protocol import JSON_11_CONTENT_TYPE as JSON_11
+from opentrail.server.operations import JSON_SERVICES, OPERATIONS
 
 SESSION = botocore.session.get_session()
 # The SigV4 service name each JSON service's clients sign with, and botocore's model of it.

@@ -14,7 +14,7 @@ from typing import ClassVar
 import pytest
 
 from opentrail.server import sigv4
-from opentrail.validate.http import Client, Engine, SigV4, TransportError
+from opentrail.validate.http import Engine, SigV4, SocketClient, TransportError
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # noqa: S105 - the AWS docs' example secret
 
@@ -96,7 +96,7 @@ def endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 def test_replies_in_any_order_of_completion(endpoint: str) -> None:
-    with Client(endpoint, SigV4("AKID", SECRET, None, "us-east-1"), connections=3) as client:
+    with SocketClient(endpoint, SigV4("AKID", SECRET, None, "us-east-1"), connections=3) as client:
         keys = [f"k{n}/x y" for n in range(40)]
         futures = [client.s3_get("bucket", key) for key in keys]
         futures += [client.s3_get("bucket", "bye"), client.s3_get("bucket", "after-bye")]

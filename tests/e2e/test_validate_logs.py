@@ -14,128 +14,16 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from opentrail.clock import FixedClock, format_time
-from opentrail.delivery.digests import ListedLog, PreviousDigest, build_digest, digest_key, metadata
-from opentrail.delivery.logfiles import build_log_file, log_file_key, unique_suffix
-from opentrail.delivery.signing import Signer, SigningKey
+from opentrail.clock import FixedClock
+from opentrail.delivery.signing import Signer
 from opentrail.storage import LocalStorage
 from opentrail.store import open_store
+from tests.support.chains import ACCOUNT, ARN, END, REGION, START, T0, TRAIL, Builder, Chain, scenarios
 from tests.support.server import AWS_CLI, OPENTRAIL, Server, free_port
-
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
-TRAIL = "audit"
-ARN = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/{TRAIL}"
-T0 = datetime(2024, 5, 1, 0, 0, 31, tzinfo=UTC).timestamp()
-HOUR = 3600.0
-START, END = "2024-05-01T00:00:00Z", "2024-05-01T06:00:00Z"
-
-
-@dataclass
-class Chain:
-    bucket: str
-    digests: list[str] = field(default_factory=list)
-    logs: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Builder:
-    storage: LocalStorage
-    key: SigningKey
-
-    def log(self, bucket: str, at: float, seed: str, prefix: str | None = None) -> ListedLog:
-        record = json.dumps({"eventVersion": "1.08", "eventTime": format_time(at - 30), "eventName": seed})
-        log = build_log_file([record.encode()])
-        key = log_file_key(prefix, ACCOUNT, REGION, at, unique_suffix(f"{bucket}{seed}".encode()))
-        self.storage.put_object(bucket, key, log.data)
-        return ListedLog(bucket, key, log.sha256_hex, log.newest_event_time, log.oldest_event_time)
-
-    def chain(
-        self,
-        bucket: str,
-        hours: range,
-        empty: tuple[int, ...] = (),
-        previous: PreviousDigest | None = None,
-        chain: Chain | None = None,
-    ) -> tuple[Chain, PreviousDigest | None]:
-        """Hourly digests for ``hours`` (offsets from T0), two log files each except ``empty`` ones."""
-        chain = chain or Chain(bucket)
-        if not self.storage.bucket_exists(bucket):
-            self.storage.create_bucket(bucket)
-        for hour in hours:
-            start, end = T0 + hour * HOUR, T0 + (hour + 1) * HOUR
-            logs = (
-                []
-                if hour in empty
-                else [self.log(bucket, start + 600 * (n + 1), f"{hour}-{n}") for n in (0, 1)]
-            )
-            chain.logs.extend(log.key for log in logs)
-            key = digest_key(None, ACCOUNT, REGION, TRAIL, REGION, end)
-            digest = build_digest(
-                account=ACCOUNT,
-                start=start,
-                end=end,
-                bucket=bucket,
-                key=key,
-                fingerprint=self.key.public.fingerprint,
-                log_files=logs,
-                previous=previous,
-            )
-            signature = self.key.sign(digest.signing_string.encode())
-            self.storage.put_object(bucket, key, digest.gz_bytes, metadata(signature))
-            chain.digests.append(key)
-            previous = digest.link(signature)
-        return chain, previous
-
-
-def _scenarios(builder: Builder) -> dict[str, Chain]:
-    storage = builder.storage
-    chains: dict[str, Chain] = {}
-    for name in ("valid", "tampered-log", "deleted-log", "changed-digest", "deleted-digest", "signature"):
-        chains[name], _ = builder.chain(f"v-{name}", range(4), empty=(2,))
-    chain = chains["tampered-log"]
-    storage.put_object(
-        chain.bucket, chain.logs[1], build_log_file([b'{"eventTime":"2024-05-01T00:00:00Z"}']).data
-    )
-    chain = chains["deleted-log"]
-    storage.delete_object(chain.bucket, chain.logs[3])
-    chain = chains["changed-digest"]
-    info, data = storage.get_object(chain.bucket, chain.digests[1])
-    storage.put_object(
-        chain.bucket, chain.digests[1], data[:-9] + bytes([data[-9] ^ 1]) + data[-8:], info.metadata
-    )
-    chain = chains["deleted-digest"]
-    storage.delete_object(chain.bucket, chain.digests[1])
-    chain = chains["signature"]
-    info, data = storage.get_object(chain.bucket, chain.digests[2])
-    storage.put_object(chain.bucket, chain.digests[2], data, metadata("ab" * 256))
-
-    # A digest copied to a later name (as if moved): its JSON still names the original key.
-    chain, _ = builder.chain("v-moved", range(3))
-    info, data = storage.get_object(chain.bucket, chain.digests[-1])
-    storage.put_object(
-        chain.bucket, digest_key(None, ACCOUNT, REGION, TRAIL, REGION, T0 + 4 * HOUR), data, info.metadata
-    )
-    chains["moved"] = chain
-
-    # Logging stopped for an hour: the second chain starts afresh (no previous digest).
-    chain, _ = builder.chain("v-restart", range(2))
-    chains["restart"], _ = builder.chain("v-restart", range(3, 5), chain=chain)
-
-    # Beyond the AWS CLI: a log file no digest lists, and a previousDigestHashValue that is wrong.
-    chains["unlisted"], _ = builder.chain("v-unlisted", range(4))
-    builder.log("v-unlisted", T0 + HOUR + 1500, "sneaked-in")
-    chain, previous = builder.chain("v-prevhash", range(2))
-    assert previous is not None
-    wrong = PreviousDigest(previous.bucket, previous.key, "0" * 64, previous.signature_hex)
-    chains["prevhash"], _ = builder.chain("v-prevhash", range(2, 4), previous=wrong, chain=chain)
-    return chains
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -153,7 +41,7 @@ def prepared(request: pytest.FixtureRequest) -> Iterator[tuple[Server, dict[str,
         key = Signer.for_data_dir(store, data_dir, FixedClock(T0 - 60)).current_key(ACCOUNT, REGION)
     finally:
         store.close()
-    chains = _scenarios(Builder(LocalStorage(data_dir / "buckets"), key))
+    chains = scenarios(Builder(LocalStorage(data_dir / "buckets"), key))
     server = Server(data_dir=data_dir, port=free_port(), env_extra=env)
     try:
         server.start()
@@ -192,6 +80,11 @@ def both(server: Server, *args: str) -> tuple[Run, Run]:
     return aws, ours
 
 
+def window(bucket: str) -> list[str]:
+    """The arguments of a run over the chains' six hours in ``bucket``."""
+    return ["--trail-arn", ARN, "--start-time", START, "--end-time", END, "--s3-bucket", bucket]
+
+
 def assert_same(aws: subprocess.CompletedProcess[str], ours: subprocess.CompletedProcess[str]) -> None:
     assert (ours.returncode, ours.stdout, ours.stderr) == (aws.returncode, aws.stdout, aws.stderr)
 
@@ -213,7 +106,7 @@ def test_the_same_lines_and_status_as_the_aws_cli(
     prepared: tuple[Server, dict[str, Chain]], case: str
 ) -> None:
     server, chains = prepared
-    args = ["--trail-arn", ARN, "--start-time", START, "--end-time", END, "--s3-bucket", chains[case].bucket]
+    args = window(chains[case].bucket)
     verbose = [*args, "--verbose"]
     runs = run_all(
         server,
@@ -280,16 +173,7 @@ def test_the_trail_is_found_by_describe_trails(prepared: tuple[Server, dict[str,
 
 def test_the_local_store_is_read_without_the_s3_api(prepared: tuple[Server, dict[str, Chain]]) -> None:
     server, chains = prepared
-    args = [
-        "--trail-arn",
-        ARN,
-        "--start-time",
-        START,
-        "--end-time",
-        END,
-        "--s3-bucket",
-        chains["deleted-log"].bucket,
-    ]
+    args = window(chains["deleted-log"].bucket)
     storage = f"file://{server.data_dir / 'buckets'}"
     aws, ours = run_all(
         server,
@@ -301,16 +185,7 @@ def test_the_local_store_is_read_without_the_s3_api(prepared: tuple[Server, dict
 
 def test_a_log_file_no_digest_lists_is_invalid(prepared: tuple[Server, dict[str, Chain]]) -> None:
     server, chains = prepared
-    args = [
-        "--trail-arn",
-        ARN,
-        "--start-time",
-        START,
-        "--end-time",
-        END,
-        "--s3-bucket",
-        chains["unlisted"].bucket,
-    ]
+    args = window(chains["unlisted"].bucket)
     aws, ours = both(server, *args)
     assert aws.returncode == 0  # the AWS CLI never looks at files outside the digests
     assert ours.returncode == 1
@@ -324,7 +199,7 @@ def test_a_log_file_no_digest_lists_is_invalid(prepared: tuple[Server, dict[str,
 def test_a_wrong_previous_digest_hash_is_invalid(prepared: tuple[Server, dict[str, Chain]]) -> None:
     server, chains = prepared
     chain = chains["prevhash"]
-    args = ["--trail-arn", ARN, "--start-time", START, "--end-time", END, "--s3-bucket", chain.bucket]
+    args = window(chain.bucket)
     aws, ours = both(server, *args)
     assert aws.returncode == 0  # the AWS CLI does not check previousDigestHashValue
     assert ours.returncode == 1
@@ -341,7 +216,7 @@ def test_a_wrong_previous_digest_hash_is_invalid(prepared: tuple[Server, dict[st
 def test_json_report(prepared: tuple[Server, dict[str, Chain]]) -> None:
     server, chains = prepared
     chain = chains["deleted-log"]
-    args = ["--trail-arn", ARN, "--start-time", START, "--end-time", END, "--s3-bucket", chain.bucket]
+    args = window(chain.bucket)
     ours = server.cli("validate-logs", *args, "--output", "json", check=False)
     assert ours.returncode == 1
     assert ours.stderr == ""
