@@ -46,8 +46,9 @@ from typing import Any, cast
 
 import msgspec
 
-from opentrail.events import Kind, index_record
+from opentrail.events import Kind
 from opentrail.history import lookup as lookup_op
+from opentrail.ingest.records import index_record
 from opentrail.store import LOOKUP_ATTRIBUTES, EventQuery
 from opentrail.store.sqlite import events as sql_events
 from opentrail.store.sqlite.history import SCHEMA as HISTORY_SCHEMA
@@ -377,11 +378,11 @@ def sealed_token(secret: str, params: dict[str, Any], before: tuple[int, int]) -
     """The NextToken the server itself issues for this query at cursor ``before``: sealed with the
     server's secret by its own code (``opentrail.lookup``), so it is the token a client paging down to
     there would hold."""
-    lookup = lookup_op.parse(params)
+    lookup = lookup_op.parse_lookup(params)
     caller = cast(Any, SimpleNamespace(account=MAIN_ACCOUNT, region=MAIN_REGION))
     start_ms, end_ms = lookup_op.window(lookup, time.time(), 90)
     return TokenSealer(bytes.fromhex(secret)).seal(
-        lookup_op.scope(caller, lookup), [start_ms, end_ms, before[0], before[1]]
+        lookup_op.token_scope(caller, lookup), [start_ms, end_ms, before[0], before[1]]
     )
 
 

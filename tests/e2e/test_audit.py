@@ -11,7 +11,7 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
-from opentrail.events import index_record
+from opentrail.ingest.records import index_record
 from tests.support.server import Credentials, Server, management_record
 
 

@@ -23,7 +23,7 @@ import pytest
 from opentrail.clock import SystemClock
 from opentrail.delivery import worker as delivery
 from opentrail.delivery.signing import Signer
-from opentrail.events import index_record
+from opentrail.ingest.records import index_record
 from opentrail.storage import Encryption, LocalStorage, ObjectInfo, StorageError
 from opentrail.store import Doc
 from opentrail.store.sqlite.store import SQLiteStore

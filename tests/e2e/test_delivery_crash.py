@@ -38,7 +38,7 @@ from opentrail.clock import FixedClock
 from opentrail.delivery import worker as delivery
 from opentrail.delivery.signing import Signer
 from opentrail.errors import RemoteError
-from opentrail.events import index_record
+from opentrail.ingest.records import index_record
 from opentrail.storage import Encryption, LocalStorage, ObjectInfo, StorageError
 from opentrail.store import Doc, open_store
 from opentrail.store.sqlite.store import SQLiteStore

@@ -29,7 +29,7 @@ from opentrail.clock import SystemClock
 from opentrail.delivery import worker as delivery
 from opentrail.delivery.signing import Signer
 from opentrail.errors import RemoteError
-from opentrail.events import index_record
+from opentrail.ingest.records import index_record
 from opentrail.organizations import model as organizations
 from opentrail.storage import LocalStorage
 from opentrail.store.sqlite.store import SQLiteStore

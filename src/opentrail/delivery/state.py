@@ -24,7 +24,7 @@ from opentrail.errors import ConflictError
 
 # Modules, not names: ``trails`` imports ``delivery``, which imports this module.
 from opentrail.organizations import model as organizations
-from opentrail.selectors import engine as selection
+from opentrail.selectors import picker
 from opentrail.store import Doc, Store
 from opentrail.trails import model as trails
 
@@ -136,13 +136,13 @@ def _save(
 def _covered(store: Store, trail: trails.Trail) -> list[str]:
     """The accounts whose events ``trail`` delivers: its own, and its organization's for an
     organization trail."""
-    owner = selection.account_of(trail)
+    owner = picker.account_of(trail)
     return organizations.covered_accounts(store, owner) if trail.is_organization_trail else [owner]
 
 
 def _states(store: Store, trail: trails.Trail) -> list[str]:
     """The accounts that hold a delivery state of ``trail`` (members' too, for an organization trail)."""
-    owner = selection.account_of(trail)
+    owner = picker.account_of(trail)
     if not trail.is_organization_trail:
         return [owner]
     return sorted({owner} | {doc.account for doc in store.list_docs(KIND) if doc.arn == trail.trail_arn})
@@ -187,7 +187,7 @@ def cover(store: Store, trail: trails.Trail) -> None:
     membership or the trail's IsOrganizationTrail changes): a logging trail starts delivering a newly
     covered member's events from now on; an account no longer covered gets its last files and final
     digests, then its state goes."""
-    owner = selection.account_of(trail)
+    owner = picker.account_of(trail)
     covered = set(_covered(store, trail))
     high = high_sequence(store)
     with _LOCK:

@@ -60,9 +60,7 @@ from opentrail.delivery.state import logging_stopped as logging_stopped
 from opentrail.delivery.state import record_notification as record_notification
 from opentrail.delivery.state import status as status
 from opentrail.errors import ConfigError, StoreError
-
-# ``selection`` as a module: it imports ``trails``, which imports this module.
-from opentrail.selectors import engine as selection
+from opentrail.selectors import picker
 from opentrail.storage import SSE_KMS, SSE_S3, Encryption, NoSuchBucket, Storage, StorageError
 from opentrail.store import Doc, LogRow, Store
 from opentrail.trails import model as trails
@@ -177,8 +175,8 @@ class Deliverer:
 
     def _read(self, state: State, trail: trails.Trail) -> tuple[int, _Picked]:
         """The next range after the cursor: (its last sequence, the events of it the trail selects)."""
-        account, region = selection.scope(trail, state.member)
-        wanted = selection.Picker(trail)
+        account, region = picker.log_of(trail, state.member)
+        wanted = picker.Picker(trail)
         last = state.cursor
         picked = _Picked([], {})
         size = 0
@@ -198,8 +196,8 @@ class Deliverer:
         return last, picked
 
     def _replay(self, trail: trails.Trail, batch: Batch, member: str | None = None) -> _Picked:
-        account, region = selection.scope(trail, member)
-        wanted = selection.Picker(trail)
+        account, region = picker.log_of(trail, member)
+        wanted = picker.Picker(trail)
         picked = _Picked([], {})
         after = batch.first - 1
         while after < batch.last:
@@ -346,7 +344,7 @@ class Deliverer:
         # validates (its --region), which is also the source region whose digests it lists (§5.8). And
         # with the trail owner's key: validate-logs asks with the owner's credentials, for an organization
         # trail's member digests too (AWS's keys are per region, OpenTrail's per account and region).
-        key = self.signer.current_key(selection.account_of(trail), region)
+        key = self.signer.current_key(picker.account_of(trail), region)
         bucket = trail.s3_bucket_name
         name = digest_key(
             trail.s3_key_prefix, account, region, trail.name, trail.home_region, end, _org_id(trail)

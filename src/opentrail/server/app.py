@@ -52,8 +52,10 @@ from opentrail.errors import (
     error_body,
 )
 from opentrail.history import lookup
-from opentrail.ingest import coverage
+from opentrail.history.throttle import Throttle
+from opentrail.ingest import audit_events
 from opentrail.ingest import native as ingest
+from opentrail.ingest.coverage import Coverage
 from opentrail.organizations import accounts
 from opentrail.organizations import operations as organizations_api
 from opentrail.selectors import operations as trail_selectors
@@ -366,7 +368,7 @@ class Edge:
 
     async def data_plane(self, call: Call, operation: str, request: Request, body: bytes) -> Response:
         if operation == "PutAuditEvents":
-            result = await channels.put_audit_events(call, dict(request.query_params), body)
+            result = await audit_events.put_audit_events(call, dict(request.query_params), body)
         else:
             result = await ingest.ingest_records(call, dict(request.query_params), body)
         EVENTS.inc(result.pop("_accepted", 0))
@@ -423,6 +425,8 @@ def build_services(settings: Settings, clock: Clock | None = None, store: Store 
         storage=open_storage(settings.storage, master),
         clock=clock,
         sealer=TokenSealer(bytes.fromhex(secret)),
+        coverage=Coverage(store),
+        throttle=Throttle(settings.lookup_rate),
         signer=Signer(store, master, clock),
     )
     listen_to_trails(services)
@@ -435,13 +439,13 @@ def listen_to_trails(services: Services) -> None:
     store = services.store
     listeners = services.listeners
     listeners.changed.append(
-        lambda account, organization: coverage.forget(store, None if organization else account)
+        lambda account, organization: services.coverage.forget(None if organization else account)
     )
     listeners.started.append(lambda account, trail: delivery.logging_started(store, account, trail))
     listeners.stopped.append(
         lambda account, trail, deleted: delivery.logging_stopped(store, account, trail, deleted=deleted)
     )
-    listeners.covered.append(lambda trail: coverage.forget(store))
+    listeners.covered.append(lambda trail: services.coverage.forget())
     listeners.covered.append(lambda trail: delivery.cover(store, trail))
     listeners.status_sources.append(lambda account, arn: delivery.status(store, account, arn))
 
