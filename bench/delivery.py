@@ -42,8 +42,8 @@ from opentrail.delivery import worker as delivery
 from opentrail.delivery.hooks import DeliveryHooks
 from opentrail.delivery.logfiles import COMPRESSION_LEVEL, build_log_file, gzip_member
 from opentrail.delivery.signing import Signer as KeySigner
-from opentrail.events import index_record
-from opentrail.selectors import engine as selection
+from opentrail.ingest.records import index_record
+from opentrail.selectors.picker import Picker
 from opentrail.storage import LocalStorage
 from opentrail.store import Doc, LogRow
 from opentrail.store.sqlite.store import SQLiteStore
@@ -164,7 +164,7 @@ def stages(pipe: Pipeline) -> tuple[dict[str, float], list[bytes], int]:
         after = part.last
     out["read_log (SQLite range scan, driver tuples)"] = time.perf_counter() - started
     started = time.perf_counter()
-    wanted = selection.Picker(pipe.trail)
+    wanted = Picker(pipe.trail)
     picked = [row for row in rows if wanted(row)]
     out["trail selection"] = time.perf_counter() - started
     files = split_files(picked)

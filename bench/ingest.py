@@ -27,7 +27,8 @@ from typing import Any
 
 import msgspec
 
-from opentrail.events import EventRow, index_record
+from opentrail.events import EventRow
+from opentrail.ingest.records import index_record
 from opentrail.store.sqlite.events import INDEX_HISTORY_SQL, INSERT_EVENT_SQL, event_values
 from opentrail.store.sqlite.history import SCHEMA as HISTORY_SCHEMA
 

@@ -2,7 +2,7 @@
 
 1. Load: realistic records (see ``bench.common``) spread over 3 accounts x 3 regions, event times over the
    last 7 days, written *directly* into the data dir's database before the server starts:
-   ``opentrail.events.index_record`` + ``SQLiteStore.submit`` (what ``append`` does) in 5,000-row
+   ``opentrail.ingest.records.index_record`` + ``SQLiteStore.submit`` (what ``append`` does) in 5,000-row
    groups, the same code path HTTP ingest ends in, minus HTTP. The bootstrap account's us-east-1 stream
    (the one the root credentials look up) holds about half of them. The store's ``HistoryIndexer``
    builds event history (``<name>.history.db``) from the log beside the load; the bench waits until
@@ -46,8 +46,9 @@ from typing import Any, cast
 
 import msgspec
 
-from opentrail.events import Kind, index_record
+from opentrail.events import EventTimes, Kind
 from opentrail.history import lookup as lookup_op
+from opentrail.ingest.records import index_record
 from opentrail.protocol import CLOUDTRAIL_TARGET_PREFIX
 from opentrail.store import LOOKUP_ATTRIBUTES, EventQuery
 from opentrail.store.sqlite import events as sql_events
@@ -142,9 +143,10 @@ def load(db_path: Path, total: int, first_epoch: int, last_epoch: int) -> float:
     started = time.perf_counter()
     pending: list[Future[None]] = []
     done = 0
+    times = EventTimes()  # as the server's ingest remembers eventTimes
     try:
         while (group := queue.get()) is not None:
-            rows = [index_record(raw, account) for account, raw in group]
+            rows = [index_record(raw, account, times) for account, raw in group]
             # One group in flight while the next is indexed: each commit still holds 5,000 rows.
             pending.append(store.submit(rows))
             if len(pending) > 1:
@@ -377,11 +379,11 @@ def sealed_token(secret: str, params: dict[str, Any], before: tuple[int, int]) -
     """The NextToken the server itself issues for this query at cursor ``before``: sealed with the
     server's secret by its own code (``opentrail.lookup``), so it is the token a client paging down to
     there would hold."""
-    lookup = lookup_op.parse(params)
+    lookup = lookup_op.parse_lookup(params)
     caller = cast(Any, SimpleNamespace(account=MAIN_ACCOUNT, region=MAIN_REGION))
     start_ms, end_ms = lookup_op.window(lookup, time.time(), 90)
     return TokenSealer(bytes.fromhex(secret)).seal(
-        lookup_op.scope(caller, lookup), [start_ms, end_ms, before[0], before[1]]
+        lookup_op.token_scope(caller, lookup), [start_ms, end_ms, before[0], before[1]]
     )
 
 

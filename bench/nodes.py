@@ -34,7 +34,7 @@ from pathlib import Path
 
 import psycopg
 
-from opentrail.events import index_record
+from opentrail.ingest.records import index_record
 from opentrail.protocol import CLOUDTRAIL_TARGET_PREFIX, JSON_11_CONTENT_TYPE
 
 from . import postgres as postgres_bench

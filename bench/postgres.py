@@ -28,7 +28,8 @@ import msgspec
 import psycopg
 
 from opentrail.clock import FixedClock
-from opentrail.events import EventRow, Kind, index_record
+from opentrail.events import EventRow, Kind
+from opentrail.ingest.records import index_record
 from opentrail.store import EventQuery, open_store
 from opentrail.store.postgres import events as pg_events
 

@@ -49,9 +49,9 @@ from opentrail.clock import SystemClock
 from opentrail.delivery import worker as delivery
 from opentrail.delivery.hooks import DeliveryHooks
 from opentrail.delivery.signing import Signer as KeySigner
-from opentrail.events import index_record
-from opentrail.selectors import engine as selection
+from opentrail.ingest.records import index_record
 from opentrail.selectors.parsing import parse_advanced_event_selectors
+from opentrail.selectors.picker import Picker
 from opentrail.storage import LocalStorage
 from opentrail.store import Doc, LogRow
 from opentrail.store.sqlite.store import SQLiteStore
@@ -283,7 +283,7 @@ def timed_pass(pipe: Pipeline, name: str) -> Pass:
 
 def picker_alone(pipe: Pipeline, name: str, rows: list[LogRow]) -> tuple[float, int]:
     started = time.perf_counter()
-    wanted = selection.Picker(pipe.trails[name])
+    wanted = Picker(pipe.trails[name])
     count = sum(1 for row in rows if wanted(row))
     return time.perf_counter() - started, count
 

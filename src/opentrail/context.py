@@ -5,17 +5,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from opentrail.trails.listeners import TrailListeners
+from opentrail.events import EventTimes
 
 if TYPE_CHECKING:
     from opentrail.clock import Clock
     from opentrail.delivery.signing import Signer
+    from opentrail.history.throttle import Throttle
+    from opentrail.ingest.coverage import Coverage
     from opentrail.settings import Settings
     from opentrail.storage import Storage
     from opentrail.store import AccessKey, Store
     from opentrail.tokens import TokenSealer
+    from opentrail.trails.listeners import TrailListeners
 
 
 def random_id() -> str:
@@ -33,13 +36,17 @@ class Services:
     storage: Storage
     clock: Clock
     sealer: TokenSealer
+    # Which logging trails cover an account and region, for ingest (cached per store).
+    coverage: Coverage
+    # LookupEvents' rate limit per account and region.
+    throttle: Throttle
+    # What hears of trail changes (delivery, ingest's coverage): registered by the app factory.
+    listeners: TrailListeners
     new_id: Callable[[], str] = random_id
     # Signs digests; None only in tests that build Services by hand and deliver nothing.
     signer: Signer | None = None
-    # Per-(account, region) state of rate limiters, owned by the modules that limit.
-    limiters: dict[Any, Any] = field(default_factory=dict)
-    # What hears of trail changes (delivery, ingest's coverage): registered by the app factory.
-    listeners: TrailListeners = field(default_factory=TrailListeners)
+    # eventTime texts and their epoch times, remembered for the latest few (ingest and audit).
+    event_times: EventTimes = field(default_factory=EventTimes)
 
 
 @dataclass

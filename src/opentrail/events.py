@@ -2,25 +2,24 @@
 
 A record is kept as the exact bytes its producer sent (they are evidence, and CloudTrail keeps adding
 fields). Only the few fields that history indexes and selectors need are decoded, into ``RecordView``;
-everything else passes through untouched. ``index_record`` turns raw bytes into an ``EventRow`` ready for
-the store, or raises ``RecordError`` naming the field and what was wrong.
+everything else passes through untouched. A record is stored as an ``EventRow``: its index fields and
+its bytes (``ingest.records.index_record`` validates a record and makes its row).
 """
 
 from __future__ import annotations
 
 import enum
-import re
+import threading
 from collections.abc import Sequence
 from typing import Any
 
+import cachetools
 import msgspec
 
-from opentrail.clock import parse_time, to_millis
+from opentrail.clock import format_time, parse_time, to_millis
 from opentrail.errors import RecordError
 
-MAX_RECORD_BYTES = 256 * 1024  # CloudTrail's event size limit since eventVersion 1.05
 EVENT_VERSION = "1.11"
-_REGION = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
 class Kind(enum.IntEnum):
@@ -40,7 +39,9 @@ class _SessionContext(msgspec.Struct):
     sessionIssuer: _SessionIssuer | None = None
 
 
-class _Identity(msgspec.Struct):
+class Identity(msgspec.Struct):
+    """``userIdentity``, as far as history reads it."""
+
     type: str | None = None
     principalId: str | None = None
     arn: str | None = None
@@ -69,11 +70,13 @@ class _ActivityData(msgspec.Struct):
     userIdentity: dict[str, Any] | None = None
 
 
-def _lenient_identity(raw: dict[str, Any] | None) -> _Identity | None:
+def lenient_identity(raw: dict[str, Any] | None) -> Identity | None:
+    """The identity a CloudTrail Lake integration's producer wrote in ``eventData``: its text members,
+    whatever else it holds."""
     if raw is None:
         return None
     fields = ("type", "principalId", "arn", "accountId", "accessKeyId", "userName")
-    return _Identity(**{f: raw[f] for f in fields if isinstance(raw.get(f), str)})
+    return Identity(**{f: raw[f] for f in fields if isinstance(raw.get(f), str)})
 
 
 class RecordView(msgspec.Struct):
@@ -89,76 +92,10 @@ class RecordView(msgspec.Struct):
     eventType: str | None = None
     eventCategory: str | None = None
     managementEvent: bool | None = None
-    userIdentity: _Identity | None = None
+    userIdentity: Identity | None = None
     resources: list[_Resource] | None = None
     insightDetails: _InsightDetails | None = None
     eventData: _ActivityData | None = None
-
-
-class SelectorFacts(msgspec.Struct, array_like=True, omit_defaults=True, gc=False):
-    """What advanced selectors read from a data or network activity record beyond the row's columns
-    (eventCategory, eventSource, readOnly), decided once by ``index_record`` and stored beside the
-    record, so delivery and ingest's coverage select data events without parsing the record's JSON
-    again (ADR 0009). As msgpack (``FACTS``): an array of the record-level fields that are present, by
-    selector field name, as text as selectors compare it (a map that decodes straight into the dict
-    the engine matches on), and the resources[] entries as [type, ARN] pairs."""
-
-    values: dict[str, str]
-    resources: list[tuple[str | None, str | None]] = []
-
-
-_ABSENT = msgspec.Raw()
-
-
-class _MoreFacts(msgspec.Struct):
-    """The selector fields ``RecordView`` leaves out, read from a data event's bytes a second time:
-    three more fields in RecordView cost every management record 0.2 µs at ingest. Kept raw: ingest
-    never refused a record for these fields, whatever they hold. An empty Raw when absent (msgspec
-    takes no ``Raw | None``)."""
-
-    errorCode: msgspec.Raw = _ABSENT
-    sessionCredentialFromConsole: msgspec.Raw = _ABSENT
-    vpcEndpointId: msgspec.Raw = _ABSENT
-
-
-_more_facts = msgspec.json.Decoder(_MoreFacts)
-FACTS = msgspec.msgpack.Encoder()
-_OPTIONAL_TEXT = msgspec.json.Decoder(str | None)
-_TEXT_OR_FLAG = msgspec.json.Decoder(str | bool | None)
-
-
-def selector_facts(
-    raw: bytes, view: RecordView, identity: _Identity | None, resources: list[Any]
-) -> bytes | None:
-    """A data or network activity record's ``SelectorFacts`` as stored, or None when one of the fields
-    ``RecordView`` leaves out holds what selectors do not expect (a number, an object): such a
-    record's facts are left to the selector engine's lenient reading of the record, exactly as before
-    facts were stored."""
-    values: dict[str, str] = {}
-    if view.eventName is not None:
-        values["eventName"] = view.eventName
-    if view.eventType is not None:
-        values["eventType"] = view.eventType
-    if identity is not None and identity.arn is not None:
-        values["userIdentity.arn"] = identity.arn
-    try:
-        more = _more_facts.decode(raw)
-        error = _OPTIONAL_TEXT.decode(more.errorCode) if more.errorCode else None
-        endpoint = _OPTIONAL_TEXT.decode(more.vpcEndpointId) if more.vpcEndpointId else None
-        flag = more.sessionCredentialFromConsole
-        console = _TEXT_OR_FLAG.decode(flag) if flag else None
-    except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
-        return None
-    if error is not None:
-        values["errorCode"] = error
-    if isinstance(console, bool):
-        values["sessionCredentialFromConsole"] = "true" if console else "false"
-    elif console is not None:
-        values["sessionCredentialFromConsole"] = console
-    if endpoint is not None:
-        values["vpcEndpointId"] = endpoint
-    # The tuple encodes as the SelectorFacts array, without building one.
-    return FACTS.encode((values, resources))
 
 
 _view_decoder = msgspec.json.Decoder(RecordView)
@@ -182,8 +119,9 @@ class EventRow(msgspec.Struct, gc=False):
     record: bytes
     # The record's resources[] as (type, ARN) pairs, as ingest reads them; () when it names none.
     resources: Sequence[tuple[str | None, str | None]] = ()
-    # ``SelectorFacts`` as msgpack for data and network activity events; None for the other kinds
-    # (their stored columns are all selectors read) and for rows stored before the facts were kept.
+    # ``selectors.facts.SelectorFacts`` as msgpack for data and network activity events; None for the
+    # other kinds (their stored columns are all selectors read) and for rows stored before the facts
+    # were kept.
     facts: bytes | None = None
 
 
@@ -206,7 +144,7 @@ def kind_of(view: RecordView) -> Kind:
     return Kind.MANAGEMENT
 
 
-def username_of(identity: _Identity | None) -> str | None:
+def username_of(identity: Identity | None) -> str | None:
     """The ``Username`` LookupEvents reports: user name, role session name, or ``root``."""
     if identity is None:
         return None
@@ -221,12 +159,6 @@ def username_of(identity: _Identity | None) -> str | None:
     return None
 
 
-def _require(value: str | None, name: str) -> str:
-    if value is None or value == "":
-        raise RecordError(f"record is missing required field {name}", code="FieldNotFound")
-    return value
-
-
 def decode_view(raw: bytes) -> RecordView:
     try:
         return _view_decoder.decode(raw)
@@ -238,77 +170,42 @@ def decode_view(raw: bytes) -> RecordView:
         raise RecordError("record is nested too deeply") from None
 
 
-# eventTime text -> epoch ms: the records of a batch mostly share a few seconds, and a dict lookup costs
-# a tenth of parsing. Cleared when full; a race between threads at worst parses a time twice.
-_millis: dict[str, int] = {}
-_MILLIS_CACHED = 4096
+class EventTimes:
+    """eventTime texts and the epoch times they stand for, remembered for the latest few: the records
+    of a batch mostly share a few seconds, and a lookup costs a tenth of parsing. Held by
+    ``Services``; safe across ingest's thread pool."""
 
+    def __init__(self, size: int = 4096) -> None:
+        # Hand-written, not cachetools: ingest looks up a time for every record, and where records are
+        # seconds apart (a replayed log file, bench.lookup's load) each is a miss, which costs 3.0 µs
+        # through a cachetools FIFOCache against 1.0 here (parsing alone 0.9); a hit 0.13 µs against
+        # 0.11. Cleared when full; a race between threads at worst parses a time twice.
+        self._millis: dict[str, int] = {}
+        self._size = size
+        # One per audited call, not per record: cachetools, with a lock for its writes.
+        self._texts: cachetools.FIFOCache[int, str] = cachetools.FIFOCache(64)
+        self._lock = threading.Lock()
 
-def _event_millis(text: str) -> int:
-    millis = _millis.get(text)
-    if millis is None:
-        if len(_millis) >= _MILLIS_CACHED:
-            _millis.clear()
-        millis = _millis[text] = to_millis(parse_time(text))
-    return millis
+    def millis(self, text: str) -> int:
+        """Epoch milliseconds of an eventTime; ``RecordError`` when it is not an ISO-8601 time."""
+        millis = self._millis.get(text)
+        if millis is None:
+            if len(self._millis) >= self._size:
+                self._millis.clear()
+            millis = self._millis[text] = to_millis(parse_time(text))
+        return millis
 
-
-# A set, not ``kind is Kind.DATA or ...``: an enum member's attribute lookup costs 0.1 µs on Python
-# 3.11, and management ingest pays it per record.
-_WITH_FACTS = frozenset({Kind.DATA, Kind.NETWORK})
-
-
-def index_record(raw: bytes, account: str) -> EventRow:
-    """Validate one record and extract what the store indexes. ``account`` owns the event stream."""
-    if len(raw) > MAX_RECORD_BYTES:
-        raise RecordError(
-            f"record is {len(raw)} bytes; CloudTrail records are at most {MAX_RECORD_BYTES} bytes",
-            code="FieldTooLong",
-        )
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # Stored bytes are returned as JSON text by history and log files, which must be UTF-8.
-        raise RecordError(f"record is not valid UTF-8 JSON text: {exc}") from None
-    view = decode_view(raw)
-    if view.eventVersion is None:
-        raise RecordError("record is missing required field eventVersion", code="FieldNotFound")
-    event_id = _require(view.eventID, "eventID")
-    if len(event_id) > 1024:
-        raise RecordError(f"eventID is {len(event_id)} characters; at most 1024", code="FieldTooLong")
-    region = _require(view.awsRegion, "awsRegion")
-    if not _REGION.match(region):
-        raise RecordError(f"awsRegion must look like a region name such as us-east-1, got {region!r}")
-    time_ms = _event_millis(_require(view.eventTime, "eventTime"))
-    kind = kind_of(view)
-    identity = view.userIdentity
-    name, source = view.eventName, view.eventSource
-    if kind is Kind.INSIGHT and view.insightDetails is not None:
-        name = name or view.insightDetails.eventName
-        source = source or view.insightDetails.eventSource
-    elif view.eventData is not None and view.eventCategory == "ActivityAuditLog":
-        name, source = view.eventData.eventName, view.eventData.eventSource
-        identity = _lenient_identity(view.eventData.userIdentity)
-    else:
-        _require(source, "eventSource")
-        _require(name, "eventName")
-    resources = [(r.type, r.ARN) for r in view.resources or ()]
-    facts = selector_facts(raw, view, identity, resources) if kind in _WITH_FACTS else None
-    return EventRow(
-        account=account,
-        region=region,
-        kind=kind,
-        time_ms=time_ms,
-        event_id=event_id,
-        event_name=name,
-        event_source=source,
-        read_only=view.readOnly,
-        username=username_of(identity),
-        access_key_id=identity.accessKeyId if identity else None,
-        record=raw,
-        resources=resources,
-        facts=facts,
-    )
+    def text(self, second: int) -> str:
+        """The eventTime of ``second``: calls within one second share it (CloudTrail records whole
+        seconds). A FIFO cache's hit changes nothing, so reads take no lock."""
+        try:
+            return self._texts[second]
+        except KeyError:
+            pass
+        text = format_time(second)
+        with self._lock:
+            self._texts[second] = text
+        return text
 
 
 _encoder = msgspec.json.Encoder()

@@ -26,7 +26,9 @@ from hypothesis import strategies as st
 
 from opentrail.clock import FixedClock
 from opentrail.errors import ConflictError
-from opentrail.events import EventRow, Kind, SelectorFacts, StoredEvent, index_record
+from opentrail.events import EventRow, Kind, StoredEvent
+from opentrail.ingest.records import index_record
+from opentrail.selectors.facts import SelectorFacts
 from opentrail.store import AccessKey, Account, Doc, EventQuery, Store, open_store
 
 # -- backends ---------------------------------------------------------------------------------------

@@ -3,8 +3,6 @@ channel status, account isolation, the AWS CLI, and the converted events in Look
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import re
 import urllib.error
@@ -19,54 +17,12 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 from botocore.exceptions import ClientError
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from opentrail.ingest import lake
+from tests.support.audit_events import DROP, checksum, entry, event_data, now_text
 from tests.support.server import Credentials, Server
 
 REGION = "us-east-1"
-DROP = object()
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-def now_text(z: bool = True) -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S") + ("Z" if z else "")
-
-
-def event_data(account: str, source: str = "app.example.com", **changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "version": "1.0",
-        "userIdentity": {"type": "CustomUser", "principalId": "alice", "details": {"team": "blue"}},
-        "userAgent": "example-app/2.1",
-        "eventSource": source,
-        "eventName": "SignIn",
-        "eventTime": now_text(),
-        "UID": str(uuid.uuid4()),
-        "requestParameters": {"user": "alice"},
-        "responseElements": {"ok": True},
-        "sourceIPAddress": "203.0.113.7",
-        "recipientAccountId": account,
-        "additionalEventData": {"mfa": True},
-    }
-    for key, value in changes.items():
-        if value is DROP:
-            data.pop(key, None)
-        else:
-            data[key] = value
-    return data
-
-
-def checksum(text: str) -> str:
-    return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
-
-
-def entry(entry_id: str, data: dict[str, Any] | str, with_checksum: bool = True) -> dict[str, str]:
-    text = data if isinstance(data, str) else json.dumps(data)
-    item = {"id": entry_id, "eventData": text}
-    if with_checksum:
-        item["eventDataChecksum"] = checksum(text)
-    return item
 
 
 def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
@@ -560,46 +516,3 @@ def test_aws_cli_put_audit_events(server: Server, channel: Channel) -> None:
     )
     assert result.returncode == 255
     assert "InvalidChannelARN" in result.stderr
-
-
-# Fields the schema constrains; the property test adds anything but these.
-SCHEMA_FIELDS = {*event_data("0"), "errorCode", "errorMessage"}
-JSON_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=20,
-)
-
-
-@settings(max_examples=150, deadline=None)
-@given(
-    extra=st.dictionaries(
-        st.text(min_size=1, max_size=12).filter(lambda k: k not in SCHEMA_FIELDS), JSON_VALUES
-    ),
-    indent=st.sampled_from([None, 0, 2]),
-    ensure_ascii=st.booleans(),
-)
-def test_conversion_keeps_event_data_verbatim(
-    extra: dict[str, Any], indent: int | None, ensure_ascii: bool
-) -> None:
-    """Whatever a producer adds to eventData, and however it spells it, comes back byte for byte."""
-    account = "123456789012"
-    text = json.dumps({**event_data(account), **extra}, indent=indent, ensure_ascii=ensure_ascii)
-    target = lake.Target(f"arn:aws:cloudtrail:{REGION}:{account}:channel/c-1", account, REGION, now_text())
-    outcome = lake.convert_all([lake.Entry("e1", text, checksum(text))], target, lambda: "event-1")
-    assert outcome.failed == []
-    [row] = outcome.rows
-    assert row.record.endswith(b'"eventData":' + text.encode() + b"}")
-    record = json.loads(row.record)
-    assert record["eventData"] == json.loads(text)
-    assert record["eventID"] == row.event_id == "event-1"
-    assert (row.account, row.region, row.event_name, row.event_source) == (
-        account,
-        REGION,
-        "SignIn",
-        "app.example.com",
-    )

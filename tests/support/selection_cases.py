@@ -1,5 +1,6 @@
 """The selector table: (selectors, events, which of them are selected), shared by the engine tests
-(``test_selection.py``) and the end-to-end ones through the real server (``test_selection_delivery.py``).
+(``tests/unit/selectors/test_engine.py``) and the end-to-end ones through the real server
+(``tests/e2e/test_selection_delivery.py``).
 
 Every advanced-selector field and every operator appears; expectations are written by hand from
 CloudTrail's rules (reference §8), never computed by the code under test.

@@ -9,10 +9,13 @@ from pathlib import Path
 
 from opentrail.clock import Clock, FixedClock
 from opentrail.context import Services
+from opentrail.history.throttle import Throttle
+from opentrail.ingest.coverage import Coverage
 from opentrail.settings import Settings
 from opentrail.storage import LocalStorage
 from opentrail.store import Store, open_store
 from opentrail.tokens import TokenSealer
+from opentrail.trails.listeners import TrailListeners
 from tests.support.calls import Env
 
 # 2024-01-01T00:00:00Z: where the clocks of in-process tests start unless a test picks its own.
@@ -37,5 +40,8 @@ def open_env(root: Path, clock: Clock | None = None) -> Iterator[Env]:
             storage=LocalStorage(root / "buckets"),
             clock=clock or FixedClock(START),
             sealer=TokenSealer(b"unit-test-token-secret".ljust(32, b"\0")),
+            coverage=Coverage(store),
+            throttle=Throttle(0),
+            listeners=TrailListeners(),
         )
         yield Env(services, itertools.count(100_000_000_000))

@@ -12,6 +12,7 @@ import pytest
 
 from opentrail.clock import FixedClock
 from opentrail.context import Services, random_id
+from opentrail.trails.listeners import TrailListeners
 from tests.support.calls import Env
 from tests.support.services import open_env
 
@@ -29,11 +30,19 @@ def test_random_ids_are_fresh_uuid4s() -> None:
         assert str(uuid.UUID(text)) == text  # the canonical lower-case form records carry
 
 
-def test_each_deployment_has_listeners_and_limiters_of_its_own(env: Env) -> None:
+def test_each_deployment_has_event_times_of_its_own(env: Env) -> None:
     services = env.services
-    other = Services(services.settings, services.store, services.storage, services.clock, services.sealer)
-    assert other.listeners is not services.listeners
-    assert other.limiters is not services.limiters
+    other = Services(
+        services.settings,
+        services.store,
+        services.storage,
+        services.clock,
+        services.sealer,
+        services.coverage,
+        services.throttle,
+        TrailListeners(),
+    )
+    assert other.event_times is not services.event_times
     assert other.new_id is random_id
     assert other.signer is None
 

@@ -22,7 +22,7 @@ from opentrail.delivery.notifications import Notice, Outcome
 from opentrail.delivery.state import KIND, State, load_state
 from opentrail.errors import ConflictError
 from opentrail.organizations import model as organizations
-from opentrail.selectors import engine as selection
+from opentrail.selectors import picker
 from opentrail.store import Doc, Store
 from opentrail.trails import model as trails
 
@@ -39,12 +39,12 @@ class DeliveryHooks:
     def _covered(self, trail: trails.Trail) -> list[str]:
         """The accounts whose events ``trail`` delivers: its own, and its organization's for an
         organization trail."""
-        owner = selection.account_of(trail)
+        owner = picker.account_of(trail)
         return organizations.covered_accounts(self.store, owner) if trail.is_organization_trail else [owner]
 
     def _states(self, trail: trails.Trail) -> list[str]:
         """The accounts that hold a delivery state of ``trail`` (members' too, for an organization trail)."""
-        owner = selection.account_of(trail)
+        owner = picker.account_of(trail)
         if not trail.is_organization_trail:
             return [owner]
         return sorted(
@@ -88,7 +88,7 @@ class DeliveryHooks:
         membership or the trail's IsOrganizationTrail changes): a logging trail starts delivering a newly
         covered member's events from now on; an account no longer covered gets its last files and final
         digests, then its state goes."""
-        owner = selection.account_of(trail)
+        owner = picker.account_of(trail)
         covered = set(self._covered(trail))
         high = self.store.high_sequence()
         with self.lock:

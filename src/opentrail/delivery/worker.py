@@ -50,7 +50,7 @@ from opentrail.delivery.notifications import Notice
 from opentrail.delivery.signing import Signer
 from opentrail.delivery.state import KIND, DigestChain, LogRange, State, load_state, save_state
 from opentrail.errors import ConfigError, StoreError
-from opentrail.selectors import engine as selection
+from opentrail.selectors import picker
 from opentrail.storage import SSE_KMS, SSE_S3, Encryption, NoSuchBucket, Storage, StorageError
 from opentrail.store import Doc, LogRow, Store
 from opentrail.trails import model as trails
@@ -170,8 +170,8 @@ class Deliverer:
 
     def _read(self, state: State, trail: trails.Trail) -> tuple[int, _Picked]:
         """The next range after the cursor: (its last sequence, the events of it the trail selects)."""
-        account, region = selection.scope(trail, state.member)
-        wanted = selection.Picker(trail)
+        account, region = picker.log_of(trail, state.member)
+        wanted = picker.Picker(trail)
         last = state.cursor
         picked = _Picked([], {})
         size = 0
@@ -191,8 +191,8 @@ class Deliverer:
         return last, picked
 
     def _replay(self, trail: trails.Trail, batch: LogRange, member: str | None = None) -> _Picked:
-        account, region = selection.scope(trail, member)
-        wanted = selection.Picker(trail)
+        account, region = picker.log_of(trail, member)
+        wanted = picker.Picker(trail)
         picked = _Picked([], {})
         after = batch.first - 1
         while after < batch.last:
@@ -339,7 +339,7 @@ class Deliverer:
         # validates (its --region), which is also the source region whose digests it lists (§5.8). And
         # with the trail owner's key: validate-logs asks with the owner's credentials, for an organization
         # trail's member digests too (AWS's keys are per region, OpenTrail's per account and region).
-        key = self.signer.current_key(selection.account_of(trail), region)
+        key = self.signer.current_key(picker.account_of(trail), region)
         bucket = trail.s3_bucket_name
         name = digest_key(
             trail.s3_key_prefix, account, region, trail.name, trail.home_region, end, _org_id(trail)

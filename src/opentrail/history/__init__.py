@@ -1,1 +1,1 @@
-"""Event history: LookupEvents."""
+"""Event history: LookupEvents and its rate limit."""

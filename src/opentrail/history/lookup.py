@@ -15,7 +15,6 @@ time window of the first page, so a defaulted ``EndTime`` ("now") cannot drift b
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -30,7 +29,6 @@ from opentrail.errors import (
     InvalidNextToken,
     InvalidTimeRange,
     SerializationException,
-    ThrottlingException,
 )
 from opentrail.events import Kind, StoredEvent
 from opentrail.store import LOOKUP_ATTRIBUTES, EventQuery
@@ -43,9 +41,6 @@ MAX_VALUE_LENGTH = 2000
 _DOUBLE_WIDTH = frozenset("_ ,\n")
 INSIGHT_ATTRIBUTES = ("EventId", "EventName", "EventSource")
 _DAY = 86_400
-# Limiter entries are dropped once idle and full, when there are more than this many (any region name
-# in a SigV4 scope is accepted, so the key space is not bounded by configuration).
-_MAX_LIMITERS = 10_000
 
 
 # -- request -----------------------------------------------------------------------------------------
@@ -107,7 +102,8 @@ def parse_attribute(params: p.Params, category: str | None) -> tuple[str | None,
     return key, value
 
 
-def parse(params: p.Params) -> Lookup:
+def parse_lookup(params: p.Params) -> Lookup:
+    """A LookupEvents request, validated."""
     category = p.string(params, "EventCategory", error=InvalidEventCategory)
     if category is not None and category != "insight":
         raise InvalidEventCategory(f"EventCategory must be 'insight' or absent, got {category[:80]!r}")
@@ -173,7 +169,7 @@ def _shown(given: float | int | None, ms: int) -> str:
 # -- tokens --------------------------------------------------------------------------------------------
 
 
-def scope(call: Call, lookup: Lookup) -> str:
+def token_scope(call: Call, lookup: Lookup) -> str:
     """What a NextToken is bound to: the caller's stream and every parameter except the token."""
     return fingerprint(
         {
@@ -194,8 +190,8 @@ def open_token(
     call: Call, lookup: Lookup, token: str, bound: str | None = None
 ) -> tuple[int, int, tuple[int, int]]:
     """(start_ms, end_ms, cursor) frozen in a token issued for this very query (``bound``: its
-    ``scope``, when the caller has it already)."""
-    position = call.services.sealer.open(token, bound or scope(call, lookup))
+    ``token_scope``, when the caller has it already)."""
+    position = call.services.sealer.open(token, bound or token_scope(call, lookup))
     if not (
         isinstance(position, list)
         and len(position) == 4
@@ -205,61 +201,6 @@ def open_token(
         raise InvalidNextToken("NextToken is not a token this server issued")
     start_ms, end_ms, time_ms, seq = position
     return start_ms, end_ms, (time_ms, seq)
-
-
-# -- rate limit ----------------------------------------------------------------------------------------
-
-
-class TokenBucket:
-    """``rate`` calls per second with a burst of ``max(1, rate)``; thread-safe (operations run in a pool)."""
-
-    def __init__(self, rate: float, now: float) -> None:
-        self.rate = rate
-        self.capacity = max(1.0, rate)
-        self.tokens = self.capacity
-        self.updated = now
-        self._lock = threading.Lock()
-
-    def _refill(self, now: float) -> None:
-        # max(0, ...): a wall clock stepped backwards must not drain the bucket.
-        self.tokens = min(self.capacity, self.tokens + max(0.0, now - self.updated) * self.rate)
-        self.updated = max(self.updated, now)
-
-    def take(self, now: float) -> float:
-        """0 if a call may proceed now, else the seconds until one may."""
-        with self._lock:
-            self._refill(now)
-            if self.tokens >= 1.0:
-                self.tokens -= 1.0
-                return 0.0
-            return (1.0 - self.tokens) / self.rate
-
-    def idle(self, now: float) -> bool:
-        with self._lock:
-            self._refill(now)
-            return self.tokens >= self.capacity
-
-
-def throttle(call: Call) -> None:
-    rate = call.services.settings.lookup_rate
-    if rate <= 0:
-        return
-    now = call.now
-    limiters = call.services.limiters
-    key = ("LookupEvents", call.account, call.region)
-    bucket = limiters.get(key)
-    if bucket is None:
-        if len(limiters) >= _MAX_LIMITERS:
-            for stale in [k for k, b in list(limiters.items()) if isinstance(b, TokenBucket) and b.idle(now)]:
-                limiters.pop(stale, None)
-        # setdefault is atomic, so two first calls racing share one bucket.
-        bucket = limiters.setdefault(key, TokenBucket(rate, now))
-    wait = bucket.take(now)
-    if wait > 0:
-        raise ThrottlingException(
-            f"Rate exceeded: LookupEvents is limited to {rate:g} calls per second per account and region "
-            f"(account {call.account}, region {call.region}); retry in {wait:.2f} s"
-        )
 
 
 # -- response ------------------------------------------------------------------------------------------
@@ -306,11 +247,11 @@ def element(event: StoredEvent) -> dict[str, Any]:
 
 
 def lookup_events(call: Call, params: p.Params) -> dict[str, Any]:
-    throttle(call)
-    lookup = parse(params)
+    call.services.throttle.check(call.account, call.region, call.now)
+    lookup = parse_lookup(params)
     bound: str | None = None
     if lookup.token is not None:
-        bound = scope(call, lookup)
+        bound = token_scope(call, lookup)
         start_ms, end_ms, before = open_token(call, lookup, lookup.token, bound)
     else:
         start_ms, end_ms = window(lookup, call.now, call.services.settings.retention_days)
@@ -333,7 +274,7 @@ def lookup_events(call: Call, params: p.Params) -> dict[str, Any]:
     if len(found) > lookup.max_results:
         last = page[-1]
         result["NextToken"] = call.services.sealer.seal(
-            bound or scope(call, lookup), [start_ms, end_ms, last.row.time_ms, last.seq]
+            bound or token_scope(call, lookup), [start_ms, end_ms, last.row.time_ms, last.seq]
         )
     return result
 

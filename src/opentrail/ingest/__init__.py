@@ -1,1 +1,2 @@
-"""Ingest: native batch ingest, PutAuditEvents and which trails cover an event."""
+"""Ingest: records checked and indexed, native batch ingest, PutAuditEvents, and which trails cover an
+event."""

@@ -33,7 +33,8 @@ from opentrail.errors import (
     SerializationException,
     ValidationException,
 )
-from opentrail.events import EVENT_VERSION, EventRow, encode, index_record
+from opentrail.events import EVENT_VERSION, EventRow, EventTimes, encode
+from opentrail.ingest.records import index_record
 
 MAX_EVENTS_PER_CALL = 100
 MAX_REQUEST_BYTES = 1024 * 1024
@@ -107,7 +108,9 @@ _OBJECTS: tuple[tuple[str, int], ...] = (
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class AuditEvent:
+    """One entry of ``auditEvents``: the producer's id, its eventData text and optional checksum."""
+
     id: str
     event_data: str
     checksum: str | None
@@ -123,7 +126,7 @@ class Target:
     ingestion_time: str
 
 
-def parse_request(body: bytes) -> list[Entry]:
+def parse_request(body: bytes) -> list[AuditEvent]:
     """The entries of a PutAuditEvents body, or the request-level error CloudTrail answers."""
     if len(body) > MAX_REQUEST_BYTES:
         raise ValidationException(
@@ -160,7 +163,7 @@ def parse_request(body: bytes) -> list[Entry]:
                 f"auditEvents holds id {entry.id!r} more than once; ids must be unique"
             )
         seen.add(entry.id)
-    return [Entry(e.id, e.eventData, e.eventDataChecksum) for e in request.auditEvents]
+    return [AuditEvent(e.id, e.eventData, e.eventDataChecksum) for e in request.auditEvents]
 
 
 def _checksum_matches(given: str, data: bytes) -> bool:
@@ -231,7 +234,7 @@ def event_time(text: str) -> str:
     return text if text.endswith("Z") else text + "Z"
 
 
-def check_event_data(entry: Entry, owner: str) -> tuple[bytes, str]:
+def check_event_data(entry: AuditEvent, owner: str) -> tuple[bytes, str]:
     """Validate one entry; return the eventData text as UTF-8 and its normalised eventTime."""
     try:
         data = entry.event_data.encode("utf-8")
@@ -286,7 +289,10 @@ def convert(event_data: bytes, when: str, event_id: str, target: Target) -> byte
 
 
 @dataclass(slots=True)
-class Outcome:
+class Conversion:
+    """What ``convert_all`` made of a request: the rows to store, the per-entry answers, and what the
+    channel's IngestionStatus records of the attempt."""
+
     rows: list[EventRow]
     successful: list[dict[str, str]]
     failed: list[dict[str, str]]
@@ -295,28 +301,32 @@ class Outcome:
     last_error: str | None = None
 
 
-def _row(entry: Entry, event_id: str, target: Target) -> EventRow:
+def _row(entry: AuditEvent, event_id: str, target: Target, times: EventTimes | None) -> EventRow:
     try:
         data, when = check_event_data(entry, target.account)
-        return index_record(convert(data, when, event_id, target), target.account)
+        return index_record(convert(data, when, event_id, target), target.account, times)
     except RecursionError:
         # msgspec decodes nested values recursively; a pathological depth is bad data, not a failure.
         raise RecordError("eventData is nested too deeply to be read", code="InvalidData") from None
 
 
-def convert_all(entries: list[Entry], target: Target, new_id: Callable[[], str]) -> Outcome:
+def convert_all(
+    entries: list[AuditEvent], target: Target, new_id: Callable[[], str], times: EventTimes | None = None
+) -> Conversion:
     """Check and convert every entry; bad ones are reported, good ones become rows."""
-    outcome = Outcome(rows=[], successful=[], failed=[])
+    conversion = Conversion(rows=[], successful=[], failed=[])
     for entry in entries:
         event_id = new_id()
-        outcome.last_event_id = event_id
+        conversion.last_event_id = event_id
         try:
-            row = _row(entry, event_id, target)
+            row = _row(entry, event_id, target, times)
         except RecordError as err:
-            outcome.failed.append({"id": entry.id, "errorCode": err.code, "errorMessage": err.message[:1024]})
-            outcome.last_error = err.code
+            conversion.failed.append(
+                {"id": entry.id, "errorCode": err.code, "errorMessage": err.message[:1024]}
+            )
+            conversion.last_error = err.code
             continue
-        outcome.rows.append(row)
-        outcome.successful.append({"id": entry.id, "eventID": event_id})
-        outcome.last_success_id = event_id
-    return outcome
+        conversion.rows.append(row)
+        conversion.successful.append({"id": entry.id, "eventID": event_id})
+        conversion.last_success_id = event_id
+    return conversion

@@ -20,9 +20,9 @@ from starlette.concurrency import run_in_threadpool
 
 from opentrail.context import Call
 from opentrail.errors import AccessDeniedException, RecordError, SerializationException, ValidationException
-from opentrail.events import EventRow, index_record
-from opentrail.ingest import coverage
-from opentrail.store import Store
+from opentrail.events import EventRow, EventTimes
+from opentrail.ingest.coverage import Coverage
+from opentrail.ingest.records import index_record
 
 MAX_RECORDS_PER_CALL = 10_000
 _INLINE_RECORDS = 500  # larger batches are parsed off the event loop
@@ -78,14 +78,14 @@ def _event_id(raw: bytes) -> str | None:
 
 
 def index_all(
-    records: list[bytes], account: str, store: Store
+    records: list[bytes], account: str, coverage: Coverage, times: EventTimes
 ) -> tuple[list[EventRow], int, list[dict[str, Any]]]:
     """The rows to store, how many records were valid (stored or dropped as unselected), the failures."""
     rows: list[EventRow] = []
     failed: list[dict[str, Any]] = []
     for index, raw in enumerate(records):
         try:
-            rows.append(index_record(raw, account))
+            rows.append(index_record(raw, account, times))
         except RecordError as err:
             failed.append(
                 {
@@ -95,16 +95,19 @@ def index_all(
                     "errorMessage": err.message,
                 }
             )
-    return coverage.drop_unselected(store, rows), len(rows), failed
+    return coverage.drop_unselected(rows), len(rows), failed
 
 
 async def ingest_records(call: Call, query: dict[str, str], body: bytes) -> dict[str, Any]:
     account = target_account(call, query.get("accountId"))
     records = decode_batch(body)
+    services = call.services
     if len(records) > _INLINE_RECORDS:
-        rows, valid, failed = await run_in_threadpool(index_all, records, account, call.store)
+        rows, valid, failed = await run_in_threadpool(
+            index_all, records, account, services.coverage, services.event_times
+        )
     else:
-        rows, valid, failed = index_all(records, account, call.store)
+        rows, valid, failed = index_all(records, account, services.coverage, services.event_times)
     if rows:
         await asyncio.wrap_future(call.store.submit(rows))
     return {"accepted": valid, "failed": failed, "_accepted": valid}

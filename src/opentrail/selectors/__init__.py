@@ -1,1 +1,2 @@
-"""Event selectors: parsing and validation, stored facts, the matching engine and the selector operations."""
+"""Event selectors: the selector model, parsing and validation, stored facts, the matching engine, the
+trail-level picker delivery uses, and the selector operations."""

@@ -1,10 +1,12 @@
 """A record's selector facts: what CloudTrail's advanced selectors read of an event (reference §8), as
-``Facts``, for the engine in ``selection``.
+``Facts``, for the matching engine (``engine``).
 
-Three sources give the same facts: the row's stored columns (eventCategory, eventSource, readOnly: all
-that management selectors read), the facts ingest decided for a data or network activity event and
-stored beside its record (``events.SelectorFacts``, decoded by ``stored_facts``; ADR 0009), and, for
-rows stored before those were kept, the record bytes (``Reader``, ``facts_of``).
+Written once, at ingest: ``selector_facts`` decides a data or network activity event's facts
+(``SelectorFacts``) and they are stored beside its record (``EventRow.facts``; ADR 0009). Read by
+delivery and ingest's coverage from three sources that give the same facts: the row's stored columns
+(eventCategory, eventSource, readOnly: all that management selectors read), the stored facts
+(``stored_facts``, ``stored_decoder``), and, for rows stored before those were kept, the record bytes
+(``Reader``, ``facts_of``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from opentrail.events import Kind
+from opentrail.events import Kind, RecordView
 
 # Every field an advanced selector may name (trails and event data stores).
 FIELDS = (
@@ -41,6 +43,77 @@ CATEGORY_OF_KIND: dict[int, str] = {
 RESOURCE_FIELDS = ("resources.type", "resources.ARN")
 
 
+# -- written at ingest ----------------------------------------------------------------------------------
+
+
+class SelectorFacts(msgspec.Struct, array_like=True, omit_defaults=True, gc=False):
+    """What advanced selectors read from a data or network activity record beyond the row's columns
+    (eventCategory, eventSource, readOnly), decided once by ``index_record`` and stored beside the
+    record, so delivery and ingest's coverage select data events without parsing the record's JSON
+    again (ADR 0009). As msgpack (``FACTS``): an array of the record-level fields that are present, by
+    selector field name, as text as selectors compare it (a map that decodes straight into the dict
+    the engine matches on), and the resources[] entries as [type, ARN] pairs."""
+
+    values: dict[str, str]
+    resources: list[tuple[str | None, str | None]] = []
+
+
+_ABSENT = msgspec.Raw()
+
+
+class _MoreFacts(msgspec.Struct):
+    """The selector fields ``RecordView`` leaves out, read from a data event's bytes a second time:
+    three more fields in RecordView cost every management record 0.2 µs at ingest. Kept raw: ingest
+    never refused a record for these fields, whatever they hold. An empty Raw when absent (msgspec
+    takes no ``Raw | None``)."""
+
+    errorCode: msgspec.Raw = _ABSENT
+    sessionCredentialFromConsole: msgspec.Raw = _ABSENT
+    vpcEndpointId: msgspec.Raw = _ABSENT
+
+
+_more_facts = msgspec.json.Decoder(_MoreFacts)
+FACTS = msgspec.msgpack.Encoder()
+_OPTIONAL_TEXT = msgspec.json.Decoder(str | None)
+_TEXT_OR_FLAG = msgspec.json.Decoder(str | bool | None)
+
+
+def selector_facts(raw: bytes, view: RecordView, resources: list[Any]) -> bytes | None:
+    """A data or network activity record's ``SelectorFacts`` as stored, or None when one of the fields
+    ``RecordView`` leaves out holds what selectors do not expect (a number, an object): such a
+    record's facts are left to the selector engine's lenient reading of the record, exactly as before
+    facts were stored. ``resources``: the record's resources[] as (type, ARN) pairs."""
+    values: dict[str, str] = {}
+    if view.eventName is not None:
+        values["eventName"] = view.eventName
+    if view.eventType is not None:
+        values["eventType"] = view.eventType
+    identity = view.userIdentity
+    if identity is not None and identity.arn is not None:
+        values["userIdentity.arn"] = identity.arn
+    try:
+        more = _more_facts.decode(raw)
+        error = _OPTIONAL_TEXT.decode(more.errorCode) if more.errorCode else None
+        endpoint = _OPTIONAL_TEXT.decode(more.vpcEndpointId) if more.vpcEndpointId else None
+        flag = more.sessionCredentialFromConsole
+        console = _TEXT_OR_FLAG.decode(flag) if flag else None
+    except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
+        return None
+    if error is not None:
+        values["errorCode"] = error
+    if isinstance(console, bool):
+        values["sessionCredentialFromConsole"] = "true" if console else "false"
+    elif console is not None:
+        values["sessionCredentialFromConsole"] = console
+    if endpoint is not None:
+        values["vpcEndpointId"] = endpoint
+    # The tuple encodes as the SelectorFacts array, without building one.
+    return FACTS.encode((values, resources))
+
+
+# -- read by delivery and coverage ----------------------------------------------------------------------
+
+
 class Resource(msgspec.Struct, gc=False):
     """One entry of a record's ``resources[]``, as selectors read it."""
 
@@ -57,7 +130,7 @@ class Facts(msgspec.Struct, gc=False):
     resources: Sequence[Resource] = ()
 
 
-class _Identity(msgspec.Struct, gc=False):
+class _IdentityArn(msgspec.Struct, gc=False):
     arn: str | None = None
 
 
@@ -128,7 +201,7 @@ class Reader:
         members: list[tuple[str, Any, Any]] = [(n, _SCALAR_TYPES[n], None) for n in self.scalars]
         self.identity = "userIdentity.arn" in fields
         if self.identity:
-            members.append(("userIdentity", _Identity | None, None))
+            members.append(("userIdentity", _IdentityArn | None, None))
         self.resources = not fields.isdisjoint(RESOURCE_FIELDS)
         if self.resources:
             members.append(("resources", list[Resource] | None, None))
@@ -200,14 +273,14 @@ class _StoredResource(Resource, array_like=True, gc=False):
     """A ``Resource`` as ``SelectorFacts`` stores it: a [type, ARN] pair."""
 
 
-class _Stored(msgspec.Struct, array_like=True, gc=False):
-    """``events.SelectorFacts`` as selectors read it back: its resources as Resources."""
+class StoredSelectorFacts(msgspec.Struct, array_like=True, gc=False):
+    """``SelectorFacts`` as selectors read it back: its resources as Resources."""
 
     values: dict[str, str | None]
     resources: list[_StoredResource] = []
 
 
-STORED = msgspec.msgpack.Decoder(_Stored)
+STORED = msgspec.msgpack.Decoder(StoredSelectorFacts)
 
 
 def attribute(name: str) -> str:

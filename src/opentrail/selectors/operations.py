@@ -1,5 +1,5 @@
 """The trail selector operations: PutEventSelectors, GetEventSelectors, PutInsightSelectors and
-GetInsightSelectors. ``selectors`` validates what they are given; the trail's document holds the result,
+GetInsightSelectors. ``parsing`` validates what they are given; the trail's document holds the result,
 changed atomically through ``trails.access.change`` (so a concurrent UpdateTrail or tag change survives).
 """
 
@@ -19,8 +19,8 @@ from opentrail.errors import (
     InvalidParameter,
     InvalidParameterCombination,
 )
+from opentrail.selectors.model import InsightSelector
 from opentrail.selectors.parsing import (
-    InsightSelector,
     check_insight_preconditions,
     parse_advanced_event_selectors,
     parse_event_selectors,

@@ -24,7 +24,8 @@ from opentrail.delivery import worker as delivery
 from opentrail.delivery.hooks import DeliveryHooks
 from opentrail.delivery.signing import Signer
 from opentrail.errors import UnsupportedOperation
-from opentrail.ingest import coverage
+from opentrail.history.throttle import Throttle
+from opentrail.ingest.coverage import Coverage
 from opentrail.organizations import accounts
 from opentrail.server.edge import Edge, error_response
 from opentrail.server.metrics import Metrics
@@ -34,6 +35,7 @@ from opentrail.storage import open_storage
 from opentrail.storage.encryption import MasterKey
 from opentrail.store import Store, open_store
 from opentrail.tokens import TokenSealer
+from opentrail.trails.listeners import TrailListeners
 
 
 def build_services(settings: Settings, clock: Clock | None = None, store: Store | None = None) -> Services:
@@ -49,6 +51,9 @@ def build_services(settings: Settings, clock: Clock | None = None, store: Store 
         storage=open_storage(settings.storage, master),
         clock=clock,
         sealer=TokenSealer(bytes.fromhex(secret)),
+        coverage=Coverage(store),
+        throttle=Throttle(settings.lookup_rate),
+        listeners=TrailListeners(),
         signer=Signer(store, master, clock),
     )
     return services
@@ -62,13 +67,13 @@ def listen_to_trails(services: Services) -> DeliveryHooks:
     hooks = DeliveryHooks(store)
     listeners = services.listeners
     listeners.changed.append(
-        lambda account, organization: coverage.forget(store, None if organization else account)
+        lambda account, organization: services.coverage.forget(None if organization else account)
     )
     listeners.started.append(hooks.logging_started)
     listeners.stopped.append(
         lambda account, trail, deleted: hooks.logging_stopped(account, trail, deleted=deleted)
     )
-    listeners.covered.append(lambda trail: coverage.forget(store))
+    listeners.covered.append(lambda trail: services.coverage.forget())
     listeners.covered.append(hooks.cover)
     listeners.status_sources.append(hooks.status)
     return hooks

@@ -3,21 +3,16 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
-from opentrail.clock import format_time
 from opentrail.context import Call
 from opentrail.errors import ApiError
-from opentrail.events import EVENT_VERSION, EventRow, encode, index_record
+from opentrail.events import EVENT_VERSION, EventRow, encode
+from opentrail.ingest.records import index_record
 from opentrail.organizations.accounts import identity
 
 EVENT_SOURCE = "cloudtrail.amazonaws.com"
 _READ_PREFIXES = ("Get", "List", "Describe", "Lookup")
-
-
-# Calls within one second share their eventTime text (CloudTrail records whole seconds).
-_second = lru_cache(maxsize=64)(format_time)
 
 
 def is_read_only(operation: str) -> bool:
@@ -45,7 +40,7 @@ def record(
     rec: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
         "userIdentity": identity(call.key),
-        "eventTime": _second(int(call.now)),
+        "eventTime": call.services.event_times.text(int(call.now)),
         "eventSource": source,
         "eventName": operation,
         "awsRegion": call.region,
@@ -77,4 +72,5 @@ def audit_row(
     error: ApiError | None,
     source: str = EVENT_SOURCE,
 ) -> EventRow:
-    return index_record(encode(record(call, operation, params, response, error, source)), call.account)
+    rec = record(call, operation, params, response, error, source)
+    return index_record(encode(rec), call.account, call.services.event_times)

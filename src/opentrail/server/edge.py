@@ -37,6 +37,7 @@ from opentrail.errors import (
     UnrecognizedClient,
     error_body,
 )
+from opentrail.ingest import audit_events
 from opentrail.ingest import native as ingest
 from opentrail.protocol import JSON_11_CONTENT_TYPE as JSON_11
 from opentrail.server import audit, sigv4
@@ -44,7 +45,6 @@ from opentrail.server.metrics import Metrics
 from opentrail.server.operations import JSON_SERVICES, MAX_API_BODY, JsonService
 from opentrail.server.s3.responses import xml_error
 from opentrail.server.s3.router import S3Api, is_s3
-from opentrail.trails import channels
 
 log = logging.getLogger("opentrail")
 
@@ -282,7 +282,7 @@ class Edge:
 
     async def data_plane(self, call: Call, operation: str, request: Request, body: bytes) -> Response:
         if operation == "PutAuditEvents":
-            result = await channels.put_audit_events(call, dict(request.query_params), body)
+            result = await audit_events.put_audit_events(call, dict(request.query_params), body)
         else:
             result = await ingest.ingest_records(call, dict(request.query_params), body)
         self.metrics.events_accepted(result.pop("_accepted", 0))

@@ -1,5 +1,5 @@
-"""CloudTrail Lake channels: CreateChannel, GetChannel, ListChannels, UpdateChannel, DeleteChannel, and
-the data-plane call that feeds a channel, PutAuditEvents.
+"""CloudTrail Lake channels: CreateChannel, GetChannel, ListChannels, UpdateChannel, DeleteChannel (the
+data-plane call that feeds a channel, PutAuditEvents, is ``ingest.audit_events``).
 
 A channel is a document of kind ``channel`` keyed by its ARN
 (``arn:aws:cloudtrail:<region>:<account>:channel/<uuid>``); callers may name it by ARN or by the
@@ -7,32 +7,24 @@ trailing id. Channels are regional and private to their account: a channel of an
 region is reported exactly like one that does not exist, so no call reveals what others own.
 
 Until event data stores exist, a destination is recorded as given (only its format is checked) and a
-channel's events enter the owner's event history as management events; ``lake`` converts them.
+channel's events enter the owner's event history as management events; ``ingest.lake`` converts them.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-
-from opentrail.clock import format_time
 from opentrail.context import Call
 from opentrail.errors import (
     ApiError,
     ChannelAlreadyExists,
     ChannelARNInvalid,
-    ChannelInsufficientPermission,
     ChannelMaxLimitExceeded,
     ChannelNotFound,
     ConflictError,
-    DataChannelNotFound,
     EventDataStoreARNInvalid,
-    InvalidChannelARN,
     InvalidMaxResults,
     InvalidNextToken,
     InvalidParameter,
@@ -40,11 +32,9 @@ from opentrail.errors import (
     InvalidTagParameter,
     SerializationException,
     TagsLimitExceeded,
-    ValidationException,
 )
-from opentrail.ingest import lake
 from opentrail.params import Params, array, integer, required_string, string, structure
-from opentrail.store import Doc, Store
+from opentrail.store import Doc
 from opentrail.tokens import fingerprint
 
 KIND = "channel"
@@ -68,7 +58,6 @@ _EDS_ARN = re.compile(
     r"arn:aws:cloudtrail:[a-z0-9-]+:(\d{12}):eventdatastore/[a-zA-Z0-9._-]{3,128}", re.ASCII
 )
 _LOCATION = re.compile(r"[a-zA-Z0-9._/\-:*]{3,1024}", re.ASCII)
-_EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
 
 
 def channel_arn(region: str, account: str, channel_id: str) -> str:
@@ -104,7 +93,8 @@ def parse_ref(value: str, call: Call, invalid: type[ApiError]) -> ChannelRef:
     return ChannelRef(channel_arn(call.region, call.account, value), call.account, call.region, False)
 
 
-def _not_found(value: str, call: Call, error: type[ApiError] = ChannelNotFound) -> ApiError:
+def channel_not_found(value: str, call: Call, error: type[ApiError] = ChannelNotFound) -> ApiError:
+    """The error for a channel the caller does not have: the same whether it exists elsewhere or not."""
     return error(f"Channel {value[:300]} was not found in account {call.account} in {call.region}")
 
 
@@ -114,7 +104,7 @@ def resolve(call: Call, params: Params) -> Doc:
     ref = parse_ref(value, call, ChannelARNInvalid)
     doc = None if ref.foreign else call.store.get_doc(KIND, call.account, ref.arn)
     if doc is None:
-        raise _not_found(value, call)
+        raise channel_not_found(value, call)
     call.touch(RESOURCE_TYPE, doc.arn)
     return doc
 
@@ -322,7 +312,7 @@ def update_channel(call: Call, params: Params) -> dict[str, Any]:
     try:
         updated = call.store.update_doc(KIND, call.account, doc.arn, change)
     except KeyError:
-        raise _not_found(str(params["Channel"]), call) from None
+        raise channel_not_found(str(params["Channel"]), call) from None
     except ConflictError:
         raise ChannelAlreadyExists(f"a channel named {name} already exists in {call.region}") from None
     return _view(updated)
@@ -331,7 +321,7 @@ def update_channel(call: Call, params: Params) -> dict[str, Any]:
 def delete_channel(call: Call, params: Params) -> dict[str, Any]:
     doc = resolve(call, params)
     if not call.store.delete_doc(KIND, call.account, doc.arn):
-        raise _not_found(str(params["Channel"]), call)
+        raise channel_not_found(str(params["Channel"]), call)
     return {}
 
 
@@ -342,87 +332,3 @@ OPERATIONS = {
     "UpdateChannel": update_channel,
     "DeleteChannel": delete_channel,
 }
-
-
-# -- PutAuditEvents (cloudtrail-data) ------------------------------------------------------------------
-
-
-def _data_channel(call: Call, query: dict[str, str]) -> Doc:
-    value = query.get("channelArn")
-    if not value:
-        raise ValidationException("channelArn is required: the ARN or id of the channel to put events into")
-    ref = parse_ref(value, call, InvalidChannelARN)
-    if ref.account != call.account:
-        # CloudTrail answers this whether or not such a channel exists, so nothing is revealed.
-        raise ChannelInsufficientPermission(
-            f"account {call.account} cannot put events into a channel of account {ref.account}; "
-            "only the channel's owner can"
-        )
-    doc = None if ref.foreign else call.store.get_doc(KIND, call.account, ref.arn)
-    if doc is None:
-        raise _not_found(value, call, DataChannelNotFound)
-    external_id = query.get("externalId")
-    if external_id is not None and not _EXTERNAL_ID.fullmatch(external_id):
-        raise ValidationException(
-            "externalId must be 2-1224 characters of letters, digits, '_' and +=,.@:/-, "
-            f"got {len(external_id)} characters"
-        )
-    return doc
-
-
-def note_ingestion(
-    store: Store,
-    doc: Doc,
-    now: float,
-    attempt_id: str | None,
-    success_id: str | None,
-    error_code: str | None,
-) -> None:
-    """Record a PutAuditEvents attempt in the channel's IngestionStatus (what GetChannel shows)."""
-    when = round(now, 3)
-
-    def change(current: Doc) -> Doc:
-        status = dict(current.body.get("IngestionStatus") or {})
-        status["LatestIngestionAttemptTime"] = when
-        if attempt_id is None:
-            status.pop("LatestIngestionAttemptEventID", None)
-        else:
-            status["LatestIngestionAttemptEventID"] = attempt_id
-        if success_id is not None:
-            status["LatestIngestionSuccessTime"] = when
-            status["LatestIngestionSuccessEventID"] = success_id
-        if error_code is not None:
-            status["LatestIngestionErrorCode"] = error_code
-        body = {**current.body, "IngestionStatus": status}
-        return Doc(current.kind, current.account, current.region, current.name, current.arn, body)
-
-    # A channel deleted while the call ran has no status to update; its accepted events are stored.
-    with contextlib.suppress(KeyError):
-        store.update_doc(KIND, doc.account, doc.arn, change)
-
-
-async def put_audit_events(call: Call, query: dict[str, str], body: bytes) -> dict[str, Any]:
-    doc = await run_in_threadpool(_data_channel, call, query)
-    try:
-        entries = lake.parse_request(body)
-    except ApiError as err:
-        await run_in_threadpool(note_ingestion, call.store, doc, call.now, None, None, err.code)
-        raise
-    target = lake.Target(doc.arn, call.account, call.region, format_time(call.now))
-    if len(body) > 128 * 1024:
-        # Large bodies are parsed off the event loop so other calls keep flowing.
-        outcome = await run_in_threadpool(lake.convert_all, entries, target, call.services.new_id)
-    else:
-        outcome = lake.convert_all(entries, target, call.services.new_id)
-    if outcome.rows:
-        await asyncio.wrap_future(call.store.submit(outcome.rows))
-    await run_in_threadpool(
-        note_ingestion,
-        call.store,
-        doc,
-        call.now,
-        outcome.last_event_id,
-        outcome.last_success_id,
-        outcome.last_error,
-    )
-    return {"successful": outcome.successful, "failed": outcome.failed, "_accepted": len(outcome.rows)}

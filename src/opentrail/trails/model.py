@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from opentrail.selectors.parsing import DEFAULT_SELECTION, EventSelection, InsightSelector
+from opentrail.selectors.model import DEFAULT_SELECTION, EventSelection, InsightSelector
 from opentrail.store import Doc
 
 KIND = "trail"

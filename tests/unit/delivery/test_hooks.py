@@ -15,7 +15,7 @@ import pytest
 from opentrail.delivery.hooks import DeliveryHooks
 from opentrail.delivery.notifications import Notice, Outcome
 from opentrail.delivery.state import KIND, State, load_state
-from opentrail.events import index_record
+from opentrail.ingest.records import index_record
 from opentrail.organizations import model as organizations
 from opentrail.store import Store
 from opentrail.trails.model import Trail, to_doc

@@ -21,7 +21,7 @@ from opentrail.delivery.leases import LeaseLost, Leases
 from opentrail.delivery.signing import Signer
 from opentrail.delivery.state import load_state
 from opentrail.errors import ConfigError
-from opentrail.events import index_record
+from opentrail.ingest.records import index_record
 from opentrail.settings import Settings
 from opentrail.storage import LocalStorage
 from opentrail.store import Doc, Store, open_store

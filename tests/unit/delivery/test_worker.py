@@ -16,7 +16,7 @@ from opentrail.clock import FixedClock, SystemClock
 from opentrail.delivery import worker as delivery
 from opentrail.delivery.hooks import DeliveryHooks
 from opentrail.delivery.signing import Signer
-from opentrail.events import index_record
+from opentrail.ingest.records import index_record
 from opentrail.organizations import model as organizations
 from opentrail.storage import Encryption, LocalStorage, ObjectInfo, StorageError
 from opentrail.store import Doc

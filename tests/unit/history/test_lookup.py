@@ -12,7 +12,6 @@ import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,38 +21,23 @@ from hypothesis import strategies as st
 
 from opentrail.client.remote import Client
 from opentrail.clock import FixedClock, format_time
-from opentrail.context import Call, Services
+from opentrail.context import Services
 from opentrail.errors import ApiError, RemoteError
-from opentrail.events import index_record
 from opentrail.history import lookup
+from opentrail.history.throttle import Throttle
+from opentrail.ingest.coverage import Coverage
+from opentrail.ingest.records import index_record
 from opentrail.settings import Settings
 from opentrail.storage import LocalStorage
-from opentrail.store import AccessKey, Store, open_store
+from opentrail.store import open_store
 from opentrail.tokens import TokenSealer
+from opentrail.trails.listeners import TrailListeners
+from tests.support.calls import Env
 from tests.support.server import Server
 
 BASE = 1_704_067_200  # 2024-01-01T00:00:00Z
 NOW = BASE + 86_400
 SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-@dataclass
-class Env:
-    services: Services
-    accounts: Iterator[int]
-
-    @property
-    def store(self) -> Store:
-        return self.services.store
-
-    def call(self, account: str, region: str = "us-east-1") -> Call:
-        key = AccessKey(
-            f"AKIA{account}", "secret", account, "root", f"arn:aws:iam::{account}:root", account, True, 0
-        )
-        return Call(services=self.services, key=key, region=region, request_id=str(uuid.uuid4()))
-
-    def new_account(self) -> str:
-        return str(next(self.accounts))
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +50,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         storage=LocalStorage(tmp / "buckets"),
         clock=FixedClock(NOW),
         sealer=TokenSealer(secrets.token_bytes(32)),
+        coverage=Coverage(store),
+        throttle=Throttle(0),
+        listeners=TrailListeners(),
     )
     try:
         yield Env(services, itertools.count(100_000_000_000))
@@ -355,52 +342,14 @@ def test_window_defaults_and_rounding() -> None:
     assert lookup.millis(1704067200.1234, up=True) == 1704067200124
     assert lookup.millis(1704067200.1234, up=False) == 1704067200123
     assert lookup.millis(0.1, up=True) == 100
-    request = lookup.parse({})
+    request = lookup.parse_lookup({})
     assert lookup.window(request, NOW, 90) == ((NOW - 90 * 86_400) * 1000, NOW * 1000)
-    past_end = lookup.parse({"EndTime": BASE - 400 * 86_400})
+    past_end = lookup.parse_lookup({"EndTime": BASE - 400 * 86_400})
     assert lookup.window(past_end, NOW, 90) == ((BASE - 490 * 86_400) * 1000, (BASE - 400 * 86_400) * 1000)
-    future_end = lookup.parse({"EndTime": NOW + 86_400})
+    future_end = lookup.parse_lookup({"EndTime": NOW + 86_400})
     assert lookup.window(future_end, NOW, 7)[0] == (NOW - 7 * 86_400) * 1000
     with pytest.raises(ApiError, match=r"EndTime nan is outside the range"):
-        lookup.parse({"EndTime": float("nan")})
+        lookup.parse_lookup({"EndTime": float("nan")})
     with pytest.raises(ApiError, match=r"StartTime inf is outside the range"):
-        lookup.parse({"StartTime": float("inf")})
+        lookup.parse_lookup({"StartTime": float("inf")})
     assert lookup.weighted_length("a_b c,d\ne") == 9 + 4
-
-
-def test_token_bucket_limits_and_refills() -> None:
-    bucket = lookup.TokenBucket(rate=2, now=100.0)
-    assert bucket.take(100.0) == 0
-    assert bucket.take(100.0) == 0
-    assert bucket.take(100.0) == pytest.approx(0.5)
-    assert bucket.take(100.5) == 0  # half a second buys one call at 2/s
-    assert bucket.take(99.0) > 0  # a clock stepped backwards refills nothing
-    slow = lookup.TokenBucket(rate=0.5, now=0.0)
-    assert slow.take(0.0) == 0  # a burst of at least one call
-    assert slow.take(1.0) == pytest.approx(1.0)
-    assert slow.take(2.0) == 0
-
-
-def test_throttle_keys_by_account_and_region(tmp_path: Path) -> None:
-    store = open_store(f"sqlite:///{tmp_path / 'opentrail.db'}")
-    clock = FixedClock(NOW)
-    services = Services(
-        settings=Settings(data_dir=tmp_path, lookup_rate=1),
-        store=store,
-        storage=LocalStorage(tmp_path / "buckets"),
-        clock=clock,
-        sealer=TokenSealer(b"k" * 32),
-    )
-    env = Env(services, itertools.count(200_000_000_000))
-    try:
-        a, b = env.new_account(), env.new_account()
-        lookup.lookup_events(env.call(a), {})
-        with pytest.raises(ApiError, match="Rate exceeded") as info:
-            lookup.lookup_events(env.call(a), {})
-        assert (info.value.code, info.value.status) == ("ThrottlingException", 400)
-        lookup.lookup_events(env.call(a, "eu-west-1"), {})
-        lookup.lookup_events(env.call(b), {})
-        clock.advance(1.0)
-        lookup.lookup_events(env.call(a), {})
-    finally:
-        store.close()

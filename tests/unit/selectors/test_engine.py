@@ -1,5 +1,6 @@
-"""The selector engine (``opentrail.selection``) on its own: the selector table, basic selectors against
-their advanced equivalent (Hypothesis), and the real corpus records through realistic selector sets.
+"""The selector engine (``opentrail.selectors.engine``) on its own: the selector table, basic selectors
+against their advanced equivalent (Hypothesis), and the real corpus records through realistic selector
+sets.
 
 Events go through the same path as in the server: ``index_record`` makes the store's row, and the
 trail's ``Picker`` decides on the ``LogRow`` tuple delivery reads.
@@ -8,21 +9,17 @@ trail's ``Picker`` decides on the ``LogRow`` tuple delivery reads.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from opentrail.errors import RecordError
-from opentrail.events import EventRow, index_record
-from opentrail.ingest import coverage
-from opentrail.selectors import engine as selection
-from opentrail.store import Doc, LogRow
-from opentrail.store.sqlite.store import SQLiteStore
-from opentrail.trails import model as trails
+from opentrail.ingest.records import index_record
+from opentrail.selectors import facts
+from opentrail.selectors.picker import Picker, matcher
+from opentrail.store import LogRow
 from tests.support.selection_cases import (
     ACCOUNT,
     CASES,
@@ -37,7 +34,6 @@ from tests.support.selection_cases import (
     lambda_invoke,
     legacy_data,
     management,
-    network,
     s3_object,
     trail_with,
 )
@@ -55,13 +51,13 @@ def row_of(record: dict[str, Any] | bytes, seq: int = 1) -> LogRow:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_selector_table(case: Case) -> None:
-    picker = selection.Picker(trail_with(case.wire()))
-    compiled = selection.matcher(trail_with(case.wire()))
+    picker = Picker(trail_with(case.wire()))
+    compiled = matcher(trail_with(case.wire()))
     for index, (record, expected) in enumerate(case.events):
         row = row_of(record, index + 1)
         assert picker(row) is expected, (case.name, record)
         # The per-record path gives the same answer as the cached per-row-shape one.
-        assert compiled.selects(row[2], selection.facts_of(row[6], row[2])) is expected, (case.name, record)
+        assert compiled.selects(row[2], facts.facts_of(row[6], row[2])) is expected, (case.name, record)
     # Asked again, the cached decisions still hold.
     assert [picker(row_of(r, 99)) for r, _ in case.events] == [e for _, e in case.events]
 
@@ -73,7 +69,7 @@ def test_the_table_covers_every_field_and_operator() -> None:
             for field in selector["FieldSelectors"]:
                 used.update((field["Field"], op) for op in field if op != "Field")
     operators = {"Equals", "StartsWith", "EndsWith", "NotEquals", "NotStartsWith", "NotEndsWith"}
-    assert {field for field, _ in used} == set(selection.FIELDS)
+    assert {field for field, _ in used} == set(facts.FIELDS)
     assert {op for _, op in used} == operators
     for field in (
         "eventName",
@@ -84,16 +80,6 @@ def test_the_table_covers_every_field_and_operator() -> None:
         "eventSource",
     ):
         assert {op for f, op in used if f == field} == operators, field
-
-
-def test_a_record_with_odd_shapes_is_read_leniently() -> None:
-    """A stored record whose nested members are not what the decoder expects is still decided."""
-    facts = selection.facts_of(
-        b'{"eventName":"GetObject","userIdentity":"x","resources":[1,{"type":"T"}]}', 1
-    )
-    assert facts.values["eventName"] == "GetObject"
-    assert facts.values["userIdentity.arn"] is None
-    assert [(r.type, r.ARN) for r in facts.resources] == [("T", None)]
 
 
 def test_json_escapes_do_not_hide_a_match() -> None:
@@ -110,31 +96,13 @@ def test_json_escapes_do_not_hide_a_match() -> None:
             }
         ]
     }
-    picker = selection.Picker(trail_with(wire))
+    picker = Picker(trail_with(wire))
     plain = json.dumps(s3_object(OBJECT_A)).encode()
     escaped = plain.replace(b"bucket-a/logs/", b"bucket-\\u0061\\/logs\\/")
     assert b"bucket-a/logs/" not in escaped
     assert picker(row_of(plain)) is True
     assert picker(row_of(escaped, 2)) is True
     assert picker(row_of(s3_object(OBJECT_B), 3)) is False
-
-
-# -- global service events -----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("members", "iam_selected"),
-    [
-        ({"include_global_service_events": True}, True),
-        ({"include_global_service_events": False}, False),
-        ({"include_global_service_events": False, "home_region": "eu-west-1"}, True),
-    ],
-)
-def test_global_service_events_follow_the_trail_flag(members: dict[str, Any], iam_selected: bool) -> None:
-    picker = selection.Picker(trail_with({"EventSelectors": [{}]}, **members))
-    assert picker(row_of(management(eventSource="iam.amazonaws.com", eventName="CreateUser"))) is iam_selected
-    assert picker(row_of(management(eventSource="sts.amazonaws.com", eventName="AssumeRole"))) is iam_selected
-    assert picker(row_of(management())) is True
 
 
 # -- basic selectors and their advanced equivalent (Hypothesis) ----------------------------------------------
@@ -236,13 +204,13 @@ def _events() -> st.SearchStrategy[dict[str, Any]]:
 def test_basic_selectors_select_what_their_advanced_equivalent_selects(
     basic: list[dict[str, Any]], events: list[dict[str, Any]]
 ) -> None:
-    as_basic = selection.Picker(trail_with({"EventSelectors": basic}))
+    as_basic = Picker(trail_with({"EventSelectors": basic}))
     advanced = documented_equivalent(basic)
     if not advanced:  # nothing selected at all: no advanced form (CloudTrail needs at least one selector)
         assert not any(as_basic(row_of(e)) for e in events)
         return
     assume(len(advanced) <= 5)  # a trail takes at most five advanced selectors
-    as_advanced = selection.Picker(trail_with({"AdvancedEventSelectors": advanced}))
+    as_advanced = Picker(trail_with({"AdvancedEventSelectors": advanced}))
     for seq, event in enumerate(events, start=1):
         row = row_of(event, seq)
         assert as_basic(row) == as_advanced(row), (event, basic, advanced)
@@ -388,62 +356,9 @@ def test_corpus_through_realistic_selectors(
 ) -> None:
     # A single-region trail (the set with trail members) reads only its own region's events.
     rows = [(r, row) for r, row in corpus_rows if r["awsRegion"] == REGION] if members else corpus_rows
-    picker = selection.Picker(trail_with(wire, **members))
+    picker = Picker(trail_with(wire, **members))
     chosen = {row[0] for record, row in rows if picker(row)}
     expected = {row[0] for record, row in rows if rule(record)}
     assert expected, f"{name}: the corpus should hold events this set selects"
     assert len(expected) < len(rows) or name == "default"
     assert chosen == expected, name
-
-
-# -- which trails cover an account and region (ingest's question) --------------------------------------------
-
-
-def test_covering_trails_and_dropping_unselected_data_events(tmp_path: Path) -> None:
-    """A real store: logging trails cover their home region, multi-region ones every region; stopped
-    trails none. ``forget`` makes a change visible to the next ingest at once."""
-    store = SQLiteStore(str(tmp_path / "db.sqlite"))
-    try:
-        all_s3 = {
-            "EventSelectors": [{"DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}]
-        }
-        west = msgspec.structs.replace(
-            trail_with(all_s3, home_region="us-west-2"),
-            name="west",
-            trail_arn=f"arn:aws:cloudtrail:us-west-2:{ACCOUNT}:trail/west",
-        )
-        stopped = msgspec.structs.replace(
-            trail_with(all_s3),
-            name="stopped",
-            trail_arn=f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/stopped",
-            is_logging=False,
-        )
-        for trail in (west, stopped):
-            store.insert_doc(trails.to_doc(trail, ACCOUNT))
-
-        def rows(region: str) -> list[EventRow]:
-            return [
-                index_record(json.dumps({**record, "awsRegion": region}).encode(), ACCOUNT)
-                for record in (management(), s3_object(), network())
-            ]
-
-        def kept(region: str) -> list[int]:
-            return [int(row.kind) for row in coverage.drop_unselected(store, rows(region))]
-
-        assert [t.name for t in coverage.covering_trails(store, ACCOUNT, "us-west-2")] == ["west"]
-        assert coverage.covering_trails(store, ACCOUNT, REGION) == []
-        assert kept("us-west-2") == [0, 1]  # management always; the S3 object event selected; network not
-        assert kept(REGION) == [0]
-
-        def go_multi(doc: Doc) -> Doc:
-            doc.body = {**doc.body, "IsMultiRegionTrail": True}
-            return doc
-
-        store.update_doc(trails.KIND, ACCOUNT, west.trail_arn, go_multi)
-        assert kept(REGION) == [0]  # cached: this change was not announced
-        coverage.forget(store, ACCOUNT)
-        assert kept(REGION) == [0, 1]
-        assert [t.name for t in coverage.covering_trails(store, ACCOUNT, "eu-central-1")] == ["west"]
-        assert coverage.covering_trails(store, "210987654321", REGION) == []
-    finally:
-        store.close()

@@ -22,7 +22,8 @@ from starlette.responses import Response
 
 from opentrail.clock import SystemClock
 from opentrail.errors import InvalidInput, RequestEntityTooLarge, SerializationException, TrailNotFound
-from opentrail.events import decode, index_record
+from opentrail.events import decode
+from opentrail.ingest.records import index_record
 from opentrail.organizations import accounts
 from opentrail.protocol import CLOUDTRAIL_TARGET_PREFIX as TARGET_PREFIX
 from opentrail.protocol import JSON_11_CONTENT_TYPE as JSON_11

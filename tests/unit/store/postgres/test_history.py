@@ -13,7 +13,8 @@ import psycopg
 import pytest
 
 from opentrail.clock import FixedClock
-from opentrail.events import EventRow, Kind, index_record
+from opentrail.events import EventRow, Kind
+from opentrail.ingest.records import index_record
 from opentrail.store import EventQuery, Store, open_store
 from opentrail.store.postgres import history as pg_history
 

@@ -21,7 +21,8 @@ import pytest
 
 from opentrail.clock import FixedClock
 from opentrail.errors import StoreError
-from opentrail.events import EventRow, Kind, index_record
+from opentrail.events import EventRow, Kind
+from opentrail.ingest.records import index_record
 from opentrail.store import EventQuery, Store, open_store, redacted
 from opentrail.store.postgres import events as pg_events
 from tests.support.server import OPENTRAIL, ROOT, free_port
@@ -69,7 +70,7 @@ def partitions(url: str) -> list[str]:
 # A writer in a process of its own: another node appending to the same log.
 WRITER = """
 import json, sys
-from opentrail.events import index_record
+from opentrail.ingest.records import index_record
 from opentrail.store import open_store
 url, name, batches = sys.argv[1], sys.argv[2], int(sys.argv[3])
 store = open_store(url)

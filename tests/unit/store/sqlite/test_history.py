@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from opentrail.events import EventRow, Kind, index_record
+from opentrail.events import EventRow, Kind
+from opentrail.ingest.records import index_record
 from opentrail.store import EventQuery
 from opentrail.store.sqlite import history
 from opentrail.store.sqlite.store import SQLiteStore, connect

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from opentrail.clock import FixedClock
-from opentrail.events import index_record
+from opentrail.ingest.records import index_record
 from opentrail.store.sqlite.history import history_path
 from opentrail.store.sqlite.store import SQLiteStore
 
