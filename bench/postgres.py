@@ -30,7 +30,7 @@ import psycopg
 from opentrail.clock import FixedClock
 from opentrail.events import EventRow, Kind, index_record
 from opentrail.store import EventQuery, open_store
-from opentrail.store.postgres import events as pg_events
+from opentrail.store.postgres import append as pg_append
 
 from .common import RecordFactory, fmt_rate, free_port, median, percentile, remove_dir
 
@@ -63,9 +63,9 @@ def through_store(url: str, rows: list[EventRow], clients: int, batch: int) -> f
 
 
 def raw_copy(url: str, rows: list[EventRow], per_txn: int = 5000) -> float:
-    staged = [pg_events.staged(i + 1, 1 + i % 6, row) for i, row in enumerate(rows)]
+    staged = [pg_append.staged(i + 1, 1 + i % 6, row) for i, row in enumerate(rows)]
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(pg_events.STAGING_SQL)
+        conn.execute(pg_append.STAGING_SQL)
         conn.execute("CREATE TABLE raw_events AS SELECT * FROM staging WITH NO DATA")
         started = time.perf_counter()
         for low in range(0, len(staged), per_txn):
@@ -74,7 +74,7 @@ def raw_copy(url: str, rows: list[EventRow], per_txn: int = 5000) -> float:
                 conn.cursor() as cur,
                 cur.copy("COPY raw_events FROM STDIN (FORMAT BINARY)") as copy,
             ):
-                copy.set_types(pg_events.EVENT_TYPES)
+                copy.set_types(pg_append.EVENT_TYPES)
                 for values in staged[low : low + per_txn]:
                     copy.write_row(values)
         return len(rows) / (time.perf_counter() - started)

@@ -23,7 +23,7 @@ from opentrail.clock import FixedClock
 from opentrail.errors import StoreError
 from opentrail.events import EventRow, Kind, index_record
 from opentrail.store import EventQuery, Store, open_store, redacted
-from opentrail.store.postgres import events as pg_events
+from opentrail.store.postgres import partitions as pg_partitions
 from tests.support.server import OPENTRAIL, ROOT, free_port
 
 DAY = 86400
@@ -381,12 +381,14 @@ def test_a_version_3_database_migrates_to_history_and_answers_the_same(
     still forgets their identities."""
     from opentrail.store.postgres import store as postgres
 
-    shipped = postgres._migrations()
+    shipped = postgres.migrations()
     clock = FixedClock(START)
-    monkeypatch.setattr(postgres, "_migrations", lambda: [m for m in shipped if m[0] <= 3])
+    monkeypatch.setattr(postgres, "migrations", lambda: [m for m in shipped if m[0] <= 3])
     # Version 3 has no history table (version 5): its days have partitions of the log only.
-    partitions = pg_events.partition_sql
-    monkeypatch.setattr(pg_events, "partition_sql", lambda day: partitions(day, ("events", "event_attrs")))
+    partition_sql = pg_partitions.partition_sql
+    monkeypatch.setattr(
+        pg_partitions, "partition_sql", lambda day: partition_sql(day, ("events", "event_attrs"))
+    )
     old = open_store(url, clock)
 
     def flagged(prefix: str, read_only: bool) -> list[EventRow]:
