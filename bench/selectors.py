@@ -243,7 +243,7 @@ def build(folder: Path, events: int, share: float) -> Pipeline:
         store.append([index_record(raw, ACCOUNT) for raw in raws])
         epoch += 1
     worker = delivery.Deliverer(store, storage, KeySigner.for_data_dir(store, folder, clock), clock, 1e9, 1e9)
-    return Pipeline(store, worker, made, folder, delivery.high_sequence(store))
+    return Pipeline(store, worker, made, folder, store.high_sequence())
 
 
 def set_cursor(pipe: Pipeline, name: str, cursor: int) -> None:

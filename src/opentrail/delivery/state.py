@@ -31,27 +31,6 @@ from opentrail.trails import operations as trails
 KIND = "delivery"
 _LOCK = threading.Lock()
 
-# -- the store's high-water mark ------------------------------------------------------------------------
-
-
-def high_sequence(store: Store) -> int:
-    """The highest committed sequence, found with ``read_after`` alone (galloping, then bisecting), so
-    every Store backend answers it without a new method. "Is there an event after n" only turns from
-    yes to no as n grows (a purge drops the oldest rows, never the newest), so bisection is sound."""
-    if not store.read_after(0, 1):
-        return 0
-    low, high = 0, 1  # invariant: an event after ``low``, none after ``high`` (once found)
-    while store.read_after(high, 1):
-        low, high = high, high * 2
-    while high - low > 1:
-        middle = (low + high) // 2
-        if store.read_after(middle, 1):
-            low = middle
-        else:
-            high = middle
-    return high
-
-
 # -- state ----------------------------------------------------------------------------------------------
 
 
@@ -150,7 +129,7 @@ def _states(store: Store, trail: trails.Trail) -> list[str]:
 
 def logging_started(store: Store, account: str, trail: trails.Trail) -> None:
     """StartLogging: deliver only events committed after this call; digests start a new chain."""
-    high = high_sequence(store)
+    high = store.high_sequence()
     with _LOCK:
         for covered in _covered(store, trail):
             _start(store, covered, trail, high, None if covered == account else covered)
@@ -189,7 +168,7 @@ def cover(store: Store, trail: trails.Trail) -> None:
     digests, then its state goes."""
     owner = selection.account_of(trail)
     covered = set(_covered(store, trail))
-    high = high_sequence(store)
+    high = store.high_sequence()
     with _LOCK:
         held = {doc.account: doc for doc in store.list_docs(KIND) if doc.arn == trail.trail_arn}
         if trail.is_logging and owner in held:
@@ -277,7 +256,7 @@ def _absent(arn: str) -> Any:
 
 def logging_stopped(store: Store, account: str, trail: trails.Trail, *, deleted: bool = False) -> None:
     """StopLogging or DeleteTrail: finish what was committed up to now, then final digests."""
-    high = high_sequence(store)
+    high = store.high_sequence()
 
     def stop(current: Doc) -> Doc:
         state = _load(current)

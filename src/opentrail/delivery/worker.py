@@ -54,7 +54,6 @@ from opentrail.delivery.state import Region as Region
 from opentrail.delivery.state import State as State
 from opentrail.delivery.state import cover as cover
 from opentrail.delivery.state import cover_all as cover_all
-from opentrail.delivery.state import high_sequence as high_sequence
 from opentrail.delivery.state import logging_started as logging_started
 from opentrail.delivery.state import logging_stopped as logging_stopped
 from opentrail.delivery.state import record_notification as record_notification
@@ -114,7 +113,7 @@ class Deliverer:
     def run_once(self, force: bool = False) -> None:
         """One pass over the states this node holds a lease on (blocking; the loop runs it in a thread)."""
         with _LOCK:
-            high = high_sequence(self.store)
+            high = self.store.high_sequence()
             for doc in self._leases.plan(self.store.list_docs(KIND)):
                 try:
                     self._trail(doc, high, force)
