@@ -1,7 +1,8 @@
-"""What the PostgreSQL store promises beyond the shared contract (``test_store_contract`` runs that):
-several processes appending to one log while consumers never skip an event, versioned migrations,
-day partitions dropped by retention, and a database that goes away reported as ``StoreError``.
-Everything runs against a real throwaway cluster (``pg_cluster``)."""
+"""What the PostgreSQL store promises beyond the shared contract (``tests/contract/test_store.py`` runs
+that): several processes appending to one log while consumers never skip an event, versioned
+migrations, lookups across day partitions, and a database that goes away reported as ``StoreError``.
+Day partitions and numbering have tests of their own (``test_partitions.py``, ``test_append.py``).
+Everything runs against a real throwaway cluster (``tests/support/postgres.py``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -25,45 +25,11 @@ from opentrail.events import EventRow, Kind, index_record
 from opentrail.store import EventQuery, Store, open_store, redacted
 from opentrail.store.postgres import partitions as pg_partitions
 from tests.support.server import OPENTRAIL, ROOT, free_port
+from tests.support.store import ACCOUNTS, record, rows
 
 DAY = 86400
 START = 100 * DAY + 3600
-ACCOUNTS = ("111111111111", "222222222222")
 WAIT = 60
-
-
-@pytest.fixture
-def url(postgres_cluster: Any) -> Iterator[str]:
-    database: str = postgres_cluster.new_database()
-    yield database
-    postgres_cluster.drop_database(database)
-
-
-def record(event_id: str, region: str = "us-east-1") -> bytes:
-    return json.dumps(
-        {
-            "eventVersion": "1.11",
-            "eventTime": "2024-05-01T12:00:00Z",
-            "eventSource": "s3.amazonaws.com",
-            "eventName": "GetObject",
-            "awsRegion": region,
-            "eventID": event_id,
-            "eventCategory": "Management",
-        }
-    ).encode()
-
-
-def rows(prefix: str, count: int) -> list[EventRow]:
-    return [index_record(record(f"{prefix}-{i}"), ACCOUNTS[i % 2]) for i in range(count)]
-
-
-def partitions(url: str) -> list[str]:
-    with psycopg.connect(url) as conn:
-        found = conn.execute(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "WHERE i.inhparent = 'events'::regclass ORDER BY 1"
-        ).fetchall()
-    return [name for (name,) in found]
 
 
 # A writer in a process of its own: another node appending to the same log.
@@ -186,27 +152,6 @@ def test_migrations_are_versioned_and_applied_once_by_concurrent_processes(url: 
         assert [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY 1")] == shipped
 
 
-def test_the_log_is_partitioned_by_ingestion_day_and_retention_drops_partitions(url: str) -> None:
-    clock = FixedClock(START)
-    store = open_store(url, clock)
-    try:
-        store.append(rows("a", 4))
-        assert partitions(url) == ["events_d100", "events_d101"]  # today's, and tomorrow's ahead
-        clock.advance(DAY)
-        store.append(rows("b", 3))
-        clock.advance(DAY)
-        store.append(rows("c", 2))
-        assert partitions(url) == ["events_d100", "events_d101", "events_d102", "events_d103"]
-        assert store.purge_ingested_before(102 * DAY) == 7
-        assert partitions(url) == ["events_d102", "events_d103"]
-        assert [e.row.event_id for e in store.read_after(0, 100)] == ["c-0", "c-1"]
-        assert store.count_events() == 2
-        store.append(rows("a", 1))  # its identity went with its day: stored again
-        assert store.count_events() == 3
-    finally:
-        store.close()
-
-
 def test_an_unreachable_database_is_a_store_error() -> None:
     with pytest.raises(StoreError, match="PostgreSQL"):
         open_store(f"postgresql://postgres@127.0.0.1:{free_port()}/nothing?connect_timeout=2")
@@ -240,21 +185,6 @@ def test_lost_connections_are_store_errors_and_the_store_recovers(url: str, post
             "before-0",
             "before-1",
         ]
-    finally:
-        store.close()
-
-
-def test_sequence_numbers_beyond_small_integers(url: str) -> None:
-    """Parameters are typed by value (psycopg sends a small int as int2): numbering must not overflow
-    once the log passes 32,767 or 2**31 events."""
-    store = open_store(url)
-    try:
-        store.append(rows("a", 1))
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("UPDATE log_state SET high = %s", (2**40,))
-        store.append(rows("b", 2))
-        assert [e.seq for e in store.read_after(1, 10)] == [2**40 + 1, 2**40 + 2]
-        assert [e.row.event_id for e in store.read_after(2**40 + 1, 10)] == ["b-1"]
     finally:
         store.close()
 
@@ -320,23 +250,6 @@ def test_lookups_merge_day_partitions_newest_first_whatever_days_hold(url: str) 
             assert [e.seq for e in store.lookup(window)] == in_window
     finally:
         store.close()
-
-
-def test_servers_purging_at_once_drop_each_day_once(url: str) -> None:
-    clock = FixedClock(START)
-    stores = [open_store(url, clock) for _ in range(3)]
-    try:
-        for day in range(4):
-            stores[day % 3].append(rows(f"d{day}", 5))
-            clock.advance(DAY)
-        with ThreadPoolExecutor(3) as pool:
-            removed = list(pool.map(lambda s: s.purge_ingested_before(103 * DAY), stores))
-        assert sum(removed) == 15
-        assert partitions(url) == ["events_d103", "events_d104"]
-        assert [e.row.event_id for e in stores[0].read_after(0, 100)] == [f"d3-{i}" for i in range(5)]
-    finally:
-        for store in stores:
-            store.close()
 
 
 def test_commits_are_durable_even_where_the_server_defaults_to_asynchronous_commit(url: str) -> None:
