@@ -31,13 +31,16 @@ __all__ = [
     "LOOKUP_ATTRIBUTES",
     "AccessKey",
     "Account",
+    "Change",
     "ConflictError",
     "Doc",
     "Driver",
     "EventQuery",
+    "InsertCheck",
     "LogRow",
     "LogSlice",
     "Store",
+    "UpdateCheck",
     "account_number",
     "read_log_by_read_after",
 ]
@@ -114,6 +117,13 @@ class LogSlice:
     last: int  # every log position up to here was scanned (a consumer's next ``after``)
     rows: list[LogRow]
     regions: dict[int, str]  # stream number -> region, for the rows' streams
+
+
+# What document writes take: a check of the account's documents of the kind (on insert), a change of
+# the stored document and a check of the others and the changed one (on update). Each may raise.
+InsertCheck = Callable[[list[Doc]], None]
+Change = Callable[[Doc], Doc]
+UpdateCheck = Callable[[list[Doc], Doc], None]
 
 
 @dataclass(frozen=True)
@@ -226,18 +236,13 @@ class Store(abc.ABC):
             return self._bucket_owner(name)
 
     # -- documents ---------------------------------------------------------------------------------
-    def insert_doc(self, doc: Doc, check: Callable[[list[Doc]], None] | None = None) -> Doc:
+    def insert_doc(self, doc: Doc, check: InsertCheck | None = None) -> Doc:
         """Insert atomically. ``check`` sees the account's docs of the same kind and may raise."""
         with self._guard("writing to"):
             return self._insert_doc(doc, check)
 
     def update_doc(
-        self,
-        kind: str,
-        account: str,
-        arn: str,
-        change: Callable[[Doc], Doc],
-        check: Callable[[list[Doc], Doc], None] | None = None,
+        self, kind: str, account: str, arn: str, change: Change, check: UpdateCheck | None = None
     ) -> Doc:
         """Atomic read-modify-write; raises ``KeyError`` if absent. ``change`` may raise; so may
         ``check``, which sees the account's other docs of the kind and the changed doc."""
@@ -360,16 +365,11 @@ class Store(abc.ABC):
     def _bucket_owner(self, name: str) -> str | None: ...
 
     @abc.abstractmethod
-    def _insert_doc(self, doc: Doc, check: Callable[[list[Doc]], None] | None) -> Doc: ...
+    def _insert_doc(self, doc: Doc, check: InsertCheck | None) -> Doc: ...
 
     @abc.abstractmethod
     def _update_doc(
-        self,
-        kind: str,
-        account: str,
-        arn: str,
-        change: Callable[[Doc], Doc],
-        check: Callable[[list[Doc], Doc], None] | None,
+        self, kind: str, account: str, arn: str, change: Change, check: UpdateCheck | None
     ) -> Doc: ...
 
     @abc.abstractmethod

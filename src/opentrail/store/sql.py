@@ -25,7 +25,18 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 import msgspec
 
 from opentrail.errors import ConflictError, StoreError
-from opentrail.store.base import AccessKey, Account, Doc, Driver, LogRow, LogSlice, Store
+from opentrail.store.base import (
+    AccessKey,
+    Account,
+    Change,
+    Doc,
+    Driver,
+    InsertCheck,
+    LogRow,
+    LogSlice,
+    Store,
+    UpdateCheck,
+)
 
 __all__ = ["Connection", "Dialect", "SQLStore", "shipped_migrations"]
 
@@ -220,7 +231,7 @@ class SQLStore(Store, Generic[C]):
         row = conn.execute(sql, (kind, account, arn)).fetchone()
         return None if row is None else _doc(row)
 
-    def _insert_doc(self, doc: Doc, check: Callable[[list[Doc]], None] | None) -> Doc:
+    def _insert_doc(self, doc: Doc, check: InsertCheck | None) -> Doc:
         sql = self._q(f"INSERT INTO docs ({_DOC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)")
 
         def run(conn: C) -> Doc:
@@ -234,12 +245,7 @@ class SQLStore(Store, Generic[C]):
         return self._write_docs(doc.kind, doc.account, run)
 
     def _update_doc(
-        self,
-        kind: str,
-        account: str,
-        arn: str,
-        change: Callable[[Doc], Doc],
-        check: Callable[[list[Doc], Doc], None] | None,
+        self, kind: str, account: str, arn: str, change: Change, check: UpdateCheck | None
     ) -> Doc:
         sql = self._q(
             "UPDATE docs SET region = ?, name = ?, arn = ?, body = ? "

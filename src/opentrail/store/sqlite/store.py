@@ -175,10 +175,11 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         return result
 
     def _new_stream(self, conn: sqlite3.Connection, row: EventRow, created: list[tuple[str, str]]) -> int:
-        key = (row.account, row.region)
-        if key not in self._stream_ids:
-            created.append(key)  # forgotten again if the group rolls back
-        return self._create_stream(conn, *key)
+        sid = self._stream_ids.get((row.account, row.region))
+        if sid is None:
+            created.append((row.account, row.region))  # forgotten again if the group rolls back
+            sid = self._create_stream(conn, row.account, row.region)
+        return sid
 
     def _mark_day(self, conn: sqlite3.Connection) -> None:
         """Remember the first sequence number of each ingestion day (retention cuts at these marks)."""
