@@ -2,7 +2,7 @@
 raw PostgreSQL COPY of the same rows, in one run; then LookupEvents latency on PostgreSQL with the same
 rows spread over ``--days`` ingestion days (one partition each, event times in their day).
 
-A throwaway PostgreSQL cluster (``tests/pg_cluster.py``, fsync on: acknowledged means durable) is
+A throwaway PostgreSQL cluster (``tests/support/postgres.py``, fsync on: acknowledged means durable) is
 started in a temp dir, or ``--url`` names an existing database (a fresh schema is made in it). The
 records (``RecordFactory``, ~1.2 KB) are built and indexed before the clock starts; ``--clients``
 threads then append batches of ``--batch`` rows each, waiting for each batch to be durable, so the
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -158,8 +157,7 @@ def main() -> None:
 
     cluster = None
     if opts.url is None:
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-        from pg_cluster import PostgresCluster
+        from tests.support.postgres import PostgresCluster  # run from the repository root, as documented
 
         cluster = PostgresCluster(free_port())
         cluster.start(durable=True)
