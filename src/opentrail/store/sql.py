@@ -117,7 +117,8 @@ class SQLStore(Store, Generic[C]):
     driver: ClassVar[Dialect]
 
     def __init__(self) -> None:
-        # (account, region) -> stream id, committed ones only: a stream is never renamed or removed.
+        # (account, region) -> stream id. A stream is never renamed or removed; a backend whose
+        # transaction that created one rolls back forgets it again (``_forget_streams``).
         self._stream_ids: dict[tuple[str, str], int] = {}
 
     # -- the primitives a backend supplies -----------------------------------------------------------
@@ -190,11 +191,9 @@ class SQLStore(Store, Generic[C]):
     def _get_access_key(self, access_key_id: str) -> AccessKey | None:
         sql = self._q(f"SELECT {_KEY_COLUMNS} FROM access_keys WHERE access_key_id = ?")
         row = self._read(lambda conn: conn.execute(sql, (access_key_id,)).fetchone())
-        return (
-            None
-            if row is None
-            else AccessKey(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7])
-        )
+        if row is None:
+            return None
+        return AccessKey(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7])
 
     def _add_grant(self, grantee: str, target: str) -> None:
         sql = self._q("INSERT INTO grants (grantee, target) VALUES (?, ?) ON CONFLICT DO NOTHING")
