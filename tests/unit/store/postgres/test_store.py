@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,10 @@ import pytest
 
 from opentrail.clock import FixedClock
 from opentrail.errors import StoreError
-from opentrail.events import EventRow, Kind, index_record
+from opentrail.events import EventRow, Kind, StoredEvent, index_record
 from opentrail.store import EventQuery, Store, open_store, redacted
 from opentrail.store.postgres import partitions as pg_partitions
+from opentrail.store.postgres import store as pg_store
 from tests.support.server import OPENTRAIL, ROOT, free_port
 from tests.support.store import ACCOUNTS, record, rows
 
@@ -53,22 +55,39 @@ store.close()
 """
 
 
+class Consumer(threading.Thread):
+    """Reads forward with ``read(cursor) -> (next cursor, event ids)`` until ``done`` is set and a page
+    comes back empty; ``seen`` holds every id in the order read."""
+
+    def __init__(self, read: Callable[[int], tuple[int, list[str]]], done: threading.Event) -> None:
+        super().__init__()
+        self.read, self.done = read, done
+        self.seen: list[str] = []
+
+    def run(self) -> None:
+        cursor = 0
+        while True:
+            finished = self.done.is_set()  # read before the page, so the last page is taken after the end
+            cursor, page = self.read(cursor)
+            self.seen.extend(page)
+            if not page and finished:
+                return
+
+
+def every_event(store: Store) -> list[StoredEvent]:
+    stored: list[StoredEvent] = []
+    cursor = 0
+    while page := store.read_after(cursor, 1000):
+        stored.extend(page)
+        cursor = page[-1].seq
+    return stored
+
+
 def test_writers_in_several_processes_and_stores_never_make_a_consumer_skip(url: str) -> None:
     """DESIGN.md rule 3: transactions of different writers (threads, stores, processes) commit in any
     order; a consumer reading forward with a cursor must still see every event exactly once."""
     stores = [open_store(url) for _ in range(3)]
     done = threading.Event()
-    by_read_after: list[str] = []
-    by_read_log: list[str] = []
-
-    def consume(read: Any, into: list[str]) -> None:
-        cursor = 0
-        while True:
-            finished = done.is_set()  # read before the page, so the last page is taken after the end
-            cursor, page = read(cursor)
-            into.extend(page)
-            if not page and finished:
-                return
 
     def forward(cursor: int) -> tuple[int, list[str]]:
         page = stores[0].read_after(cursor, 150)
@@ -84,11 +103,8 @@ def test_writers_in_several_processes_and_stores_never_make_a_consumer_skip(url:
         for future in futures:
             future.result(WAIT)
 
-    consumers = [
-        threading.Thread(target=consume, args=(forward, by_read_after)),
-        threading.Thread(target=consume, args=(account_log, by_read_log)),
-    ]
-    for consumer in consumers:
+    by_read_after, by_read_log = Consumer(forward, done), Consumer(account_log, done)
+    for consumer in (by_read_after, by_read_log):
         consumer.start()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, url, f"p{p}", "150"], env=env) for p in range(2)]
@@ -98,22 +114,18 @@ def test_writers_in_several_processes_and_stores_never_make_a_consumer_skip(url:
         for proc in procs:
             assert proc.wait(WAIT) == 0
         done.set()
-        for consumer in consumers:
+        for consumer in (by_read_after, by_read_log):
             consumer.join(WAIT)
             assert not consumer.is_alive()
-        stored = []
-        cursor = 0
-        while page := stores[2].read_after(cursor, 1000):
-            stored.extend(page)
-            cursor = page[-1].seq
+        stored = every_event(stores[2])
         seqs = [e.seq for e in stored]
         assert seqs == sorted(set(seqs))
         expected = sum(1 + (b * w) % 13 for w in range(6) for b in range(40))
         expected += 2 * sum(1 + b % 7 for b in range(150))
         assert len(stored) == len({e.row.event_id for e in stored}) == expected
         assert stores[2].count_events() == expected
-        assert by_read_after == [e.row.event_id for e in stored]
-        assert by_read_log == [e.row.event_id for e in stored if e.row.account == ACCOUNTS[0]]
+        assert by_read_after.seen == [e.row.event_id for e in stored]
+        assert by_read_log.seen == [e.row.event_id for e in stored if e.row.account == ACCOUNTS[0]]
     finally:
         done.set()
         for proc in procs:
@@ -286,17 +298,10 @@ def test_a_database_url_is_printed_without_its_password(url: str, shown: str) ->
     assert redacted(url) == shown
 
 
-def test_a_version_3_database_migrates_to_history_and_answers_the_same(
-    url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Migration 0004 drops event_keys' day index, and 0005 moves the lookup indexes from the log to
-    history, filled with the rows stored before it: those rows answer the same lookups, and retention
-    still forgets their identities."""
-    from opentrail.store.postgres import store as postgres
-
-    shipped = postgres.migrations()
-    clock = FixedClock(START)
-    monkeypatch.setattr(postgres, "migrations", lambda: [m for m in shipped if m[0] <= 3])
+def _version_3_database(url: str, clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database at schema version 3 holding six events, three writes and three reads."""
+    shipped = pg_store.migrations()
+    monkeypatch.setattr(pg_store, "migrations", lambda: [m for m in shipped if m[0] <= 3])
     # Version 3 has no history table (version 5): its days have partitions of the log only.
     partition_sql = pg_partitions.partition_sql
     monkeypatch.setattr(
@@ -318,31 +323,40 @@ def test_a_version_3_database_migrates_to_history_and_answers_the_same(
         old.close()
     monkeypatch.undo()
 
+
+def test_a_version_3_database_migrates_to_history_and_answers_the_same(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0004 drops event_keys' day index, and 0005 moves the lookup indexes from the log to
+    history, filled with the rows stored before it: those rows answer the same lookups, and retention
+    still forgets their identities."""
+    clock = FixedClock(START)
+    _version_3_database(url, clock, monkeypatch)
+
     def ids(store: Store, attribute: str | None, value: str | None) -> list[str]:
         query = EventQuery(ACCOUNTS[0], "us-east-1", Kind.MANAGEMENT, 0, 2**53, 50, attribute, value)
         return sorted(e.row.event_id for e in store.lookup(query))
+
+    def indexes(conn: psycopg.Connection[Any], table: str) -> dict[str, str]:
+        return dict(conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", (table,)))
 
     store = open_store(url, clock)
     try:
         with psycopg.connect(url) as conn:
             versions = [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
-            indexes = dict(
-                conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'events'")
-            )
-            keys = [
-                n for (n,) in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'event_keys'")
-            ]
-            history = dict(
-                conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'history'")
+            log, keys, history = (
+                indexes(conn, "events"),
+                indexes(conn, "event_keys"),
+                indexes(conn, "history"),
             )
             cursor = conn.execute("SELECT cursor FROM history_state").fetchone()
-        assert versions == [n for n, _ in shipped]
+        assert versions == [n for n, _ in pg_store.migrations()]
         # Version 5 moved the lookup indexes to history, and history took the rows stored before it.
-        assert sorted(indexes) == ["events_pkey"]
+        assert sorted(log) == ["events_pkey"]
         assert "read_only = 0" in history["history_writes"]
         assert "IS NOT NULL" in history["history_name"]
         assert cursor == (12,)
-        assert keys == ["event_keys_pkey"]
+        assert list(keys) == ["event_keys_pkey"]
         store.append(rows("b", 2))  # after the migration: b-0 is the first account's
         every = ["a-0", "a-2", "a-4", "b-0", "r-0", "r-1", "r-2", "w-0", "w-1", "w-2"]
         assert ids(store, None, None) == every
