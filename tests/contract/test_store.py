@@ -32,6 +32,7 @@ from opentrail.errors import ConflictError, StoreError
 from opentrail.events import EventRow, Kind, SelectorFacts, StoredEvent, index_record
 from opentrail.store import AccessKey, Account, Doc, EventQuery, Store, open_store
 from opentrail.store.base import read_log_by_read_after
+from tests.support.store import everything
 
 # -- backends ---------------------------------------------------------------------------------------
 
@@ -191,15 +192,6 @@ def query(account: str = ACCOUNT, **kwargs: Any) -> EventQuery:
 
 def ids(events: list[StoredEvent]) -> list[str]:
     return [e.row.event_id for e in events]
-
-
-def everything(store: Store) -> list[StoredEvent]:
-    events: list[StoredEvent] = []
-    cursor = 0
-    while page := store.read_after(cursor, 1000):
-        events.extend(page)
-        cursor = page[-1].seq
-    return events
 
 
 # -- meta -------------------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
-"""Event rows for the store's tests: one management record per event id, indexed as ingest does."""
+"""Event rows for the store's tests (one management record per event id, indexed as ingest does), and the
+whole log read back."""
 
 from __future__ import annotations
 
 import json
 
-from opentrail.events import EventRow, index_record
+from opentrail.events import EventRow, StoredEvent, index_record
+from opentrail.store import Store
 
 ACCOUNTS = ("111111111111", "222222222222")
 
@@ -26,3 +28,13 @@ def record(event_id: str, region: str = "us-east-1") -> bytes:
 def rows(prefix: str, count: int) -> list[EventRow]:
     """``count`` rows with ids ``<prefix>-<n>``, of the two ``ACCOUNTS`` in turn."""
     return [index_record(record(f"{prefix}-{i}"), ACCOUNTS[i % 2]) for i in range(count)]
+
+
+def everything(store: Store) -> list[StoredEvent]:
+    """Every stored event, in sequence order, read forward a page at a time."""
+    events: list[StoredEvent] = []
+    cursor = 0
+    while page := store.read_after(cursor, 1000):
+        events.extend(page)
+        cursor = page[-1].seq
+    return events

@@ -22,12 +22,12 @@ import pytest
 
 from opentrail.clock import FixedClock
 from opentrail.errors import StoreError
-from opentrail.events import EventRow, Kind, StoredEvent, index_record
+from opentrail.events import EventRow, Kind, index_record
 from opentrail.store import EventQuery, Store, open_store, redacted
 from opentrail.store.postgres import partitions as pg_partitions
 from opentrail.store.postgres import store as pg_store
 from tests.support.server import OPENTRAIL, ROOT, free_port
-from tests.support.store import ACCOUNTS, record, rows
+from tests.support.store import ACCOUNTS, everything, record, rows
 
 DAY = 86400
 START = 100 * DAY + 3600
@@ -74,15 +74,6 @@ class Consumer(threading.Thread):
                 return
 
 
-def every_event(store: Store) -> list[StoredEvent]:
-    stored: list[StoredEvent] = []
-    cursor = 0
-    while page := store.read_after(cursor, 1000):
-        stored.extend(page)
-        cursor = page[-1].seq
-    return stored
-
-
 def test_writers_in_several_processes_and_stores_never_make_a_consumer_skip(url: str) -> None:
     """DESIGN.md rule 3: transactions of different writers (threads, stores, processes) commit in any
     order; a consumer reading forward with a cursor must still see every event exactly once."""
@@ -117,7 +108,7 @@ def test_writers_in_several_processes_and_stores_never_make_a_consumer_skip(url:
         for consumer in (by_read_after, by_read_log):
             consumer.join(WAIT)
             assert not consumer.is_alive()
-        stored = every_event(stores[2])
+        stored = everything(stores[2])
         seqs = [e.seq for e in stored]
         assert seqs == sorted(set(seqs))
         expected = sum(1 + (b * w) % 13 for w in range(6) for b in range(40))
