@@ -27,10 +27,8 @@ import json
 import multiprocessing as mp
 import os
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import psycopg
 
@@ -277,8 +275,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the three configurations [3]")
     opts = parser.parse_args()
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    from pg_cluster import PostgresCluster
+    from tests.support.postgres import PostgresCluster  # run from the repository root, as documented
 
     cluster = PostgresCluster(free_port())
     cluster.start(durable=True)

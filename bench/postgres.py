@@ -2,7 +2,7 @@
 raw PostgreSQL COPY of the same rows, in one run; then LookupEvents latency on PostgreSQL with the same
 rows spread over ``--days`` ingestion days (one partition each, event times in their day).
 
-A throwaway PostgreSQL cluster (``tests/pg_cluster.py``, fsync on: acknowledged means durable) is
+A throwaway PostgreSQL cluster (``tests/support/postgres.py``, fsync on: acknowledged means durable) is
 started in a temp dir, or ``--url`` names an existing database (a fresh schema is made in it). The
 records (``RecordFactory``, ~1.2 KB) are built and indexed before the clock starts; ``--clients``
 threads then append batches of ``--batch`` rows each, waiting for each batch to be durable, so the
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +30,7 @@ from opentrail.clock import FixedClock
 from opentrail.events import EventRow, Kind
 from opentrail.ingest.records import index_record
 from opentrail.store import EventQuery, open_store
-from opentrail.store.postgres import events as pg_events
+from opentrail.store.postgres import append as pg_append
 
 from .common import RecordFactory, fmt_rate, free_port, median, percentile, remove_dir
 
@@ -64,9 +63,9 @@ def through_store(url: str, rows: list[EventRow], clients: int, batch: int) -> f
 
 
 def raw_copy(url: str, rows: list[EventRow], per_txn: int = 5000) -> float:
-    staged = [pg_events.staged(i + 1, 1 + i % 6, row) for i, row in enumerate(rows)]
+    staged = [pg_append.staged(i + 1, 1 + i % 6, row) for i, row in enumerate(rows)]
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(pg_events.STAGING_SQL)
+        conn.execute(pg_append.STAGING_SQL)
         conn.execute("CREATE TABLE raw_events AS SELECT * FROM staging WITH NO DATA")
         started = time.perf_counter()
         for low in range(0, len(staged), per_txn):
@@ -75,7 +74,7 @@ def raw_copy(url: str, rows: list[EventRow], per_txn: int = 5000) -> float:
                 conn.cursor() as cur,
                 cur.copy("COPY raw_events FROM STDIN (FORMAT BINARY)") as copy,
             ):
-                copy.set_types(pg_events.EVENT_TYPES)
+                copy.set_types(pg_append.EVENT_TYPES)
                 for values in staged[low : low + per_txn]:
                     copy.write_row(values)
         return len(rows) / (time.perf_counter() - started)
@@ -159,8 +158,7 @@ def main() -> None:
 
     cluster = None
     if opts.url is None:
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-        from pg_cluster import PostgresCluster
+        from tests.support.postgres import PostgresCluster  # run from the repository root, as documented
 
         cluster = PostgresCluster(free_port())
         cluster.start(durable=True)

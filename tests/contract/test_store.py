@@ -2,8 +2,9 @@
 
 Each test gets a fresh, empty store from the ``backend`` fixture, parametrised by backend name. A backend
 joins the suite by adding one entry to ``BACKENDS``: a function that returns the URL of a fresh, empty
-database (it may ask pytest for fixtures of its own, e.g. a throwaway PostgreSQL cluster). Nothing here
-may depend on how a backend stores things.
+database (it may ask pytest for fixtures of its own, e.g. a throwaway PostgreSQL cluster), and one to
+``RAW_SQL``: its driver's way to run a statement, with which the driver-error tests break a table every
+schema has. Nothing else here may depend on how a backend stores things.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,16 +22,19 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from opentrail.clock import FixedClock
-from opentrail.errors import ConflictError
+from opentrail.errors import ConflictError, StoreError
 from opentrail.events import EventRow, Kind, StoredEvent
 from opentrail.ingest.records import index_record
 from opentrail.selectors.facts import SelectorFacts
 from opentrail.store import AccessKey, Account, Doc, EventQuery, Store, open_store
+from opentrail.store.base import read_log_by_read_after
+from tests.support.store import everything
 
 # -- backends ---------------------------------------------------------------------------------------
 
@@ -50,6 +55,26 @@ def _postgres(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], str]] = {
     "sqlite": _sqlite,
     "postgres": _postgres,
+}
+
+
+def _sqlite_sql(url: str, statement: str) -> None:
+    conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None, timeout=30)
+    try:
+        conn.execute(statement)
+    finally:
+        conn.close()
+
+
+def _postgres_sql(url: str, statement: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(statement)
+
+
+# backend name -> function running one statement on a database URL with the backend's driver.
+RAW_SQL: dict[str, Callable[[str, str], None]] = {
+    "sqlite": _sqlite_sql,
+    "postgres": _postgres_sql,
 }
 
 
@@ -81,6 +106,10 @@ class Backend:
     def close_all(self) -> None:
         while self.opened:
             self.opened.pop().close()
+
+    def execute(self, statement: str) -> None:
+        """Run ``statement`` on the database beside the store, with the backend's own driver."""
+        RAW_SQL[self.name](self.url, statement)
 
 
 @pytest.fixture(params=sorted(BACKENDS))
@@ -167,15 +196,6 @@ def ids(events: list[StoredEvent]) -> list[str]:
     return [e.row.event_id for e in events]
 
 
-def everything(store: Store) -> list[StoredEvent]:
-    events: list[StoredEvent] = []
-    cursor = 0
-    while page := store.read_after(cursor, 1000):
-        events.extend(page)
-        cursor = page[-1].seq
-    return events
-
-
 # -- meta -------------------------------------------------------------------------------------------
 
 
@@ -227,6 +247,19 @@ def test_accounts_round_trip(store: Store) -> None:
     assert store.get_account("012345678901") == second
     assert store.get_account("999999999999") is None
     assert sorted(store.list_accounts(), key=lambda a: a.account_id) == [second, first]
+
+
+def test_accounts_are_listed_oldest_first_and_ties_by_account_id(store: Store) -> None:
+    accounts = [
+        Account("333333333333", "c", 2.0),
+        Account("222222222222", "b", 1.0),
+        Account("000000000009", "z", 1.0),
+        Account("111111111111", "a", 1.0),
+        Account("444444444444", "d", 0.5),
+    ]
+    for account in accounts:  # ties added out of id order: the order must not be the insertion order
+        store.add_account(account)
+    assert store.list_accounts() == sorted(accounts, key=lambda a: (a.created, a.account_id))
 
 
 def test_duplicate_account_is_a_conflict(store: Store) -> None:
@@ -449,6 +482,13 @@ def test_list_docs_orders_by_account_region_name_and_isolates_accounts(store: St
     assert store.list_docs("trail", OTHER) == [d for d in expected if d.account == OTHER]
     assert store.list_docs("trail", "333333333333") == []
     assert store.get_doc("trail", OTHER, trail("b").arn) is None
+
+
+def test_list_docs_orders_names_byte_by_byte_whatever_the_locale(store: Store) -> None:
+    names = ["b", "B", "_x", "a", "é", "Z", "a-b", "aB", "ab"]
+    for name in names:
+        store.insert_doc(trail(name))
+    assert [d.name for d in store.list_docs("trail")] == sorted(names, key=lambda n: n.encode())
 
 
 def test_docs_survive_reopening(backend: Backend, store: Store) -> None:
@@ -725,7 +765,7 @@ def test_read_log_of_the_backend_agrees_with_the_generic_one(store: Store) -> No
     for account, region in itertools.product([ACCOUNT, OTHER], [None, *regions]):
         ours, generic = (
             store.read_log(account, 0, 100, None, region),
-            Store.read_log(store, account, 0, 100, None, region),
+            read_log_by_read_after(store, account, 0, 100, None, region),
         )
         assert facts(ours) == facts(generic)
         assert ours.last == generic.last
@@ -774,6 +814,63 @@ def test_read_after_pages_by_sequence(store: Store) -> None:
     assert ids(store.read_after(events[4].seq, 3)) == ["e5", "e6", "e7"]
     assert ids(store.read_after(events[8].seq, 3)) == ["e9"]
     assert store.read_after(events[-1].seq, 3) == []
+
+
+# -- the event log: the high-water mark ---------------------------------------------------------------
+
+
+def test_high_sequence_is_the_last_committed_number(store: Store) -> None:
+    assert store.high_sequence() == 0
+    store.append([row(ACCOUNT, f"e{i}") for i in range(3)])
+    first = store.high_sequence()
+    assert first == everything(store)[-1].seq
+    store.append([row(OTHER, "o", region="eu-west-1")])
+    high = store.high_sequence()
+    assert high == everything(store)[-1].seq > first
+    # "An event after n" turns from yes to no once, at the mark.
+    assert [bool(store.read_after(n, 1)) for n in range(high + 3)] == [True] * high + [False] * 3
+
+
+def test_high_sequence_never_goes_back(backend: Backend, store: Store) -> None:
+    """A purge drops the oldest events, never the mark; a retry adds no event above it."""
+    store.append([row(ACCOUNT, f"a{i}") for i in range(5)])
+    high = store.high_sequence()
+    backend.clock.advance(DAY)
+    assert store.purge_ingested_before(START + DAY) == 5
+    assert store.count_events() == 0
+    assert store.high_sequence() == high
+    assert backend.reopen(store).high_sequence() == high
+
+
+def test_every_event_up_to_the_high_sequence_is_readable_once_it_is_read(store: Store) -> None:
+    """The mark is never ahead of a commit: whatever a consumer later finds at or below a mark it read,
+    it could read right after reading the mark (the delivery worker delivers up to it, once)."""
+    done = threading.Event()
+    seen: list[tuple[int, set[int]]] = []
+
+    def watch() -> None:
+        while not done.is_set():
+            high = store.high_sequence()
+            readable = {e.seq for e in everything(store) if e.seq <= high}
+            seen.append((high, readable))
+
+    def write(w: int) -> None:
+        for b in range(15):
+            store.append([row(ACCOUNT, f"w{w}-{b}-{i}") for i in range(1 + (w + b) % 4)])
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(write, range(4)))
+    finally:
+        done.set()
+        watcher.join(WAIT)
+    final = [e.seq for e in everything(store)]
+    assert len(seen) > 1
+    for high, readable in seen:
+        assert readable == {seq for seq in final if seq <= high}
+    assert store.high_sequence() == final[-1]
 
 
 # -- the event log: history lookups -------------------------------------------------------------------
@@ -1058,6 +1155,58 @@ def test_two_open_stores_on_one_database_share_the_log(backend: Backend, store: 
     store.append([row(ACCOUNT, "first-again", time_text=at(3), region="sa-east-1")])
     assert ids(store.lookup(query(region="sa-east-1"))) == ["first-again", "from-second"]
     assert ids(second.read_after(0, 10)) == ["from-first", "from-second", "first-again"]
+
+
+# -- driver errors ----------------------------------------------------------------------------------
+
+
+def test_a_failing_database_is_a_store_error_and_the_store_recovers(backend: Backend, store: Store) -> None:
+    """The driver's own exceptions never reach a caller: reads and writes that the database refuses are
+    ``StoreError`` (the API's retryable error), and the store works again once the database does."""
+    store.set_meta_default("k", "v")
+    backend.execute("ALTER TABLE meta RENAME TO meta_gone")
+    with pytest.raises(StoreError, match=r"^reading the \w+ store failed: .*meta"):
+        store.get_meta("k")
+    with pytest.raises(StoreError, match=r"^writing to the \w+ store failed: .*meta"):
+        store.set_meta_default("other", "v")
+    backend.execute("ALTER TABLE meta_gone RENAME TO meta")
+    assert store.get_meta("k") == "v"
+    assert store.set_meta_default("other", "w") == "w"
+
+
+def test_a_group_the_database_refuses_fails_with_store_error_and_the_writer_goes_on(
+    backend: Backend, store: Store
+) -> None:
+    store.append([row(ACCOUNT, "before")])
+    backend.execute("ALTER TABLE streams RENAME TO streams_gone")
+    with pytest.raises(StoreError, match="streams"):
+        store.append([row(ACCOUNT, "lost", region="ap-south-1")])  # a new stream: its row is refused
+    backend.execute("ALTER TABLE streams_gone RENAME TO streams")
+    store.append([row(ACCOUNT, "after", region="ap-south-1")])
+    assert ids(everything(store)) == ["before", "after"]
+
+
+def test_every_unique_key_is_a_conflict_not_a_store_error(store: Store) -> None:
+    store.add_account(Account(ACCOUNT, "a", 1.0))
+    store.add_access_key(key("AKIAONE"))
+    store.add_bucket("b", ACCOUNT)
+    store.insert_doc(trail("t"))
+    store.insert_doc(trail("u"))
+
+    def rename(doc: Doc) -> Doc:
+        return Doc(doc.kind, doc.account, doc.region, "t", doc.arn, doc.body)
+
+    refused: list[Callable[[], Any]] = [
+        lambda: store.add_account(Account(ACCOUNT, "again", 2.0)),
+        lambda: store.add_access_key(key("AKIAONE")),
+        lambda: store.add_access_key(key("AKIANOACCOUNT", account=OTHER)),  # a key of no account
+        lambda: store.add_bucket("b", OTHER),
+        lambda: store.insert_doc(trail("t")),
+        lambda: store.update_doc("trail", ACCOUNT, trail("u").arn, rename),
+    ]
+    for call in refused:
+        with pytest.raises(ConflictError):
+            call()
 
 
 # -- property: records come back byte for byte ---------------------------------------------------------

@@ -191,26 +191,27 @@ def test_a_version_2_postgres_database_migrates_and_keeps_its_rows_without_facts
 ) -> None:
     import psycopg
 
-    from opentrail.store.postgres import events as postgres_events
+    from opentrail.store.postgres import append as postgres_append
+    from opentrail.store.postgres import partitions as postgres_partitions
     from opentrail.store.postgres import store as postgres
 
     url: str = postgres_cluster.new_database()
     try:
-        shipped = postgres._migrations()
+        shipped = postgres.migrations()
         old = _pair("old")
         with psycopg.connect(url, autocommit=True) as conn:
-            monkeypatch.setattr(postgres, "_migrations", lambda: [m for m in shipped if m[0] <= 2])
+            monkeypatch.setattr(postgres, "migrations", lambda: [m for m in shipped if m[0] <= 2])
             assert postgres.migrate(conn) == 2
             monkeypatch.undo()
             day = old[0].time_ms // 1000 // 86400
-            for statement in postgres_events.partition_sql(day, ("events", "event_attrs")):
+            for statement in postgres_partitions.partition_sql(day, ("events", "event_attrs")):
                 conn.execute(statement)
             found = conn.execute(
                 "INSERT INTO streams (account, region) VALUES (%s, 'us-east-1') RETURNING id", (ACCOUNT,)
             ).fetchone()
             assert found is not None
             for seq, row in enumerate(old, start=1):
-                values = postgres_events.staged(seq, found[0], row)
+                values = postgres_append.staged(seq, found[0], row)
                 conn.execute(
                     "INSERT INTO events (day, seq, stream, acct, kind, time, event_id, event_name, "
                     "event_source, read_only, username, access_key, record, resources) "

@@ -3,7 +3,7 @@
 An ingest call commits the log (``events``) and each event's identity, and waits for nothing else.
 ``history`` (the lookup columns of management and Insights events, with the lookup indexes) and
 ``event_attrs`` (their resource types and names) are filled behind ``history_state.cursor`` by
-``HistoryIndexer``: a thread per store, with a
+``PostgresHistoryIndexer``: a thread per store, with a
 connection of its own, whose passes run on a backend of their own (one ``INSERT ... SELECT``, and a
 COPY of the resource attributes, read out of the rows' resources here), so another core builds history
 while groups commit. One indexer works at a time across every process sharing the
@@ -12,7 +12,7 @@ pass). A pass writes entries and cursor in one transaction, so a crash leaves th
 entries end.
 
 Lookups read the cursor, then history and the log above the cursor, in one snapshot
-(``postgres_events._history_keys``): the lag (about ``INDEX_DELAY_S`` after a commit) is never
+(``postgres/events.py``): the lag (about ``INDEX_DELAY_S`` after a commit) is never
 visible. Ingest waits while history is more than ``MAX_LAG`` events behind (``hold_back``), so what a
 lookup scans above the cursor stays bounded.
 """
@@ -28,7 +28,9 @@ from typing import Any
 
 import psycopg
 
-from opentrail.store.postgres import events as pg_events
+from opentrail.store.log import decode_resources
+from opentrail.store.postgres.events import RESOURCE_NAME, RESOURCE_TYPE
+from opentrail.store.postgres.partitions import PARTITION_LOCK
 from opentrail.store.threads import name_os_thread
 
 log = logging.getLogger(__name__)
@@ -61,11 +63,11 @@ ATTR_TYPES = ["int4", "int4", "int2", "int2", "bytea", "int8", "int8"]
 def attributes(resources: bytes) -> list[tuple[int, bytes]]:
     """The distinct (attribute, value) lookup entries of a row's resources (``staged``'s JSON pairs)."""
     found: set[tuple[int, bytes]] = set()
-    for kind, name in pg_events.decode_resources(resources):
+    for kind, name in decode_resources(resources):
         if kind is not None:
-            found.add((pg_events.RESOURCE_TYPE, kind.encode()))
+            found.add((RESOURCE_TYPE, kind.encode()))
         if name is not None:
-            found.add((pg_events.RESOURCE_NAME, name.encode()))
+            found.add((RESOURCE_NAME, name.encode()))
     return sorted(found)
 
 
@@ -79,13 +81,13 @@ def index_pass(conn: psycopg.Connection[Any], batch: int = INDEX_BATCH) -> tuple
     when another process's indexer holds the lock.
 
     ``high`` is read before the rows, in a statement of its own: an append's number is visible only
-    once it and every lower one have committed (``postgres_events``), so the pass's statement, whose
+    once it and every lower one have committed (``postgres/append.py``), so the pass's statement, whose
     snapshot is later, sees every row up to it."""
     with conn.transaction():
         taken = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (HISTORY_LOCK,)).fetchone()
         if not taken or not taken[0]:
             return None
-        conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (pg_events.PARTITION_LOCK,))
+        conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (PARTITION_LOCK,))
         cursor = history_cursor(conn)
         found = conn.execute("SELECT high FROM log_state").fetchone()
         high = int(found[0]) if found else 0
@@ -113,7 +115,7 @@ def index_pass(conn: psycopg.Connection[Any], batch: int = INDEX_BATCH) -> tuple
         return upper, high
 
 
-class HistoryIndexer:
+class PostgresHistoryIndexer:
     """The store's indexing thread. After this store's writer commits (``nudge``), it lets more commits
     gather for ``INDEX_DELAY_S`` and runs a pass, passes back to back while full batches wait; with
     nothing to do it sleeps, looking every ``IDLE_S`` for what other processes appended."""

@@ -2,21 +2,19 @@
 
 The acknowledged write touches only keys in time or sequence order (the rowid and the
 (account, eventTime, eventID) dedupe index), so a group commit appends at the right edge of each B-tree.
-Event history is built behind a cursor (``sqlite_history``): ``index_history`` turns thousands of new
+Event history is built behind a cursor (``sqlite/history.py``): ``index_history`` turns thousands of new
 rows at a time into ``history`` entries, one per lookup attribute value; ``lookup`` and ``find_event``
 search the entries plus the few log rows above the cursor, so they see every acknowledged event.
 """
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 from typing import Any
 
-import msgspec
-
-from opentrail.events import EventRow, Kind, StoredEvent
-from opentrail.store.base import EventQuery, LogSlice
+from opentrail.events import EventRow, StoredEvent
+from opentrail.store.base import EventQuery, LogRow
+from opentrail.store.log import encode_resources, names_resource, newest, stored_event, window_of
 
 EVERY, RESOURCE_TYPE, RESOURCE_NAME = 0, 1, 2
 EVENT_NAME, EVENT_SOURCE, USERNAME, ACCESS_KEY, READ_ONLY, EVENT_ID = 3, 4, 5, 6, 7, 8
@@ -43,9 +41,6 @@ INSERT_EVENT_SQL = (
 INSERT_HISTORY_SQL = (
     "INSERT OR IGNORE INTO history (stream, kind, attr, value, time, seq) VALUES (?,?,?,?,?,?)"
 )
-_KINDS = tuple(Kind)  # Kind(n) costs an enum lookup per row; indexing a tuple does not
-_resources = msgspec.json.Decoder(list[tuple[str | None, str | None]])
-_encoder = msgspec.json.Encoder()
 
 
 def event_values(sid: int, row: EventRow) -> tuple[Any, ...]:
@@ -62,7 +57,7 @@ def event_values(sid: int, row: EventRow) -> tuple[Any, ...]:
         row.username,
         row.access_key_id,
         row.record,
-        _encoder.encode(row.resources) if row.resources else None,
+        encode_resources(row.resources),
         row.facts,
     )
 
@@ -76,12 +71,17 @@ def next_seq(conn: sqlite3.Connection) -> int:
 
 
 _ROWS_PER_STATEMENT = 250  # 14 values a row: well under SQLite's 32,766 variables per statement
+_ONE_ROW = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 
 
-@functools.lru_cache(maxsize=_ROWS_PER_STATEMENT)
 def _insert_rows_sql(count: int) -> str:
-    one = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-    return INSERT_EVENT_SQL.replace(one, ",".join([one] * count))
+    # Built again for each group's last, shorter statement: ~15 µs (building and hashing the text for
+    # sqlite3's statement cache, which keeps the prepared statement) against the group's milliseconds,
+    # so no cache of texts is kept.
+    return INSERT_EVENT_SQL.replace(_ONE_ROW, ",".join([_ONE_ROW] * count))
+
+
+_FULL_INSERT_SQL = _insert_rows_sql(_ROWS_PER_STATEMENT)
 
 
 def insert_events(conn: sqlite3.Connection, rows: list[tuple[int, EventRow]]) -> int:
@@ -103,7 +103,8 @@ def insert_events(conn: sqlite3.Connection, rows: list[tuple[int, EventRow]]) ->
     step = _ROWS_PER_STATEMENT * _COLUMNS
     for low in range(0, len(flat), step):
         part = flat[low : low + step]
-        conn.execute(_insert_rows_sql(len(part) // _COLUMNS), part)
+        count = len(part) // _COLUMNS
+        conn.execute(_FULL_INSERT_SQL if count == _ROWS_PER_STATEMENT else _insert_rows_sql(count), part)
     return seq + len(rows) - 1
 
 
@@ -162,27 +163,9 @@ def index_history(conn: sqlite3.Connection, limit: int) -> int:
 
 
 def to_event(row: tuple[Any, ...]) -> StoredEvent:
-    # Positional, and the record's bytes as SQLite returns them (bench.delivery: 3.0 -> 1.3 µs a row).
-    # Resources come from their column, so LookupEvents need not parse each record to show them.
-    read_only, resources = row[8], row[12]
-    return StoredEvent(
-        row[0],
-        EventRow(
-            row[1],
-            row[2],
-            _KINDS[row[3]],
-            row[4],
-            row[5],
-            row[6],
-            row[7],
-            None if read_only is None else read_only == 1,
-            row[9],
-            row[10],
-            row[11],
-            () if resources is None else _resources.decode(resources),
-            row[13],
-        ),
-    )
+    # Positional, and the record's bytes as SQLite returns them (bench.delivery: 3.0 -> 1.3 µs a row):
+    # ``EVENT_COLUMNS`` are ``stored_event``'s arguments in order.
+    return stored_event(*row)
 
 
 _COLUMN_OF = {
@@ -213,7 +196,7 @@ def _tail(
     ).fetchall()
     if attr in (RESOURCE_TYPE, RESOURCE_NAME):
         at = 0 if attr == RESOURCE_TYPE else 1
-        rows = [row for row in rows if any(pair[at] == value for pair in _resources.decode(row[12]))]
+        rows = [row for row in rows if names_resource(row[12], at, value)]
     return rows
 
 
@@ -236,18 +219,14 @@ def find_event(conn: sqlite3.Connection, account: str, event_id: str) -> StoredE
 
 def lookup(conn: sqlite3.Connection, sid: int, query: EventQuery) -> list[StoredEvent]:
     """One page of a stream's history, newest first, by at most one lookup attribute."""
-    cursor_time, cursor_seq = query.before or (query.end_ms + 1, 0)
     attr, value = EVERY, ""
     if query.attribute is not None:
         attr, value = ATTRIBUTES[query.attribute], query.value or ""
-    # The cursor caps the time range too (entries before it have time <= cursor_time): SQLite seeks an
-    # index only on the plain bounds, not on the row value, so without this a page N events deep
-    # scanned N index entries (bench.lookup, 250,000 events deep: 47 ms of SQL before, 0.3 ms now).
-    window = (query.start_ms, min(query.end_ms, cursor_time), cursor_time, cursor_seq)
+    bounds = window_of(query)
     tail = _tail(
         conn,
         "e.stream = ? AND e.kind = ? AND e.time >= ? AND e.time <= ? AND (e.time, e.seq) < (?, ?)",
-        (sid, int(query.kind), *window),
+        (sid, int(query.kind), *bounds),
         attr,
         value,
     )
@@ -258,10 +237,11 @@ def lookup(conn: sqlite3.Connection, sid: int, query: EventQuery) -> list[Stored
         "AND h.time >= ? AND h.time <= ? AND (h.time, h.seq) < (?, ?) "
         "ORDER BY h.time DESC, h.seq DESC LIMIT ?"
     )
-    rows = conn.execute(sql, (sid, int(query.kind), attr, value, *window, query.limit)).fetchall()
+    rows = conn.execute(sql, (sid, int(query.kind), attr, value, *bounds, query.limit)).fetchall()
     if tail:
+        # History may have moved past the tail's cursor since: one row per sequence number.
         merged = {row[0]: row for row in rows} | {row[0]: row for row in tail}
-        rows = sorted(merged.values(), key=lambda row: (row[4], row[0]), reverse=True)[: query.limit]
+        rows = newest(list(merged.values()), query.limit, 4)
     return [to_event(row) for row in rows]
 
 
@@ -272,33 +252,19 @@ def read_after(conn: sqlite3.Connection, seq: int, limit: int) -> list[StoredEve
     return [to_event(row) for row in rows]
 
 
-def read_log(
-    conn: sqlite3.Connection, account: str, after: int, limit: int, until: int | None, region: str | None
-) -> LogSlice:
-    """``Store.read_log`` in two statements: the committed high-water mark, then one rowid range scan
-    that SQLite filters by stream. Rows come back as the driver's tuples, eight columns (the full
-    ``read_after`` row with its stream join and ``to_event`` cost delivery 10 µs an event; this, 3).
+def log_rows(conn: sqlite3.Connection, after: int, bound: int, streams: list[int]) -> list[LogRow]:
+    """``Store.read_log``'s range: one rowid range scan that SQLite filters by stream. Rows come back as
+    the driver's tuples, eight columns (the full ``read_after`` row with its stream join and
+    ``to_event`` cost delivery 10 µs an event; this, 3).
 
-    Every row at or below the high-water mark was committed with it (one writer, numbers given out in
-    commit order), so the range is complete however many groups commit between the two statements.
+    Every row at or below ``high_seq`` was committed with it (one writer, numbers given out in commit
+    order), so a range up to it is complete however many groups commit meanwhile.
     """
-    bound = min(after + limit, high_seq(conn))
-    if until is not None:
-        bound = min(bound, until)
-    if bound <= after:
-        return LogSlice(after, [], {})
-    regions = {
-        int(sid): name
-        for sid, name in conn.execute("SELECT id, region FROM streams WHERE account = ?", (account,))
-        if region is None or name == region
-    }
-    if not regions:
-        return LogSlice(bound, [], {})
     # ``+stream``: filter rows of the range, never walk an index on stream instead of the rowid.
-    streams = ",".join(str(sid) for sid in regions)
-    rows = conn.execute(
+    listed = ",".join(str(sid) for sid in streams)
+    rows: list[LogRow] = conn.execute(
         "SELECT seq, stream, kind, read_only, event_source, time, record, facts FROM events "
-        f"WHERE seq > ? AND seq <= ? AND +stream IN ({streams}) ORDER BY seq",
+        f"WHERE seq > ? AND seq <= ? AND +stream IN ({listed}) ORDER BY seq",
         (after, bound),
     ).fetchall()
-    return LogSlice(bound, rows, regions)
+    return rows

@@ -1,15 +1,15 @@
 """Event history for the SQLite store: a consumer of the event log, in a database file of its own.
 
 The log (``events``) is what an ingest call commits and waits for. History — one entry per event and
-lookup attribute value — is derived from it behind a cursor by ``HistoryIndexer``, a thread with its own
-connection to ``<name>.history.db``, so indexing runs beside the log's writer (on the other core; SQLite
-has one writer per database file) instead of inside its commits.
+lookup attribute value — is derived from it behind a cursor by ``SQLiteHistoryIndexer``, a thread with
+its own connection to ``<name>.history.db``, so indexing runs beside the log's writer (on the other
+core; SQLite has one writer per database file) instead of inside its commits.
 
 History is rebuildable: its cursor lives in its own file, each pass writes entries and cursor in one
 transaction (``INSERT OR IGNORE``, so a repeated pass changes nothing), and a history file that is
 lost or deleted is rebuilt from the log from sequence 0. Durability of this file is therefore
 ``synchronous=NORMAL``: after a power cut it may roll back to an earlier cursor, never past it.
-Lookups read the cursor first and search the log rows above it directly (``sqlite_events``), so the
+Lookups read the cursor first and search the log rows above it directly (``sqlite/events.py``), so the
 history lag (about ``INDEX_DELAY_S``, bounded by ``MAX_LAG``) is never visible to a reader.
 """
 
@@ -93,7 +93,7 @@ def purge_below(log_path: str, seq: int) -> None:
         conn.close()
 
 
-class HistoryIndexer:
+class SQLiteHistoryIndexer:
     """The thread that keeps history up with the log. ``nudge`` asks for a pass now."""
 
     def __init__(self, log_path: str) -> None:

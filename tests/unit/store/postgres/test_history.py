@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -22,13 +21,6 @@ DAY = 86400
 START = 100 * DAY + 3600
 ACCOUNT = "111111111111"
 T0 = 1_714_564_800  # 2024-05-01T12:00:00Z
-
-
-@pytest.fixture
-def url(postgres_cluster: Any) -> Iterator[str]:
-    database: str = postgres_cluster.new_database()
-    yield database
-    postgres_cluster.drop_database(database)
 
 
 def record(event_id: str, second: int, name: str, read_only: bool) -> bytes:

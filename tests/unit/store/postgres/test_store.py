@@ -1,7 +1,8 @@
-"""What the PostgreSQL store promises beyond the shared contract (``test_store_contract`` runs that):
-several processes appending to one log while consumers never skip an event, versioned migrations,
-day partitions dropped by retention, and a database that goes away reported as ``StoreError``.
-Everything runs against a real throwaway cluster (``pg_cluster``)."""
+"""What the PostgreSQL store promises beyond the shared contract (``tests/contract/test_store.py`` runs
+that): several processes appending to one log while consumers never skip an event, versioned
+migrations, lookups across day partitions, and a database that goes away reported as ``StoreError``.
+Day partitions and numbering have tests of their own (``test_partitions.py``, ``test_append.py``).
+Everything runs against a real throwaway cluster (``tests/support/postgres.py``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -24,47 +25,14 @@ from opentrail.errors import StoreError
 from opentrail.events import EventRow, Kind
 from opentrail.ingest.records import index_record
 from opentrail.store import EventQuery, Store, open_store, redacted
-from opentrail.store.postgres import events as pg_events
+from opentrail.store.postgres import partitions as pg_partitions
+from opentrail.store.postgres import store as pg_store
 from tests.support.server import OPENTRAIL, ROOT, free_port
+from tests.support.store import ACCOUNTS, everything, record, rows
 
 DAY = 86400
 START = 100 * DAY + 3600
-ACCOUNTS = ("111111111111", "222222222222")
 WAIT = 60
-
-
-@pytest.fixture
-def url(postgres_cluster: Any) -> Iterator[str]:
-    database: str = postgres_cluster.new_database()
-    yield database
-    postgres_cluster.drop_database(database)
-
-
-def record(event_id: str, region: str = "us-east-1") -> bytes:
-    return json.dumps(
-        {
-            "eventVersion": "1.11",
-            "eventTime": "2024-05-01T12:00:00Z",
-            "eventSource": "s3.amazonaws.com",
-            "eventName": "GetObject",
-            "awsRegion": region,
-            "eventID": event_id,
-            "eventCategory": "Management",
-        }
-    ).encode()
-
-
-def rows(prefix: str, count: int) -> list[EventRow]:
-    return [index_record(record(f"{prefix}-{i}"), ACCOUNTS[i % 2]) for i in range(count)]
-
-
-def partitions(url: str) -> list[str]:
-    with psycopg.connect(url) as conn:
-        found = conn.execute(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "WHERE i.inhparent = 'events'::regclass ORDER BY 1"
-        ).fetchall()
-    return [name for (name,) in found]
 
 
 # A writer in a process of its own: another node appending to the same log.
@@ -88,22 +56,30 @@ store.close()
 """
 
 
+class Consumer(threading.Thread):
+    """Reads forward with ``read(cursor) -> (next cursor, event ids)`` until ``done`` is set and a page
+    comes back empty; ``seen`` holds every id in the order read."""
+
+    def __init__(self, read: Callable[[int], tuple[int, list[str]]], done: threading.Event) -> None:
+        super().__init__()
+        self.read, self.done = read, done
+        self.seen: list[str] = []
+
+    def run(self) -> None:
+        cursor = 0
+        while True:
+            finished = self.done.is_set()  # read before the page, so the last page is taken after the end
+            cursor, page = self.read(cursor)
+            self.seen.extend(page)
+            if not page and finished:
+                return
+
+
 def test_writers_in_several_processes_and_stores_never_make_a_consumer_skip(url: str) -> None:
     """DESIGN.md rule 3: transactions of different writers (threads, stores, processes) commit in any
     order; a consumer reading forward with a cursor must still see every event exactly once."""
     stores = [open_store(url) for _ in range(3)]
     done = threading.Event()
-    by_read_after: list[str] = []
-    by_read_log: list[str] = []
-
-    def consume(read: Any, into: list[str]) -> None:
-        cursor = 0
-        while True:
-            finished = done.is_set()  # read before the page, so the last page is taken after the end
-            cursor, page = read(cursor)
-            into.extend(page)
-            if not page and finished:
-                return
 
     def forward(cursor: int) -> tuple[int, list[str]]:
         page = stores[0].read_after(cursor, 150)
@@ -119,11 +95,8 @@ def test_writers_in_several_processes_and_stores_never_make_a_consumer_skip(url:
         for future in futures:
             future.result(WAIT)
 
-    consumers = [
-        threading.Thread(target=consume, args=(forward, by_read_after)),
-        threading.Thread(target=consume, args=(account_log, by_read_log)),
-    ]
-    for consumer in consumers:
+    by_read_after, by_read_log = Consumer(forward, done), Consumer(account_log, done)
+    for consumer in (by_read_after, by_read_log):
         consumer.start()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, url, f"p{p}", "150"], env=env) for p in range(2)]
@@ -133,22 +106,18 @@ def test_writers_in_several_processes_and_stores_never_make_a_consumer_skip(url:
         for proc in procs:
             assert proc.wait(WAIT) == 0
         done.set()
-        for consumer in consumers:
+        for consumer in (by_read_after, by_read_log):
             consumer.join(WAIT)
             assert not consumer.is_alive()
-        stored = []
-        cursor = 0
-        while page := stores[2].read_after(cursor, 1000):
-            stored.extend(page)
-            cursor = page[-1].seq
+        stored = everything(stores[2])
         seqs = [e.seq for e in stored]
         assert seqs == sorted(set(seqs))
         expected = sum(1 + (b * w) % 13 for w in range(6) for b in range(40))
         expected += 2 * sum(1 + b % 7 for b in range(150))
         assert len(stored) == len({e.row.event_id for e in stored}) == expected
         assert stores[2].count_events() == expected
-        assert by_read_after == [e.row.event_id for e in stored]
-        assert by_read_log == [e.row.event_id for e in stored if e.row.account == ACCOUNTS[0]]
+        assert by_read_after.seen == [e.row.event_id for e in stored]
+        assert by_read_log.seen == [e.row.event_id for e in stored if e.row.account == ACCOUNTS[0]]
     finally:
         done.set()
         for proc in procs:
@@ -187,27 +156,6 @@ def test_migrations_are_versioned_and_applied_once_by_concurrent_processes(url: 
         assert [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY 1")] == shipped
 
 
-def test_the_log_is_partitioned_by_ingestion_day_and_retention_drops_partitions(url: str) -> None:
-    clock = FixedClock(START)
-    store = open_store(url, clock)
-    try:
-        store.append(rows("a", 4))
-        assert partitions(url) == ["events_d100", "events_d101"]  # today's, and tomorrow's ahead
-        clock.advance(DAY)
-        store.append(rows("b", 3))
-        clock.advance(DAY)
-        store.append(rows("c", 2))
-        assert partitions(url) == ["events_d100", "events_d101", "events_d102", "events_d103"]
-        assert store.purge_ingested_before(102 * DAY) == 7
-        assert partitions(url) == ["events_d102", "events_d103"]
-        assert [e.row.event_id for e in store.read_after(0, 100)] == ["c-0", "c-1"]
-        assert store.count_events() == 2
-        store.append(rows("a", 1))  # its identity went with its day: stored again
-        assert store.count_events() == 3
-    finally:
-        store.close()
-
-
 def test_an_unreachable_database_is_a_store_error() -> None:
     with pytest.raises(StoreError, match="PostgreSQL"):
         open_store(f"postgresql://postgres@127.0.0.1:{free_port()}/nothing?connect_timeout=2")
@@ -241,21 +189,6 @@ def test_lost_connections_are_store_errors_and_the_store_recovers(url: str, post
             "before-0",
             "before-1",
         ]
-    finally:
-        store.close()
-
-
-def test_sequence_numbers_beyond_small_integers(url: str) -> None:
-    """Parameters are typed by value (psycopg sends a small int as int2): numbering must not overflow
-    once the log passes 32,767 or 2**31 events."""
-    store = open_store(url)
-    try:
-        store.append(rows("a", 1))
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("UPDATE log_state SET high = %s", (2**40,))
-        store.append(rows("b", 2))
-        assert [e.seq for e in store.read_after(1, 10)] == [2**40 + 1, 2**40 + 2]
-        assert [e.row.event_id for e in store.read_after(2**40 + 1, 10)] == ["b-1"]
     finally:
         store.close()
 
@@ -323,23 +256,6 @@ def test_lookups_merge_day_partitions_newest_first_whatever_days_hold(url: str) 
         store.close()
 
 
-def test_servers_purging_at_once_drop_each_day_once(url: str) -> None:
-    clock = FixedClock(START)
-    stores = [open_store(url, clock) for _ in range(3)]
-    try:
-        for day in range(4):
-            stores[day % 3].append(rows(f"d{day}", 5))
-            clock.advance(DAY)
-        with ThreadPoolExecutor(3) as pool:
-            removed = list(pool.map(lambda s: s.purge_ingested_before(103 * DAY), stores))
-        assert sum(removed) == 15
-        assert partitions(url) == ["events_d103", "events_d104"]
-        assert [e.row.event_id for e in stores[0].read_after(0, 100)] == [f"d3-{i}" for i in range(5)]
-    finally:
-        for store in stores:
-            store.close()
-
-
 def test_commits_are_durable_even_where_the_server_defaults_to_asynchronous_commit(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         database = conn.execute("SELECT current_database()").fetchone()
@@ -374,20 +290,15 @@ def test_a_database_url_is_printed_without_its_password(url: str, shown: str) ->
     assert redacted(url) == shown
 
 
-def test_a_version_3_database_migrates_to_history_and_answers_the_same(
-    url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Migration 0004 drops event_keys' day index, and 0005 moves the lookup indexes from the log to
-    history, filled with the rows stored before it: those rows answer the same lookups, and retention
-    still forgets their identities."""
-    from opentrail.store.postgres import store as postgres
-
-    shipped = postgres._migrations()
-    clock = FixedClock(START)
-    monkeypatch.setattr(postgres, "_migrations", lambda: [m for m in shipped if m[0] <= 3])
+def _version_3_database(url: str, clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database at schema version 3 holding six events, three writes and three reads."""
+    shipped = pg_store.migrations()
+    monkeypatch.setattr(pg_store, "migrations", lambda: [m for m in shipped if m[0] <= 3])
     # Version 3 has no history table (version 5): its days have partitions of the log only.
-    partitions = pg_events.partition_sql
-    monkeypatch.setattr(pg_events, "partition_sql", lambda day: partitions(day, ("events", "event_attrs")))
+    partition_sql = pg_partitions.partition_sql
+    monkeypatch.setattr(
+        pg_partitions, "partition_sql", lambda day: partition_sql(day, ("events", "event_attrs"))
+    )
     old = open_store(url, clock)
 
     def flagged(prefix: str, read_only: bool) -> list[EventRow]:
@@ -404,31 +315,40 @@ def test_a_version_3_database_migrates_to_history_and_answers_the_same(
         old.close()
     monkeypatch.undo()
 
+
+def test_a_version_3_database_migrates_to_history_and_answers_the_same(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0004 drops event_keys' day index, and 0005 moves the lookup indexes from the log to
+    history, filled with the rows stored before it: those rows answer the same lookups, and retention
+    still forgets their identities."""
+    clock = FixedClock(START)
+    _version_3_database(url, clock, monkeypatch)
+
     def ids(store: Store, attribute: str | None, value: str | None) -> list[str]:
         query = EventQuery(ACCOUNTS[0], "us-east-1", Kind.MANAGEMENT, 0, 2**53, 50, attribute, value)
         return sorted(e.row.event_id for e in store.lookup(query))
+
+    def indexes(conn: psycopg.Connection[Any], table: str) -> dict[str, str]:
+        return dict(conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", (table,)))
 
     store = open_store(url, clock)
     try:
         with psycopg.connect(url) as conn:
             versions = [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
-            indexes = dict(
-                conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'events'")
-            )
-            keys = [
-                n for (n,) in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'event_keys'")
-            ]
-            history = dict(
-                conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'history'")
+            log, keys, history = (
+                indexes(conn, "events"),
+                indexes(conn, "event_keys"),
+                indexes(conn, "history"),
             )
             cursor = conn.execute("SELECT cursor FROM history_state").fetchone()
-        assert versions == [n for n, _ in shipped]
+        assert versions == [n for n, _ in pg_store.migrations()]
         # Version 5 moved the lookup indexes to history, and history took the rows stored before it.
-        assert sorted(indexes) == ["events_pkey"]
+        assert sorted(log) == ["events_pkey"]
         assert "read_only = 0" in history["history_writes"]
         assert "IS NOT NULL" in history["history_name"]
         assert cursor == (12,)
-        assert keys == ["event_keys_pkey"]
+        assert list(keys) == ["event_keys_pkey"]
         store.append(rows("b", 2))  # after the migration: b-0 is the first account's
         every = ["a-0", "a-2", "a-4", "b-0", "r-0", "r-1", "r-2", "w-0", "w-1", "w-2"]
         assert ids(store, None, None) == every

@@ -1,4 +1,5 @@
-"""Event history keeps OPENTRAIL_RETENTION_DAYS of ingestion; older days are dropped whole."""
+"""The SQLite store beyond the shared contract: event history keeps OPENTRAIL_RETENTION_DAYS of
+ingestion; older days are dropped whole, from the log and from the history file."""
 
 from __future__ import annotations
 
