@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from random import Random
 from typing import TYPE_CHECKING
 
 from opentrail.events import EventTimes
@@ -43,6 +45,8 @@ class Services:
     # What hears of trail changes (delivery, ingest's coverage): registered by the app factory.
     listeners: TrailListeners
     new_id: Callable[[], str] = random_id
+    # Where generated ids that have an AWS shape (organization ids, CreateAccount requests) draw from.
+    rng: Random = field(default_factory=secrets.SystemRandom)
     # Signs digests; None only in tests that build Services by hand and deliver nothing.
     signer: Signer | None = None
     # eventTime texts and their epoch times, remembered for the latest few (ingest and audit).

@@ -20,7 +20,7 @@ from opentrail.errors import ApiError, InvalidNextToken
 MAX_TOKEN_CHARS = 1000
 
 
-def fingerprint(params: Any) -> str:
+def query_fingerprint(params: Any) -> str:
     """A short, stable digest of the query parameters a token is bound to."""
     return hashlib.sha256(msgspec.json.encode(params, order="sorted")).hexdigest()[:32]
 

@@ -42,7 +42,7 @@ def account_create(
     with local_store(settings) as store:
         bootstrap_account(store, settings)
         try:
-            acct, key = accounts.create_account(store, SystemClock(), name, account_id)
+            acct, key = accounts.new_account(store, SystemClock(), name, account_id)
         except ConflictError as exc:
             raise ConfigError(str(exc)) from None
     if credentials_file is not None:

@@ -32,7 +32,7 @@ from opentrail.errors import (
 )
 from opentrail.events import Kind, StoredEvent
 from opentrail.store import LOOKUP_ATTRIBUTES, EventQuery
-from opentrail.tokens import fingerprint
+from opentrail.tokens import query_fingerprint
 
 DEFAULT_MAX_RESULTS = 50
 MAX_RESULTS = 50
@@ -171,7 +171,7 @@ def _shown(given: float | int | None, ms: int) -> str:
 
 def token_scope(call: Call, lookup: Lookup) -> str:
     """What a NextToken is bound to: the caller's stream and every parameter except the token."""
-    return fingerprint(
+    return query_fingerprint(
         {
             "account": call.account,
             "region": call.region,

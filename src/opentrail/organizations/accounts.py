@@ -49,7 +49,7 @@ def new_root_key(account_id: str, rng: Random, now: float) -> AccessKey:
     return root_key(account_id, "AKIA" + _draw(rng, _KEY_ALPHABET, 16), _draw(rng, _SECRET_ALPHABET, 40), now)
 
 
-def create_account(
+def new_account(
     store: Store,
     clock: Clock,
     name: str,

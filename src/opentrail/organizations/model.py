@@ -12,8 +12,8 @@ membership through ``of_account`` and ``managed_by``.
 
 from __future__ import annotations
 
-import secrets
 import string
+from random import Random
 
 import msgspec
 
@@ -75,9 +75,9 @@ def organization_arn(management: str, org_id: str) -> str:
     return f"arn:aws:organizations::{management}:organization/{org_id}"
 
 
-def new_id() -> str:
+def new_id(rng: Random) -> str:
     """``o-`` and ten lowercase letters and digits, as AWS makes them."""
-    return "o-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(ID_LENGTH))
+    return "o-" + "".join(rng.choice(_ID_ALPHABET) for _ in range(ID_LENGTH))
 
 
 def decode(doc: Doc) -> Organization:

@@ -15,9 +15,9 @@ organization trail whose covered accounts changed.
 from __future__ import annotations
 
 import re
-import secrets
 import string
 from collections.abc import Callable
+from random import Random
 from typing import Any
 
 import msgspec
@@ -213,7 +213,7 @@ def create_organization(call: Call, p: dict[str, Any]) -> dict[str, Any]:
         joined=now,
     )
     org = Organization(
-        id=organizations.new_id(),
+        id=organizations.new_id(call.services.rng),
         management=call.account,
         feature_set=feature_set,
         created=now,
@@ -254,8 +254,8 @@ def delete_organization(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def _request_id() -> str:
-    return "car-" + "".join(secrets.choice(_REQUEST_ID_ALPHABET) for _ in range(32))
+def _request_id(rng: Random) -> str:
+    return "car-" + "".join(rng.choice(_REQUEST_ID_ALPHABET) for _ in range(32))
 
 
 def create_account(call: Call, p: dict[str, Any]) -> dict[str, Any]:
@@ -278,14 +278,14 @@ def create_account(call: Call, p: dict[str, Any]) -> dict[str, Any]:
         )
     now = round(call.now, 3)
     request = CreateRequest(
-        id=_request_id(), account_name=name, requested=now, completed=now, state="SUCCEEDED"
+        id=_request_id(call.services.rng), account_name=name, requested=now, completed=now, state="SUCCEEDED"
     )
     member: Member | None = None
     if any(m.email.lower() == email.lower() for m in org.members):
         # AWS reports this in the request's status, not as an error of the call.
         request.state, request.failure_reason = "FAILED", "EMAIL_ALREADY_EXISTS"
     else:
-        account, _ = accounts.create_account(call.store, call.services.clock, name)
+        account, _ = accounts.new_account(call.store, call.services.clock, name, rng=call.services.rng)
         request.account_id = account.account_id
         member = Member(id=account.account_id, name=name, email=email, joined_method="CREATED", joined=now)
 

@@ -11,10 +11,13 @@ import base64
 import hashlib
 import hmac
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, unquote
+
+import cachetools
 
 from opentrail.errors import (
     AccessDeniedException,
@@ -32,10 +35,6 @@ _AUTH = re.compile(
     r"\s*Signature=(?P<sig>[0-9a-f]{64})\s*$"
 )
 _AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
-# Derived signing keys by (secret, date, region, service): four HMACs a request saves. A key is valid
-# for one day, so the cache is cleared when it grows past what a few days of callers fill.
-_SIGNING_KEYS: dict[tuple[str, str, str, str], bytes] = {}
-_MAX_SIGNING_KEYS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,16 +162,13 @@ def canonical_request(request: Request, credential: Credential) -> str:
     )
 
 
+# Derived signing keys by (secret, date, region, service): four HMACs a request saves. A pure function,
+# memoised; a key is valid for one day, so the least recently used go first.
+@cachetools.cached(cachetools.LRUCache(maxsize=4096), lock=threading.Lock())
 def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
-    cached = _SIGNING_KEYS.get((secret, date, region, service))
-    if cached is not None:
-        return cached
     key = hmac.new(f"AWS4{secret}".encode(), date.encode(), hashlib.sha256).digest()
     for part in (region, service, "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    if len(_SIGNING_KEYS) >= _MAX_SIGNING_KEYS:
-        _SIGNING_KEYS.clear()
-    _SIGNING_KEYS[(secret, date, region, service)] = key
     return key
 
 

@@ -35,7 +35,7 @@ from opentrail.errors import (
 )
 from opentrail.params import Params, array, integer, required_string, string, structure
 from opentrail.store import Doc
-from opentrail.tokens import fingerprint
+from opentrail.tokens import query_fingerprint
 
 KIND = "channel"
 RESOURCE_TYPE = "AWS::CloudTrail::Channel"
@@ -98,7 +98,7 @@ def channel_not_found(value: str, call: Call, error: type[ApiError] = ChannelNot
     return error(f"Channel {value[:300]} was not found in account {call.account} in {call.region}")
 
 
-def resolve(call: Call, params: Params) -> Doc:
+def require_channel(call: Call, params: Params) -> Doc:
     """The caller's channel named by ``Channel``; other accounts' channels do not exist for it."""
     value = required_string(params, "Channel", error=InvalidParameter)
     ref = parse_ref(value, call, ChannelARNInvalid)
@@ -258,7 +258,7 @@ def create_channel(call: Call, params: Params) -> dict[str, Any]:
 
 
 def get_channel(call: Call, params: Params) -> dict[str, Any]:
-    doc = resolve(call, params)
+    doc = require_channel(call, params)
     return {
         **_view(doc),
         "SourceConfig": {"ApplyToAllRegions": False, "AdvancedEventSelectors": []},
@@ -271,7 +271,7 @@ def list_channels(call: Call, params: Params) -> dict[str, Any]:
     if limit is not None and not 1 <= limit <= MAX_LIST_RESULTS:
         raise InvalidMaxResults(f"MaxResults must be between 1 and {MAX_LIST_RESULTS}, got {limit}")
     limit = limit or MAX_LIST_RESULTS
-    scope = fingerprint({"op": "ListChannels", "account": call.account, "region": call.region})
+    scope = query_fingerprint({"op": "ListChannels", "account": call.account, "region": call.region})
     token = string(params, "NextToken", error=InvalidNextToken)
     after: str | None = None
     if token is not None:
@@ -292,7 +292,7 @@ def list_channels(call: Call, params: Params) -> dict[str, Any]:
 
 
 def update_channel(call: Call, params: Params) -> dict[str, Any]:
-    doc = resolve(call, params)
+    doc = require_channel(call, params)
     name = _name(params, required=False)
     destinations = _destinations(call, params, required=False)
     if name is not None and name != doc.name:
@@ -319,7 +319,7 @@ def update_channel(call: Call, params: Params) -> dict[str, Any]:
 
 
 def delete_channel(call: Call, params: Params) -> dict[str, Any]:
-    doc = resolve(call, params)
+    doc = require_channel(call, params)
     if not call.store.delete_doc(KIND, call.account, doc.arn):
         raise channel_not_found(str(params["Channel"]), call)
     return {}

@@ -122,7 +122,7 @@ def _not_found(call: Call, resource_id: str) -> ApiError:
     return ResourceNotFound(f"Resource {resource_id[:300]} not found for the user: {call.account}")
 
 
-def resolve(call: Call, resource_id: str, *, changing: bool) -> Doc:
+def resolve_resource(call: Call, resource_id: str, *, changing: bool) -> Doc:
     """The document of the resource ``resource_id`` names, checked for account, region and home region."""
     arn = _parse(resource_id)
     if arn.account != call.account and arn.type == "trail":
@@ -179,7 +179,7 @@ def _update(call: Call, doc: Doc, change: Callable[[list[Tag]], list[Tag]]) -> N
 def add_tags(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     resource_id = params.required_string(p, "ResourceId", error=InvalidParameter)
     tags = parse_tags(params.array(p, "TagsList", required=True, error=InvalidTagParameter) or [])
-    doc = resolve(call, resource_id, changing=True)
+    doc = resolve_resource(call, resource_id, changing=True)
     _update(call, doc, lambda existing: merge(existing, tags, resource_id))
     return {}
 
@@ -189,7 +189,7 @@ def remove_tags(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     removed = {
         tag.key for tag in parse_tags(params.array(p, "TagsList", required=True) or [], keys_only=True)
     }
-    doc = resolve(call, resource_id, changing=True)
+    doc = resolve_resource(call, resource_id, changing=True)
     _update(call, doc, lambda existing: [tag for tag in existing if tag.key not in removed])
     return {}
 
@@ -211,7 +211,7 @@ def list_tags(call: Call, p: dict[str, Any]) -> dict[str, Any]:
         if resource_id in seen:
             continue
         seen.add(resource_id)
-        doc = resolve(call, resource_id, changing=False)
+        doc = resolve_resource(call, resource_id, changing=False)
         tags = [msgspec.to_builtins(tag) for tag in stored_tags(doc.body)]
         result.append({"ResourceId": resource_id, "TagsList": tags})
     return {"ResourceTagList": result}

@@ -50,7 +50,7 @@ def test_root_keys_have_aws_forms() -> None:
 
 
 def test_a_created_account_has_root_credentials_found_by_account(store: Store) -> None:
-    account, key = accounts.create_account(store, FixedClock(NOW), "dev", "444455556666")
+    account, key = accounts.new_account(store, FixedClock(NOW), "dev", "444455556666")
     assert (account.account_id, account.name, account.created) == ("444455556666", "dev", NOW)
     assert store.get_account("444455556666") == account
     assert store.get_access_key(key.access_key_id) == key

@@ -6,6 +6,7 @@ covers)."""
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def test_new_ids_have_the_models_form_and_differ() -> None:
-    ids = {organizations.new_id() for _ in range(50)}
+    ids = {organizations.new_id(secrets.SystemRandom()) for _ in range(50)}
     assert len(ids) == 50
     for org_id in ids:
         assert pattern("OrganizationId").fullmatch(org_id)

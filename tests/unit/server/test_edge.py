@@ -113,7 +113,7 @@ def signed(
     """A call signed as the account's root (created in the store on first use)."""
     key = accounts.root_key_of(env.store, ACCOUNT)
     if key is None:
-        _, key = accounts.create_account(env.store, env.services.clock, "edge", ACCOUNT)
+        _, key = accounts.new_account(env.store, env.services.clock, "edge", ACCOUNT)
     headers = {"Content-Type": content_type, "X-Amz-Target": prefix + operation, "User-Agent": "unit/1"}
     request = AWSRequest("POST", "http://127.0.0.1:8790/", data=json.dumps(params).encode(), headers=headers)
     SigV4Auth(Credentials(key.access_key_id, secret or key.secret), service, region).add_auth(request)
