@@ -97,6 +97,7 @@ def test_a_wrong_secret_is_refused_by_the_server(server: str) -> None:
 
 def test_json_calls_name_their_operation_and_sign_for_their_service(stub: Stub) -> None:
     with Client(stub.url + "/", KEY, region="ap-south-1") as client:  # a trailing slash is not doubled
+        assert client.endpoint == stub.url
         client.cloudtrail("GetTrail", {"Name": "audit"})
         client.organizations("DescribeOrganization")
     trail, organization = stub.requests

@@ -115,6 +115,7 @@ def test_only_kms_and_rds_data_can_be_excluded() -> None:
         ("AWS::S3::Object", "arn:aws:s3:::logs.example.com/AWSLogs/"),  # objects under a prefix
         ("AWS::S3::Object", "arn:aws-cn:s3:::my-bucket/"),
         ("AWS::Lambda::Function", "arn:aws:lambda"),
+        ("AWS::Lambda::Function", "arn:aws-cn:lambda"),  # every function, in another partition
         ("AWS::Lambda::Function", FUNCTION),
         ("AWS::Lambda::Function", FUNCTION + ":$LATEST"),
         ("AWS::Lambda::Function", FUNCTION + ":7"),
