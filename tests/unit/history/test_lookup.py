@@ -34,6 +34,7 @@ from opentrail.tokens import TokenSealer
 from opentrail.trails.listeners import TrailListeners
 from tests.support.calls import Env
 from tests.support.server import Server
+from tests.support.tokens import mutations
 
 BASE = 1_704_067_200  # 2024-01-01T00:00:00Z
 NOW = BASE + 86_400
@@ -200,38 +201,6 @@ def refused(env: Env, account: str, params: dict[str, Any], region: str = "us-ea
         lookup.lookup_events(env.call(account, region), params)
     assert info.value.code == "InvalidNextTokenException"
     return info.value.message
-
-
-TOKEN_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/$ "  # noqa: S105 - not a secret
-
-
-@st.composite
-def mutations(draw: st.DrawFn, token: str) -> str:
-    """Any edit of ``token``: replace, insert or delete a character, truncate, or extend."""
-    ch = st.one_of(st.sampled_from(TOKEN_ALPHABET), st.characters())
-    i = draw(st.integers(0, len(token) - 1))
-    how = draw(st.sampled_from(["replace", "insert", "delete", "truncate", "extend", "swap"]))
-    if how == "replace":
-        out = token[:i] + draw(ch.filter(lambda c: c != token[i])) + token[i + 1 :]
-    elif how == "insert":
-        out = token[:i] + draw(ch) + token[i:]
-    elif how == "delete":
-        out = token[:i] + token[i + 1 :]
-    elif how == "truncate":
-        out = token[:i]
-    elif how == "extend":
-        out = token + draw(st.text(TOKEN_ALPHABET, min_size=1, max_size=8))
-    else:
-        j = min(i + 1, len(token) - 1)
-        out = token[:i] + token[j] + token[i] + token[j + 1 :]
-    return out
-
-
-@SETTINGS
-@given(data=st.data())
-def test_any_mutation_of_a_token_is_refused(env: Env, seeded: Seeded, data: st.DataObject) -> None:
-    mutated = data.draw(mutations(seeded.token).filter(lambda t: t != seeded.token))
-    refused(env, seeded.account, {**seeded.params, "NextToken": mutated})
 
 
 def test_the_unchanged_token_opens_with_the_same_parameters(env: Env, seeded: Seeded) -> None:

@@ -8,12 +8,14 @@ import botocore.session
 import pytest
 
 from opentrail.protocol import CLOUDTRAIL_TARGET_PREFIX as TARGET_PREFIX
-from opentrail.protocol import JSON_11_CONTENT_TYPE as JSON_11
+from opentrail.protocol import ORGANIZATIONS_TARGET_PREFIX
 from opentrail.server.operations import JSON_SERVICES, OPERATIONS
 
 SESSION = botocore.session.get_session()
 # The SigV4 service name each JSON service's clients sign with, and botocore's model of it.
 MODELS = {"cloudtrail": "cloudtrail", "organizations": "organizations"}
+# The X-Amz-Target prefix each service is routed by (tests/unit/test_protocol.py holds them to the models).
+PREFIXES = {"cloudtrail": TARGET_PREFIX, "organizations": ORGANIZATIONS_TARGET_PREFIX}
 
 
 def test_the_json_services_are_cloudtrail_and_organizations() -> None:
@@ -26,8 +28,7 @@ def test_each_service_matches_its_model(signing_name: str) -> None:
     service = JSON_SERVICES[signing_name]
     assert model.signing_name == signing_name
     assert model.protocol == "json"
-    assert f"application/x-amz-json-{model.metadata['jsonVersion']}" == JSON_11
-    assert service.target_prefix == model.metadata["targetPrefix"] + "."
+    assert service.target_prefix == PREFIXES[signing_name]
     unknown = sorted(set(service.operations) - set(model.operation_names))
     assert unknown == []
     assert service.event_source == f"{model.endpoint_prefix}.amazonaws.com"
