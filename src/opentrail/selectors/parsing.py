@@ -124,7 +124,8 @@ def _data_resource(raw: Any, where: str) -> tuple[DataResource, int]:
 
 def _basic_selector(raw: Any, where: str) -> tuple[EventSelector, int]:
     selector = params.structure(raw, where)
-    rw = params.string(selector, "ReadWriteType", error=InvalidEventSelectors) or "All"
+    given = params.string(selector, "ReadWriteType", error=InvalidEventSelectors)
+    rw = "All" if given is None else given  # absent means All; an empty string is no value of the enum
     if rw not in READ_WRITE_TYPES:
         raise InvalidEventSelectors(
             f"{where}.ReadWriteType {rw!r} is not valid; expected one of {', '.join(READ_WRITE_TYPES)}"

@@ -9,20 +9,17 @@ from __future__ import annotations
 import itertools
 import json
 import secrets
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from botocore.credentials import ReadOnlyCredentials
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from opentrail.client.remote import Client
-from opentrail.clock import FixedClock, format_time
+from opentrail.clock import FixedClock
 from opentrail.context import Services
-from opentrail.errors import ApiError, RemoteError
+from opentrail.errors import ApiError
 from opentrail.history import lookup
 from opentrail.history.throttle import Throttle
 from opentrail.ingest.coverage import Coverage
@@ -33,10 +30,8 @@ from opentrail.store import open_store
 from opentrail.tokens import TokenSealer
 from opentrail.trails.listeners import TrailListeners
 from tests.support.calls import Env
-from tests.support.server import Server
-from tests.support.tokens import mutations
+from tests.support.history import BASE, Spec, raw_record
 
-BASE = 1_704_067_200  # 2024-01-01T00:00:00Z
 NOW = BASE + 86_400
 SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -59,34 +54,6 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         yield Env(services, itertools.count(100_000_000_000))
     finally:
         store.close()
-
-
-@dataclass(frozen=True)
-class Spec:
-    """One generated event."""
-
-    offset: int
-    name: str
-    resource: bool
-    read_only: bool
-    category: str
-
-
-def raw_record(spec: Spec, region: str = "us-east-1") -> bytes:
-    rec: dict[str, Any] = {
-        "eventVersion": "1.11",
-        "userIdentity": {"type": "IAMUser", "userName": "u", "accessKeyId": "AKIAU"},
-        "eventTime": format_time(BASE + spec.offset),
-        "eventSource": "prop.example.com",
-        "eventName": spec.name,
-        "awsRegion": region,
-        "eventID": str(uuid.uuid4()),
-        "readOnly": spec.read_only,
-        "eventCategory": spec.category,
-    }
-    if spec.resource:
-        rec["resources"] = [{"ARN": "arn:aws:prop:::r", "type": "AWS::Prop::R"}]
-    return json.dumps(rec).encode()
 
 
 def page_through(env: Env, account: str, params: dict[str, Any]) -> list[list[dict[str, Any]]]:
@@ -250,58 +217,6 @@ def test_a_token_opens_only_with_the_parameters_that_made_it(
     # Insights lookups refuse these attributes before looking at the token.
     assume(params.get("EventCategory") != "insight" or attribute in (None, *lookup.INSIGHT_ATTRIBUTES))
     assert "different parameters" in refused(env, account, params, region)
-
-
-# -- the same properties over HTTP ------------------------------------------------------------------
-
-
-@dataclass
-class Remote:
-    conn: Client
-    params: dict[str, Any]
-    token: str
-
-
-@pytest.fixture(scope="module")
-def remote(server: Server) -> Iterator[Remote]:
-    creds = server.new_account("lookup-tokens")
-    conn = Client(server.endpoint, ReadOnlyCredentials(creds.access_key_id, creds.secret, None))
-    records = [raw_record(Spec(i, "A", False, False, "Management")).decode() for i in range(5)]
-    conn.ingest_records(('{"Records": [' + ",".join(records) + "]}").encode())
-    params = {"MaxResults": 2, "StartTime": BASE, "EndTime": BASE + 60}
-    token = conn.cloudtrail("LookupEvents", params)["NextToken"]
-    try:
-        yield Remote(conn, params, token)
-    finally:
-        conn.close()
-
-
-def remote_error(remote: Remote, params: dict[str, Any]) -> RemoteError:
-    with pytest.raises(RemoteError) as info:
-        remote.conn.cloudtrail("LookupEvents", params)
-    assert info.value.status == 400
-    return info.value
-
-
-@settings(deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data())
-def test_server_refuses_mutated_tokens(remote: Remote, data: st.DataObject) -> None:
-    mutated = data.draw(mutations(remote.token).filter(lambda t: t != remote.token))
-    error = remote_error(remote, {**remote.params, "NextToken": mutated})
-    assert error.code == "InvalidNextTokenException"
-
-
-def test_server_pages_and_binds_tokens(remote: Remote) -> None:
-    second = remote.conn.cloudtrail("LookupEvents", {**remote.params, "NextToken": remote.token})
-    third = remote.conn.cloudtrail("LookupEvents", {**remote.params, "NextToken": second["NextToken"]})
-    times = [e["EventTime"] for e in second["Events"] + third["Events"]]
-    assert times == [BASE + 2, BASE + 1, BASE]
-    assert "NextToken" not in third
-    changes: list[dict[str, Any]] = [{"MaxResults": 3}, {"EndTime": BASE + 61}, {"EventCategory": "insight"}]
-    for change in changes:
-        error = remote_error(remote, {**remote.params, **change, "NextToken": remote.token})
-        assert error.code == "InvalidNextTokenException"
-        assert "different parameters" in error.message
 
 
 def test_window_defaults_and_rounding() -> None:

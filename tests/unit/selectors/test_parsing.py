@@ -85,14 +85,7 @@ def test_each_read_write_type(kind: str) -> None:
         "read-only",
         "all",
         "READONLY",
-        pytest.param(
-            "",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason='bug: an empty ReadWriteType is taken as All (parsing reads it with `or "All"`); '
-                "it is not one of the model's three values, so CloudTrail refuses it (reference §8.1)",
-            ),
-        ),
+        "",
     ],
 )
 def test_other_spellings_of_read_write_type_are_refused(kind: str) -> None:
