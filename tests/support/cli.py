@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from contextlib import contextmanager
-from pathlib import Path
 
 from click.testing import CliRunner, Result
 
 from opentrail.cli.main import cli
-from opentrail.store import Store, open_store
+from tests.support.services import sqlite_store
 
 
 def opentrail(*args: str, env: Mapping[str, str | None] | None = None) -> Result:
@@ -24,11 +23,5 @@ def printed(output: str) -> dict[str, str]:
     return dict(line.split(" = ", 1) for line in output.splitlines() if " = " in line)
 
 
-@contextmanager
-def store_of(data_dir: Path) -> Iterator[Store]:
-    """The store of a data directory the commands made, closed afterwards."""
-    store = open_store(f"sqlite:///{data_dir / 'opentrail.db'}")
-    try:
-        yield store
-    finally:
-        store.close()
+# The store of a data directory the commands made (its own database file), closed afterwards.
+store_of = contextmanager(sqlite_store)

@@ -7,7 +7,6 @@ and the contract every backend passes are tested in ``test_store.py`` and ``test
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,34 +15,17 @@ import pytest
 
 from opentrail.clock import FixedClock
 from opentrail.events import EventRow, Kind, StoredEvent
-from opentrail.ingest.records import index_record
 from opentrail.store import EventQuery, Store, open_store
 from opentrail.store.postgres import events
+from tests.support.store import LOG_ROWS, check_log_rows, event_row
 
 DAY = 86400
 ACCOUNT, OTHER = "111111111111", "222222222222"
 T0_MS = 1714564800000
 
 
-def row(
-    event_id: str,
-    *,
-    account: str = ACCOUNT,
-    region: str = "us-east-1",
-    at: str = "2024-05-01T12:00:00Z",
-    **fields: Any,
-) -> EventRow:
-    record = {
-        "eventVersion": "1.11",
-        "eventTime": at,
-        "eventSource": "s3.amazonaws.com",
-        "eventName": "GetObject",
-        "awsRegion": region,
-        "eventID": event_id,
-        "eventCategory": "Management",
-        **fields,
-    }
-    return index_record(json.dumps(record).encode(), account)
+def row(event_id: str, *, account: str = ACCOUNT, region: str = "us-east-1", **fields: Any) -> EventRow:
+    return event_row(event_id, account, region, **fields)
 
 
 class Nodes:
@@ -121,8 +103,8 @@ def test_events_are_named_from_the_streams_they_are_in(nodes: Nodes) -> None:
 
 def test_an_event_id_stored_twice_finds_the_first_stored(nodes: Nodes) -> None:
     """The same id in two regions of an account, a day apart (a record copied with another time)."""
-    nodes.node(100).append([row("dup", region="us-east-1", at="2024-05-01T12:00:00Z")])
-    nodes.node(101).append([row("dup", region="eu-west-1", at="2024-04-01T12:00:00Z")])
+    nodes.node(100).append([row("dup", region="us-east-1", eventTime="2024-05-01T12:00:00Z")])
+    nodes.node(101).append([row("dup", region="eu-west-1", eventTime="2024-04-01T12:00:00Z")])
     found = events.find_event(nodes.conn, ACCOUNT, "dup", {})
     assert found is not None
     assert (found.seq, found.row.region) == (1, "us-east-1")
@@ -155,20 +137,9 @@ def test_read_only_is_true_or_false_and_other_attributes_are_refused(nodes: Node
 
 
 def test_log_rows_read_a_range_of_chosen_streams_across_days(nodes: Nodes) -> None:
-    nodes.node(100).append([row("e1"), row("o1", account=OTHER), row("w1", region="eu-west-1")])
-    nodes.node(101).append([row("e2", readOnly=True), row("e3")])
+    nodes.node(100).append(LOG_ROWS[:3])
+    nodes.node(101).append(LOG_ROWS[3:])
     east, west = nodes.stream(ACCOUNT, "us-east-1"), nodes.stream(ACCOUNT, "eu-west-1")
-    rows = events.log_rows(nodes.conn, 1, 4, [east, west])  # after 1, up to and including 4
-    assert [(r[0], r[1]) for r in rows] == [(3, west), (4, east)]
-    _, _, kind, read_only, source, time_ms, record, facts = rows[1]
-    assert (kind, read_only, source, time_ms, facts) == (
-        int(Kind.MANAGEMENT),
-        1,
-        "s3.amazonaws.com",
-        T0_MS,
-        None,
+    check_log_rows(
+        lambda after, bound, streams: events.log_rows(nodes.conn, after, bound, streams), east, west
     )
-    assert isinstance(record, bytes)
-    assert json.loads(record)["eventID"] == "e2"
-    assert [r[0] for r in events.log_rows(nodes.conn, 0, 10, [east])] == [1, 4, 5]
-    assert events.log_rows(nodes.conn, 5, 10, [east, west]) == []

@@ -7,7 +7,6 @@ the forward read of chosen streams. What every backend promises is ``tests/contr
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,31 +14,18 @@ from typing import Any
 import pytest
 
 from opentrail.events import EventRow, Kind, StoredEvent
-from opentrail.ingest.records import index_record
 from opentrail.store import EventQuery
 from opentrail.store.sqlite import events
 from opentrail.store.sqlite.history import attach_history, open_history
 from opentrail.store.sqlite.store import SQLiteStore, connect
+from tests.support.store import LOG_ROWS, check_log_rows, event_row
 
 ACCOUNT, OTHER = "111111111111", "222222222222"
-T0 = "2024-05-01T12:00:00Z"
 T0_MS = 1714564800000
 
 
-def row(
-    event_id: str, *, account: str = ACCOUNT, region: str = "us-east-1", at: str = T0, **fields: Any
-) -> EventRow:
-    record = {
-        "eventVersion": "1.11",
-        "eventTime": at,
-        "eventSource": "s3.amazonaws.com",
-        "eventName": "GetObject",
-        "awsRegion": region,
-        "eventID": event_id,
-        "eventCategory": "Management",
-        **fields,
-    }
-    return index_record(json.dumps(record).encode(), account)
+def row(event_id: str, *, account: str = ACCOUNT, region: str = "us-east-1", **fields: Any) -> EventRow:
+    return event_row(event_id, account, region, **fields)
 
 
 class Log:
@@ -136,20 +122,20 @@ def test_history_is_indexed_in_passes_behind_its_cursor(log: Log) -> None:
 def test_lookups_find_the_same_events_in_history_and_in_the_tail(log: Log, indexed: int) -> None:
     log.insert(
         [
-            row("put", at="2024-05-01T12:00:01Z", eventName="PutObject", readOnly=False),
+            row("put", eventTime="2024-05-01T12:00:01Z", eventName="PutObject", readOnly=False),
             row(
                 "get",
-                at="2024-05-01T12:00:02Z",
+                eventTime="2024-05-01T12:00:02Z",
                 readOnly=True,
                 resources=[{"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::b/k"}],
             ),
             row(
                 "list",
-                at="2024-05-01T12:00:03Z",
+                eventTime="2024-05-01T12:00:03Z",
                 readOnly=True,
                 resources=[{"type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::b"}],
             ),
-            row("west", region="eu-west-1", at="2024-05-01T12:00:04Z", readOnly=True),
+            row("west", region="eu-west-1", eventTime="2024-05-01T12:00:04Z", readOnly=True),
         ]
     )
     if indexed:
@@ -196,8 +182,8 @@ FIRST_STORED_BUG = (
 )
 def test_an_event_id_stored_twice_finds_the_first_stored(log: Log, indexed: bool) -> None:
     """The same id in two regions of an account (a record copied with another time): the first wins."""
-    log.insert([row("dup", region="us-east-1", at="2024-05-01T12:00:00Z")])
-    log.insert([row("dup", region="eu-west-1", at="2024-04-01T12:00:00Z")])
+    log.insert([row("dup", region="us-east-1", eventTime="2024-05-01T12:00:00Z")])
+    log.insert([row("dup", region="eu-west-1", eventTime="2024-04-01T12:00:00Z")])
     if indexed:
         log.index()
     found = events.find_event(log.conn, ACCOUNT, "dup")
@@ -206,29 +192,9 @@ def test_an_event_id_stored_twice_finds_the_first_stored(log: Log, indexed: bool
 
 
 def test_log_rows_read_a_range_of_chosen_streams(log: Log) -> None:
-    log.insert(
-        [
-            row("e1"),
-            row("o1", account=OTHER),
-            row("w1", region="eu-west-1"),
-            row("e2", readOnly=True),
-            row("e3"),
-        ]
-    )
+    log.insert(LOG_ROWS)
     east, west = log.stream(ACCOUNT, "us-east-1"), log.stream(ACCOUNT, "eu-west-1")
-    rows = events.log_rows(log.conn, 1, 4, [east, west])  # after 1, up to and including 4
-    assert [(r[0], r[1]) for r in rows] == [(3, west), (4, east)]
-    _, _, kind, read_only, source, time_ms, record, facts = rows[1]
-    assert (kind, read_only, source, time_ms, facts) == (
-        int(Kind.MANAGEMENT),
-        1,
-        "s3.amazonaws.com",
-        T0_MS,
-        None,
-    )
-    assert json.loads(record)["eventID"] == "e2"
-    assert [r[0] for r in events.log_rows(log.conn, 0, 10, [east])] == [1, 4, 5]
-    assert events.log_rows(log.conn, 5, 10, [east, west]) == []
+    check_log_rows(lambda after, bound, streams: events.log_rows(log.conn, after, bound, streams), east, west)
 
 
 def test_the_sequence_lives_on_when_the_log_is_emptied(log: Log) -> None:
