@@ -1,23 +1,19 @@
 """One contract for every ``Storage`` backend: the local bucket store and S3 (moto's server on loopback).
 
 Backend-specific facts are asserted where the contract lets backends differ: the local store refuses keys
-that cannot be paths (``InvalidKey``) where S3 stores them as plain names.
+that cannot be paths (``InvalidKey``) where S3 stores them as plain names. What one backend does alone
+is tested beside it: ``tests/unit/storage/test_local.py`` and ``test_s3.py``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import subprocess
 import tempfile
-import threading
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import boto3
 import pytest
 
 from opentrail.errors import ConfigError
@@ -32,17 +28,11 @@ from opentrail.storage import (
     NoSuchBucket,
     NoSuchKey,
     Storage,
-    StorageError,
     open_storage,
 )
-from opentrail.storage.encryption import MasterKey
 from opentrail.storage.s3 import S3Storage
-from tests.support.server import OPENTRAIL, free_port
+from tests.support.storage import KMS_KEY, MASTER, SIGNED, reset_moto, s3_storage
 
-FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-SIGNED = {"signature": "ab12", "signature-algorithm": "SHA256withRSA"}
-MASTER = MasterKey(bytes(range(32)))
-KMS_KEY = "arn:aws:kms:us-east-1:111122223333:key/0d6f1b8e-2f3a-4c5d-9e7f-8a9b0c1d2e3f"
 # Keys whose S3 order differs from a per-folder walk, from UTF-16 order, or from locale order:
 # ' ' '#' '+' '-' '.' sort before '/', '0' and '~' after it; U+FF5E sorts before U+1F600 in UTF-8
 # but after it in UTF-16.
@@ -80,19 +70,7 @@ def s3_order(keys: list[str]) -> list[str]:
 @pytest.fixture(scope="module")
 def s3_backend(moto_endpoint: str) -> S3Storage:
     # One client for the module: building a boto3 session costs more than most tests here.
-    session = boto3.Session(
-        FAKE_CREDENTIALS["aws_access_key_id"],
-        FAKE_CREDENTIALS["aws_secret_access_key"],
-        region_name="us-east-1",
-    )
-    return S3Storage(endpoint_url=moto_endpoint, session=session)
-
-
-def reset_moto(endpoint: str) -> None:
-    """Empty moto, so every test starts with no buckets, like a fresh tmp_path."""
-    reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(reset, timeout=10):
-        pass
+    return s3_storage(moto_endpoint)
 
 
 @pytest.fixture
@@ -373,106 +351,6 @@ def test_object_and_folder_clash(storage: Storage, bucket: str) -> None:
         assert [o.key for o in storage.list_objects(bucket).objects] == ["a", "a/b", "c", "c/d"]
 
 
-def test_unreachable_s3_raises_storage_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    session = boto3.Session(
-        FAKE_CREDENTIALS["aws_access_key_id"],
-        FAKE_CREDENTIALS["aws_secret_access_key"],
-        region_name="us-east-1",
-    )
-    down = S3Storage(endpoint_url=f"http://127.0.0.1:{free_port()}", session=session)
-    calls = [
-        lambda: down.bucket_exists("trail-logs"),
-        lambda: down.create_bucket("trail-logs"),
-        lambda: down.put_object("trail-logs", "k", b"x"),
-        lambda: down.get_object("trail-logs", "k"),
-        lambda: down.head_object("trail-logs", "k"),
-        lambda: down.list_objects("trail-logs"),
-        lambda: down.delete_object("trail-logs", "k"),
-        down.list_buckets,
-    ]
-    for call in calls:
-        with pytest.raises(StorageError, match="S3 failed") as caught:
-            call()
-        assert type(caught.value).__module__.startswith("opentrail.")
-
-
-# Local store specifics
-
-
-def test_local_layout_and_sidecar(tmp_path: Path) -> None:
-    storage = LocalStorage(tmp_path)
-    storage.create_bucket("trail-logs")
-    storage.put_object("trail-logs", "x/y.json.gz", b"data", SIGNED, content_type="application/json")
-    assert (tmp_path / "trail-logs" / "x" / "y.json.gz").read_bytes() == b"data"
-    sidecar = json.loads((tmp_path / ".meta" / "trail-logs" / "x" / "y.json.gz").read_text())
-    assert sidecar["metadata"] == SIGNED
-    assert storage.list_buckets() == ["trail-logs"]
-    storage.delete_object("trail-logs", "x/y.json.gz")
-    # Empty folders go with the object, in both trees.
-    assert list((tmp_path / "trail-logs").iterdir()) == []
-    assert list((tmp_path / ".meta" / "trail-logs").iterdir()) == []
-
-
-def test_local_object_without_sidecar(tmp_path: Path) -> None:
-    storage = LocalStorage(tmp_path)
-    storage.create_bucket("trail-logs")
-    (tmp_path / "trail-logs" / "copied-in").write_bytes(b"by hand")
-    head = storage.head_object("trail-logs", "copied-in")
-    assert head.etag == hashlib.md5(b"by hand", usedforsecurity=False).hexdigest()
-    assert (head.content_type, head.metadata) == ("application/octet-stream", {})
-
-
-def test_local_recovers_from_a_crash_between_data_and_sidecar_delete(tmp_path: Path) -> None:
-    storage = LocalStorage(tmp_path)
-    storage.create_bucket("trail-logs")
-    storage.put_object("trail-logs", "a", b"x", SIGNED)
-    storage.put_object("trail-logs", "d/e", b"x", SIGNED)
-    # What a crash after unlinking the bytes leaves: the sidecars alone.
-    (tmp_path / "trail-logs" / "a").unlink()
-    (tmp_path / "trail-logs" / "d" / "e").unlink()
-    (tmp_path / "trail-logs" / "d").rmdir()
-    storage.put_object("trail-logs", "a/b", b"new")
-    storage.put_object("trail-logs", "d", b"new")
-    assert storage.head_object("trail-logs", "a/b").metadata == {}
-    assert storage.head_object("trail-logs", "d").metadata == {}
-
-
-def test_local_writes_are_atomic(tmp_path: Path) -> None:
-    storage = LocalStorage(tmp_path)
-    storage.create_bucket("trail-logs")
-    size = 8 << 20
-    versions = {fill: bytes([fill]) * size for fill in b"ab"}
-    storage.put_object("trail-logs", "big", versions[ord("a")], {"fill": "a"})
-    stop = threading.Event()
-    errors: list[BaseException] = []
-
-    def writer() -> None:
-        try:
-            for i in range(12):
-                fill = b"ab"[i % 2]
-                storage.put_object("trail-logs", "big", versions[fill], {"fill": chr(fill)})
-        except BaseException as exc:  # surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            stop.set()
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    reads = 0
-    while not stop.is_set() or reads == 0:
-        info, data = storage.get_object("trail-logs", "big")
-        reads += 1
-        assert len(data) == size
-        assert data in versions.values()
-        assert info.metadata == {"fill": chr(data[0])}
-        assert info.etag == hashlib.md5(data, usedforsecurity=False).hexdigest()
-    thread.join()
-    assert not errors
-    assert reads > 1
-    assert [p.name for p in (tmp_path / "trail-logs").iterdir()] == ["big"]  # no temp files left
-
-
 # Opening by URL
 
 
@@ -492,24 +370,6 @@ def test_open_storage_by_scheme(tmp_path: Path, moto_endpoint: str, monkeypatch:
     for url in ("s3://bucket", "s3:///path", "s3://?endpoint=x", "ftp://host/x"):
         with pytest.raises(ConfigError):
             open_storage(url)
-
-
-def test_cli_bucket_create_on_s3(tmp_path: Path, s3: S3Storage, moto_endpoint: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OPENTRAIL_"))}
-    env.update(
-        OPENTRAIL_DATA_DIR=str(tmp_path),
-        OPENTRAIL_STORAGE_URL="s3://",
-        AWS_ENDPOINT_URL_S3=moto_endpoint,
-        AWS_ACCESS_KEY_ID=FAKE_CREDENTIALS["aws_access_key_id"],
-        AWS_SECRET_ACCESS_KEY=FAKE_CREDENTIALS["aws_secret_access_key"],
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(tmp_path / "none"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
-    )
-    run = [*OPENTRAIL, "bucket", "create", "cli-bucket"]
-    first = subprocess.run(run, env=env, capture_output=True, text=True, timeout=60)
-    assert first.returncode == 0, first.stderr
-    assert s3.bucket_exists("cli-bucket")
 
 
 # -- server-side encryption -------------------------------------------------------------------------------
@@ -539,36 +399,3 @@ def test_sse_round_trip(storage: Storage, bucket: str, sse: Encryption) -> None:
         b"plain",
     )
     assert storage.head_object(bucket, "AWSLogs/x.json.gz").sse is None
-
-
-def test_local_kms_objects_are_encrypted_at_rest(tmp_path: Path) -> None:
-    storage = LocalStorage(tmp_path, MASTER)
-    storage.create_bucket("trail-logs")
-    data = b"plaintext records " * 20
-    storage.put_object("trail-logs", "a/b", data, sse=Encryption(SSE_KMS, KMS_KEY))
-    stored = (tmp_path / "trail-logs" / "a" / "b").read_bytes()
-    assert b"plaintext" not in stored
-    assert len(stored) > len(data)
-    sidecar = json.loads((tmp_path / ".meta" / "trail-logs" / "a" / "b").read_bytes())
-    assert sidecar["sse"] == {"mode": SSE_KMS, "key_id": KMS_KEY}
-    assert (sidecar["size"], sidecar["stored_size"]) == (len(data), len(stored))
-    assert sidecar["etag"] == hashlib.md5(data, usedforsecurity=False).hexdigest()
-    # SSE-S3 is recorded; the bytes stay as they are (as do unencrypted objects').
-    storage.put_object("trail-logs", "a/c", data, sse=Encryption(SSE_S3))
-    assert (tmp_path / "trail-logs" / "a" / "c").read_bytes() == data
-    # Without the master key, or with another one, the object does not open.
-    with pytest.raises(StorageError, match="master key"):
-        LocalStorage(tmp_path).get_object("trail-logs", "a/b")
-    with pytest.raises(StorageError, match="failed authentication"):
-        LocalStorage(tmp_path, MasterKey(bytes(32))).get_object("trail-logs", "a/b")
-    # Sealed bytes moved to another key do not open there.
-    storage.put_object("trail-logs", "a/d", b"other", sse=Encryption(SSE_KMS, KMS_KEY))
-    (tmp_path / "trail-logs" / "a" / "d").write_bytes(stored)
-    with pytest.raises(StorageError, match="failed authentication"):
-        storage.get_object("trail-logs", "a/d")
-
-
-def test_sse_needs_a_known_mode_and_a_kms_key() -> None:
-    for bad in (("aws:kms", None), ("AES256", KMS_KEY), ("aws:kms:dsse", KMS_KEY)):
-        with pytest.raises(StorageError):
-            Encryption(*bad)

@@ -10,6 +10,7 @@ import pytest
 from opentrail.errors import InvalidBucketName, InvalidKey, StorageError
 from opentrail.storage import SSE_KMS, SSE_S3, Encryption, LocalStorage, check_bucket_name
 from opentrail.storage.base import check_key
+from tests.support.storage import KMS_KEY
 
 
 @pytest.mark.parametrize("name", ["abc", "a" * 63, "my.bucket-1", "1bucket", "192.168.5.4x"])
@@ -73,3 +74,9 @@ def test_every_backend_checks_before_it_touches_anything(tmp_path: Path) -> None
     # Metadata names are kept in lower case, as S3 returns them.
     storage.put_object("good-bucket", "k", b"v", {"Signature": "s"})
     assert storage.head_object("good-bucket", "k").metadata == {"signature": "s"}
+
+
+def test_sse_needs_a_known_mode_and_a_kms_key() -> None:
+    for bad in (("aws:kms", None), ("AES256", KMS_KEY), ("aws:kms:dsse", KMS_KEY)):
+        with pytest.raises(StorageError):
+            Encryption(*bad)
