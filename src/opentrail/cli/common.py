@@ -67,7 +67,7 @@ def show(pairs: dict[str, Any]) -> None:
 
 
 def check_account_id(label: str, value: str) -> None:
-    if not (len(value) == 12 and value.isdigit()):
+    if not (len(value) == 12 and value.isascii() and value.isdigit()):
         raise ConfigError(f"{label} must be 12 digits, got {value!r}")
 
 
@@ -127,8 +127,11 @@ def fail(exc: BaseException) -> NoReturn:
     if isinstance(exc, click.ClickException):
         exc.show()
         sys.exit(exc.exit_code)
+    from rich.markup import escape
+
     console = err_console()
-    console.print(f"[red]error:[/red] {exc}")
+    # The message names values as given ("[...]" in a name is text, never markup).
+    console.print(f"[red]error:[/red] {escape(str(exc))}")
     console.print("see `opentrail --help`, or the settings listed in docs/settings.md")
     sys.exit(2)
 

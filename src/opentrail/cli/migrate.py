@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 
 from opentrail.cli.common import data_dir_option, local_settings, local_store, out
 from opentrail.store import redacted
@@ -15,4 +16,4 @@ def migrate_command(data_dir: str | None) -> None:
     settings = local_settings(data_dir)
     with local_store(settings):
         pass
-    out().print(f"database {redacted(settings.database)} is up to date")
+    out().print(f"database {escape(redacted(settings.database))} is up to date")

@@ -74,11 +74,6 @@ def test_a_command_that_succeeds_returns(capsys: pytest.CaptureFixture[str]) -> 
     assert capsys.readouterr().out == "account_id = 123456789012\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: fail() prints the error as rich markup, so a value in brackets vanishes from the message "
-    "and '[/]' in it ends the command with rich's MarkupError traceback (exit 1) instead of the one line",
-)
 @pytest.mark.parametrize("value", ["x[a]y", "x[/]y"])
 def test_an_error_names_the_value_as_it_was_given(capsys: pytest.CaptureFixture[str], value: str) -> None:
     code, _, err = ended(capsys, raising(ConfigError(f"account {value} does not exist")))
@@ -98,11 +93,6 @@ def test_an_account_id_is_twelve_digits(value: str) -> None:
     assert str(refused.value) == f"--account-id must be 12 digits, got {value!r}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: check_account_id takes any Unicode digits (str.isdigit): full-width ones (U+FF10-U+FF19) "
-    "pass and make an account id the event log refuses (store.base.account_number wants ASCII digits)",
-)
 def test_an_account_id_is_ascii_digits() -> None:
     with pytest.raises(ConfigError):
         common.check_account_id("--account-id", "\uff11" * 12)

@@ -7,8 +7,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 from tests.support.cli import opentrail
 from tests.support.server import ROOT
 
@@ -52,11 +50,6 @@ def test_an_older_database_is_upgraded_with_what_it_holds(data_dir: Path) -> Non
         conn.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: cli/migrate.py prints the database URL as rich markup, so a path holding '[...]' is "
-    "printed without it (and '[/]' in a path ends the command with a MarkupError traceback)",
-)
 def test_the_database_is_named_as_it_is(tmp_path: Path) -> None:
     data_dir = tmp_path / "data[prod]"
     result = opentrail("migrate", "--data-dir", str(data_dir))

@@ -213,7 +213,7 @@ def find_event(conn: sqlite3.Connection, account: str, event_id: str) -> StoredE
         (account, EVENT_ID, event_id),
     ).fetchone()
     if row is None and tail:
-        row = tail[0]
+        row = min(tail, key=lambda found: found[0])  # the first stored: the tail comes in index order
     return None if row is None else to_event(row)
 
 

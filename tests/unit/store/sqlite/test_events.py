@@ -168,16 +168,9 @@ def test_an_event_id_finds_its_event_in_any_stream_of_the_account(log: Log, inde
     assert events.find_event(log.conn, OTHER, "b") is not None
 
 
-FIRST_STORED_BUG = (
-    "bug: while history is behind, find_event takes the first row of the log's tail in the order of "
-    "the (acct, time, event_id) index, not by sequence: of two events of an account with one id it finds "
-    "the later stored when that one has the earlier eventTime (Store.get_event promises the first stored)"
-)
-
-
 @pytest.mark.parametrize(
     "indexed",
-    [True, pytest.param(False, marks=pytest.mark.xfail(strict=True, reason=FIRST_STORED_BUG))],
+    [True, False],
     ids=["indexed", "in-the-tail"],
 )
 def test_an_event_id_stored_twice_finds_the_first_stored(log: Log, indexed: bool) -> None:
