@@ -19,8 +19,6 @@ from tests.support.server import Credentials, Server
 
 TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
 JSON_11 = "application/x-amz-json-1.1"
-MB = 1024 * 1024
-NATIVE_LIMIT = 10 * MB  # Settings.max_body_bytes, the server's default
 
 
 class SignedAt(SigV4Auth):
@@ -98,16 +96,6 @@ def check_error(response: httpx.Response, status: int, code: str, *mentions: str
     for mention in mentions:
         assert mention in message, f"{mention!r} not in {message!r}"
     return message
-
-
-def served_operation() -> str:
-    """An operation this server answers, for checks that run before any operation does."""
-    if not operations.OPERATIONS:
-        pytest.skip("operations.OPERATIONS is empty: no CloudTrail operation is registered yet")
-    for preferred in ("DescribeTrails", "ListTrails", "LookupEvents", "ListChannels"):
-        if preferred in operations.OPERATIONS:
-            return preferred
-    return sorted(operations.OPERATIONS)[0]
 
 
 def unserved_operation() -> str:
