@@ -14,7 +14,7 @@ from tests.support.server import Credentials, Server, server_on_backend
 @pytest.fixture(scope="package", params=["sqlite", "postgres"])
 def server(request: pytest.FixtureRequest) -> Iterator[Server]:
     """The folder's own server, on each store backend: LookupEvents end to end on both. Package-scoped:
-    one server per backend serves every file here, as one served the single module these tests came from."""
+    one server per backend serves every file here, rather than a server per file."""
     yield from server_on_backend(request)
 
 

@@ -12,6 +12,6 @@ from tests.support.server import Server, make_server
 
 @pytest.fixture(scope="package")
 def server() -> Iterator[Server]:
-    """The folder's own server: one for every file here, as one served the single module these tests
-    came from."""
+    """The folder's own server: package-scoped, one serves every file here rather than a server per
+    file."""
     yield from make_server(env={"OPENTRAIL_DELIVERY_INTERVAL": "1", "OPENTRAIL_DIGEST_INTERVAL": "4"})

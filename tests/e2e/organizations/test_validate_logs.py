@@ -19,8 +19,9 @@ from tests.support.server import AWS_CLI, Credentials, Server, iso, wait_for
 @pytest.fixture(scope="module")
 def stopped(server: Server) -> OrgTrail:
     """An organization trail after more deliveries over several digest periods, then StopLogging and
-    each covered account's final digest. The module's own: stopping the one the organization trail
-    tests share would fail those that expect it logging whenever they ran after this module."""
+    each covered account's final digest. A trail of this file's own: stopping the one
+    ``test_organization_trails.py`` builds would fail the tests there that expect it logging, whenever
+    they ran after this file."""
     org_trail = logging_organization_trail(server)
     org = org_trail.org
     member = org.members[0]

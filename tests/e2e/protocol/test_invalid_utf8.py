@@ -1,8 +1,8 @@
 """Bytes that are not UTF-8, in a JSON body or in a record, get an error of their own or fail their
 record alone, and never break event history.
 
-These requests once made the server log a traceback: they go to a server of their own (``quarantine``),
-so the log check of ``test_server_log.py`` keeps guarding everything else."""
+Requests that make the server log a traceback go to a server of their own (``quarantine``), so the log
+check of ``test_server_log.py`` keeps guarding everything else."""
 
 from __future__ import annotations
 
