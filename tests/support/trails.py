@@ -1,4 +1,5 @@
-"""Shared helpers for the trail, selector and tag tests: a tenant (account + bucket) and error checks."""
+"""Shared helpers for the trail, selector and tag tests: a tenant (account + bucket), error checks, and the
+regions, KMS key and CloudWatch Logs destinations trails name."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ from botocore.exceptions import ClientError
 from opentrail.client.remote import Client
 from opentrail.errors import RemoteError
 from tests.support.server import Credentials, Server
+
+EAST, WEST = "us-east-1", "us-west-2"
+KEY_ID = "12345678-1234-1234-1234-123456789012"
+LOG_GROUP = "arn:aws:logs:us-east-1:{account}:log-group:CloudTrail/audit:*"
+ROLE = "arn:aws:iam::{account}:role/CloudTrail_CloudWatchLogs_Role"
 
 
 def unique(prefix: str) -> str:

@@ -11,7 +11,7 @@ The shape is python-tuf's fetcher: each public method here checks its arguments 
 backend's driver errors into ``StoreError`` (``_guard``); a backend implements the ``_``-prefixed
 methods, which do I/O only. Unique keys become ``ConflictError`` where the statement that may meet one
 runs (``store/sql.py``), since only it knows what the key names. No driver exception reaches a caller.
-The public contract is exercised by ``tests/contract/test_store.py``, which every backend must pass
+The public contract is exercised by ``tests/contract/store/``, which every backend must pass
 unchanged.
 """
 

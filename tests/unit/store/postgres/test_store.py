@@ -1,4 +1,4 @@
-"""What the PostgreSQL store promises beyond the shared contract (``tests/contract/test_store.py`` runs
+"""What the PostgreSQL store promises beyond the shared contract (``tests/contract/store/`` runs
 that): several processes appending to one log while consumers never skip an event, versioned
 migrations, lookups across day partitions, and a database that goes away reported as ``StoreError``.
 Day partitions and numbering have tests of their own (``test_partitions.py``, ``test_append.py``).

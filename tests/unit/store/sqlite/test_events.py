@@ -3,7 +3,7 @@ own functions, so a test decides what history has indexed and what is still the 
 numbered in commit order from the next sequence number, a stored event sent again leaves a gap and no
 number is given twice; history is indexed in passes of at most ``limit`` events behind its cursor;
 a lookup or an event id finds the same events whether history or the tail holds them; ``log_rows`` is
-the forward read of chosen streams. What every backend promises is ``tests/contract/test_store.py``'s."""
+the forward read of chosen streams. What every backend promises is ``tests/contract/store/``."""
 
 from __future__ import annotations
 
@@ -127,13 +127,13 @@ def test_lookups_find_the_same_events_in_history_and_in_the_tail(log: Log, index
                 "get",
                 eventTime="2024-05-01T12:00:02Z",
                 readOnly=True,
-                resources=[{"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::b/k"}],
+                resources=[("AWS::S3::Object", "arn:aws:s3:::b/k")],
             ),
             row(
                 "list",
                 eventTime="2024-05-01T12:00:03Z",
                 readOnly=True,
-                resources=[{"type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::b"}],
+                resources=[("AWS::S3::Bucket", "arn:aws:s3:::b")],
             ),
             row("west", region="eu-west-1", eventTime="2024-05-01T12:00:04Z", readOnly=True),
         ]
