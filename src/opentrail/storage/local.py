@@ -52,9 +52,12 @@ META_DIR = ".meta"
 TMP_PREFIX = ".opentrail-tmp-"
 NAME_MAX = 255
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
-# A reader that sees a sidecar from a newer write than the bytes retries briefly: the writer's data
-# rename follows its sidecar rename within milliseconds.
-_READ_RETRIES = 5
+# A reader that sees a sidecar from another write than the bytes waits for the writer, whose data
+# rename follows its sidecar rename (on a busy machine, by far more than milliseconds). While a write
+# is under way in the object's folder (its staged temp file is there) it waits up to this long; with
+# none, the disagreement is an interrupted write's leftover, read as it is after a few tries.
+_READ_WAIT_SECONDS = 2.0
+_READ_TRIES_WITHOUT_WRITER = 3
 
 
 def _segments(key: str) -> list[str]:
@@ -101,19 +104,42 @@ def _makedirs(path: Path) -> None:
     _fsync_dir(path.parent)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _stage(path: Path, data: bytes) -> str:
+    """``data`` written and synced to a temp file beside ``path``, not yet in its place."""
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _place(tmp: str, path: Path) -> None:
+    """A staged temp file renamed into ``path`` (removed if that fails)."""
+    try:
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    _place(_stage(path, data), path)
+
+
+def _writing(folder: str) -> bool:
+    """Whether a write is under way in ``folder`` (its temp file is there)."""
+    try:
+        return any(name.startswith(TMP_PREFIX) for name in os.listdir(folder))
+    except OSError:
+        return False
 
 
 def _md5(data: bytes) -> str:
@@ -207,12 +233,20 @@ class LocalStorage(Storage):
         try:
             # A concurrent delete may remove a freshly made empty folder before our temp file lands in it.
             for attempt in range(3):
+                staged: str | None = None
                 try:
-                    self._write_sidecar(meta, parts, sidecar)
+                    # The bytes are staged (a temp file beside the object) before the sidecar is
+                    # replaced, so a reader that meets the new sidecar with the old bytes sees that a
+                    # write is under way and waits for it (``_get_object``).
                     _makedirs(target.parent)
-                    _write_atomic(target, stored)
+                    staged = _stage(target, stored)
+                    self._write_sidecar(meta, parts, sidecar)
+                    _place(staged, target)
                     break
                 except FileNotFoundError:
+                    if staged is not None:
+                        with contextlib.suppress(OSError):
+                            os.unlink(staged)
                     if attempt == 2:
                         raise
             stat = target.stat()
@@ -306,7 +340,9 @@ class LocalStorage(Storage):
         parts = _segments(key)
         path = os.path.join(self.root, bucket, *parts)
         failed: SealFailed | None = None
-        for _ in range(_READ_RETRIES):
+        deadline = time.monotonic() + _READ_WAIT_SECONDS
+        unwritten = 0  # tries that found no write under way in the object's folder
+        while True:
             try:
                 with open(path, "rb") as src:
                     stat = os.fstat(src.fileno())
@@ -321,11 +357,13 @@ class LocalStorage(Storage):
                 data, sse = self._decode(bucket, key, side, data)
             except SealFailed as exc:
                 failed = exc  # perhaps a sidecar from a newer write than the bytes: retry
-                time.sleep(0.01)
-                continue
-            failed = None
-            etag = _md5(data)
-            if side.get("etag", etag) == etag:
+            else:
+                failed = None
+                etag = _md5(data)
+                if side.get("etag", etag) == etag:
+                    break
+            unwritten = 0 if _writing(os.path.dirname(path)) else unwritten + 1
+            if unwritten >= _READ_TRIES_WITHOUT_WRITER or time.monotonic() >= deadline:
                 break
             time.sleep(0.01)
         if failed is not None:
