@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zlib
 from datetime import UTC, datetime
 
 from opentrail.delivery.digests import (
@@ -17,33 +16,12 @@ from opentrail.delivery.digests import (
     signing_string,
 )
 from opentrail.delivery.layout import digest_key
+from tests.support.awscli import cli_signing_string, inflate_single_member
 
 ACCOUNT = "123456789012"
 
-
 T0 = datetime(2024, 5, 1, 11, 1, 31, tzinfo=UTC).timestamp()
-
-
 T1 = T0 + 3600  # 2024-05-01T12:01:31Z
-
-
-def cli_signing_string(digest_data: dict[str, object], inflated: bytes) -> str:
-    previous = digest_data["previousDigestSignature"]
-    if previous is None:
-        previous = "null"
-    return (
-        f"{digest_data['digestEndTime']}\n{digest_data['digestS3Bucket']}/{digest_data['digestS3Object']}\n"
-        f"{hashlib.sha256(inflated).hexdigest()}\n{previous}"
-    )
-
-
-def inflate_single_member(data: bytes) -> bytes:
-    """As the CLI does: one streaming inflater; bytes after the first member are an error."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    out = inflater.decompress(data) + inflater.flush()
-    assert inflater.eof
-    assert inflater.unused_data == b"", "unexpected data after end of compressed stream"
-    return out
 
 
 FIELDS = [

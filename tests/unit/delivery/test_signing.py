@@ -9,7 +9,6 @@ import json
 import os
 import stat
 import threading
-import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,33 +34,12 @@ from opentrail.delivery.signing import (
 from opentrail.errors import ConfigError
 from opentrail.storage.encryption import MasterKey
 from opentrail.store import Store, open_store
+from tests.support.awscli import cli_signing_string, inflate_single_member
 
 ACCOUNT = "123456789012"
 
-
 T0 = datetime(2024, 5, 1, 11, 1, 31, tzinfo=UTC).timestamp()
-
-
 T1 = T0 + 3600  # 2024-05-01T12:01:31Z
-
-
-def cli_signing_string(digest_data: dict[str, object], inflated: bytes) -> str:
-    previous = digest_data["previousDigestSignature"]
-    if previous is None:
-        previous = "null"
-    return (
-        f"{digest_data['digestEndTime']}\n{digest_data['digestS3Bucket']}/{digest_data['digestS3Object']}\n"
-        f"{hashlib.sha256(inflated).hexdigest()}\n{previous}"
-    )
-
-
-def inflate_single_member(data: bytes) -> bytes:
-    """As the CLI does: one streaming inflater; bytes after the first member are an error."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    out = inflater.decompress(data) + inflater.flush()
-    assert inflater.eof
-    assert inflater.unused_data == b"", "unexpected data after end of compressed stream"
-    return out
 
 
 @pytest.fixture

@@ -15,10 +15,8 @@ from opentrail.clock import FixedClock
 from opentrail.ingest import audit_events
 from opentrail.trails import channels
 from tests.support.calls import Env
-from tests.support.services import START, open_env
-
-OWNER, OTHER = "111111111111", "222222222222"
-EDS = f"arn:aws:cloudtrail:us-east-1:{OWNER}:eventdatastore/eds-1"
+from tests.support.channel_calls import OTHER, OWNER, channel_env, create
+from tests.support.services import START
 
 
 @pytest.fixture
@@ -28,20 +26,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def env(tmp_path: Path, clock: FixedClock) -> Iterator[Env]:
-    ids = iter(f"channel-{i:04d}" for i in range(1000))
-    for env in open_env(tmp_path, clock):
-        env.services.new_id = lambda: next(ids)
-        yield env
-
-
-def create(env: Env, name: str, account: str = OWNER, region: str = "us-east-1", **p: Any) -> dict[str, Any]:
-    store = EDS.replace(OWNER, account)
-    request = {
-        "Name": name,
-        "Source": "Custom",
-        "Destinations": [{"Type": "EVENT_DATA_STORE", "Location": store}],
-    }
-    return channels.create_channel(env.call(account, region), {**request, **p})
+    yield from channel_env(tmp_path, clock)
 
 
 def put(env: Env, query: dict[str, str], body: bytes, account: str = OWNER) -> dict[str, Any]:
