@@ -28,10 +28,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,10 +44,20 @@ from opentrail.storage.base import (
     Storage,
 )
 from opentrail.storage.encryption import MasterKey
+from opentrail.storage.files import (
+    TMP_PREFIX,
+    fsync_dir,
+    makedirs,
+    md5,
+    md5_file,
+    place,
+    stage,
+    write_atomic,
+    writing,
+)
 from opentrail.storage.kms import MAGIC, ObjectSealer
 
 META_DIR = ".meta"
-TMP_PREFIX = ".opentrail-tmp-"
 NAME_MAX = 255
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 # A reader that sees a sidecar from another write than the bytes waits for the writer, whose data
@@ -80,78 +88,6 @@ def _segments(key: str) -> list[str]:
                 "which the local bucket store reserves for writes in progress"
             )
     return parts
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _makedirs(path: Path) -> None:
-    """Create missing folders, fsyncing each new folder's parent so the new entry survives a crash."""
-    if path.is_dir():
-        return
-    _makedirs(path.parent)
-    try:
-        path.mkdir()
-    except FileExistsError:
-        if not path.is_dir():
-            raise
-        return
-    _fsync_dir(path.parent)
-
-
-def _stage(path: Path, data: bytes) -> str:
-    """``data`` written and synced to a temp file beside ``path``, not yet in its place."""
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return tmp
-
-
-def _place(tmp: str, path: Path) -> None:
-    """A staged temp file renamed into ``path`` (removed if that fails)."""
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    _place(_stage(path, data), path)
-
-
-def _writing(folder: str) -> bool:
-    """Whether a write is under way in ``folder`` (its temp file is there)."""
-    try:
-        return any(name.startswith(TMP_PREFIX) for name in os.listdir(folder))
-    except OSError:
-        return False
-
-
-def _md5(data: bytes) -> str:
-    return hashlib.md5(data, usedforsecurity=False).hexdigest()
-
-
-def _md5_file(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as src:
-        for chunk in iter(lambda: src.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class LocalStorage(Storage):
@@ -189,7 +125,7 @@ class LocalStorage(Storage):
             raise BucketExists(f"bucket {name} already exists") from None
         except OSError as exc:
             raise StorageError(f"cannot create bucket {name} under {self.root}: {exc}") from None
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
 
     def _bucket_exists(self, name: str) -> bool:
         return (self.root / name).is_dir()
@@ -214,7 +150,7 @@ class LocalStorage(Storage):
         parts = _segments(key)
         base = self._bucket_dir(bucket)
         self._check_shape(base, key, parts)
-        etag = _md5(data)
+        etag = md5(data)
         doc: dict[str, Any] = {
             "etag": etag,
             "size": len(data),
@@ -238,10 +174,10 @@ class LocalStorage(Storage):
                     # The bytes are staged (a temp file beside the object) before the sidecar is
                     # replaced, so a reader that meets the new sidecar with the old bytes sees that a
                     # write is under way and waits for it (``_get_object``).
-                    _makedirs(target.parent)
-                    staged = _stage(target, stored)
+                    makedirs(target.parent)
+                    staged = stage(target, stored)
                     self._write_sidecar(meta, parts, sidecar)
-                    _place(staged, target)
+                    place(staged, target)
                     break
                 except FileNotFoundError:
                     if staged is not None:
@@ -273,14 +209,14 @@ class LocalStorage(Storage):
     def _write_sidecar(self, meta: Path, parts: list[str], sidecar: bytes) -> None:
         target = meta.joinpath(*parts)
         try:
-            _makedirs(target.parent)
-            _write_atomic(target, sidecar)
+            makedirs(target.parent)
+            write_atomic(target, sidecar)
         except (NotADirectoryError, IsADirectoryError, FileExistsError):
             # The data tree has no file/folder clash (checked), so a clash here is a sidecar left behind
             # by a delete that crashed between removing the bytes and removing the sidecar.
             self._drop_stale_sidecars(meta, parts)
-            _makedirs(target.parent)
-            _write_atomic(target, sidecar)
+            makedirs(target.parent)
+            write_atomic(target, sidecar)
 
     def _drop_stale_sidecars(self, meta: Path, parts: list[str]) -> None:
         path = meta
@@ -325,7 +261,7 @@ class LocalStorage(Storage):
                 key, size, etag, stat.st_mtime, _content_type(side), dict(side.get("metadata", {})), sse
             )
         if side.get("size") != stat.st_size or not isinstance(etag, str):
-            etag = _md5_file(path)
+            etag = md5_file(path)
         return ObjectInfo(
             key, stat.st_size, etag, stat.st_mtime, _content_type(side), dict(side.get("metadata", {})), sse
         )
@@ -359,10 +295,10 @@ class LocalStorage(Storage):
                 failed = exc  # perhaps a sidecar from a newer write than the bytes: retry
             else:
                 failed = None
-                etag = _md5(data)
+                etag = md5(data)
                 if side.get("etag", etag) == etag:
                     break
-            unwritten = 0 if _writing(os.path.dirname(path)) else unwritten + 1
+            unwritten = 0 if writing(os.path.dirname(path)) else unwritten + 1
             if unwritten >= _READ_TRIES_WITHOUT_WRITER or time.monotonic() >= deadline:
                 break
             time.sleep(0.01)
@@ -409,7 +345,7 @@ class LocalStorage(Storage):
                     target.unlink()
                 except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
                     continue
-                _fsync_dir(target.parent)
+                fsync_dir(target.parent)
                 self._prune(tree, target.parent)
         except OSError as exc:
             raise StorageError(f"cannot delete object {key!r} in bucket {bucket}: {exc}") from None
