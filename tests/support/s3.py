@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from opentrail.context import Call
+from opentrail.server.payload import Payload
 from opentrail.server.s3.router import S3Api
 from tests.support.asgi import from_botocore
 
@@ -54,7 +55,7 @@ def parsed(operation: str, response: Response) -> dict[str, Any]:
 
 def answer(api: S3Api, call: Call, request: Request, body: bytes) -> Response:
     """What the S3 subset answers ``request`` made as ``call``."""
-    return asyncio.run(api.handle(call, request, body))
+    return asyncio.run(api.handle(call, request, Payload(body)))
 
 
 def s3_call(api: S3Api, call: Call, operation: str, **params: Any) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from opentrail.protocol import JSON_11_CONTENT_TYPE as JSON_11
 from opentrail.server import audit, sigv4
 from opentrail.server.metrics import Metrics
 from opentrail.server.operations import JSON_SERVICES, MAX_API_BODY, JsonService
+from opentrail.server.payload import Payload
 from opentrail.server.s3.responses import xml_error
 from opentrail.server.s3.router import S3Api, is_s3
 
@@ -175,7 +176,8 @@ class Edge:
                 response = await self.data_plane(call, operation, request, body)
             elif credential.service == "s3" and is_s3(request):
                 operation = "s3"
-                response = await self.s3.handle(call, request, body)
+                with Payload(body) as payload:
+                    response = await self.s3.handle(call, request, payload)
             else:
                 raise UnknownOperationException(
                     f"no operation for service {credential.service!r} at {request.method} {request.url.path}"

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from opentrail.context import Call
 from opentrail.errors import S3Error
+from opentrail.server.payload import Payload
 from opentrail.server.s3.objects import check_integrity, payload, request_metadata
 from opentrail.server.s3.responses import not_implemented, parse_xml, xml_element, xml_response
 from opentrail.server.s3.target import S3Target
@@ -39,7 +40,7 @@ class MultipartUploads:
     def __init__(self) -> None:
         self._uploads: dict[str, Upload] = {}
 
-    async def handle(self, call: Call, request: Request, body: bytes, target: S3Target) -> Response:
+    async def handle(self, call: Call, request: Request, body: Payload, target: S3Target) -> Response:
         method, query = request.method, target.query
         if method == "POST" and "uploads" in query:
             upload_id = call.services.new_id().replace("-", "")
@@ -67,13 +68,13 @@ class MultipartUploads:
             self._uploads.pop(query["uploadId"], None)
             return Response(status_code=204)
         if method == "POST":
-            return await self._complete(call, body, upload, query["uploadId"])
+            return await self._complete(call, body.read(), upload, query["uploadId"])
         raise not_implemented(f"{method} on a multipart upload (ListParts, UploadPartCopy)")
 
-    def _upload_part(self, request: Request, body: bytes, upload: Upload, number: str) -> Response:
+    def _upload_part(self, request: Request, body: Payload, upload: Upload, number: str) -> Response:
         if not number.isdigit() or not 1 <= int(number) <= 10000:
             raise S3Error("InvalidArgument", 400, f"partNumber must be 1 to 10000, got {number!r}")
-        data = payload(request, body)
+        data = payload(request, body.read())
         check_integrity(request, data)
         pending = sum(len(part) for up in self._uploads.values() for part in up.parts.values())
         if pending + len(data) > MAX_PENDING_UPLOAD_BYTES:

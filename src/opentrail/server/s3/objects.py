@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from opentrail.context import Call
 from opentrail.errors import S3Error
+from opentrail.server.payload import Payload
 from opentrail.server.s3.buckets import check_access
 from opentrail.server.s3.responses import http_time, not_implemented
 from opentrail.server.s3.target import S3Target
@@ -159,8 +160,8 @@ def check_integrity(request: Request, data: bytes) -> None:
         raise S3Error("BadDigest", 400, "the x-amz-checksum-crc32 you specified did not match the body")
 
 
-async def put_object(call: Call, request: Request, body: bytes, target: S3Target) -> Response:
-    data = payload(request, body)
+async def put_object(call: Call, request: Request, body: Payload, target: S3Target) -> Response:
+    data = payload(request, body.read())
     check_integrity(request, data)
     info = await run_in_threadpool(
         call.services.storage.put_object,

@@ -31,6 +31,7 @@ from opentrail.errors import (
     S3Error,
     StorageError,
 )
+from opentrail.server.payload import Payload
 from opentrail.server.s3 import listing
 from opentrail.server.s3.buckets import authorize, create_bucket, list_buckets
 from opentrail.server.s3.multipart import MultipartUploads
@@ -82,7 +83,7 @@ class S3Api:
     def __init__(self) -> None:
         self.uploads = MultipartUploads()
 
-    async def handle(self, call: Call, request: Request, body: bytes) -> Response:
+    async def handle(self, call: Call, request: Request, body: Payload) -> Response:
         target = target_of(request)
         context = {"BucketName": target.bucket} if target.bucket else {}
         if target.key:
@@ -95,7 +96,7 @@ class S3Api:
         except StorageError as err:
             return xml_error(_storage_error(err), call.request_id, head, **context)
 
-    async def _route(self, call: Call, request: Request, body: bytes, target: S3Target) -> Response:
+    async def _route(self, call: Call, request: Request, body: Payload, target: S3Target) -> Response:
         method, query = request.method, target.query
         for name, operation in _UNSUPPORTED.items():
             if name in query:
@@ -106,7 +107,7 @@ class S3Api:
             raise S3Error("MethodNotAllowed", 405, f"{method} / is not allowed; only GET / (ListBuckets)")
         if not target.key:
             if method == "PUT":
-                return await create_bucket(call, target.bucket, body)
+                return await create_bucket(call, target.bucket, body.read())
             await authorize(call, target.bucket)
             if method == "HEAD":
                 return Response(headers={"x-amz-bucket-region": "us-east-1"})

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from opentrail.errors import S3Error
+from opentrail.server.payload import Payload
 from opentrail.server.s3.multipart import MultipartUploads
 from opentrail.server.s3.target import target_of
 from tests.support.asgi import starlette_request
@@ -50,7 +51,9 @@ class Client:
     def send(self, operation: str, **params: Any) -> dict[str, Any]:
         request, body = s3_request(operation, Bucket=BUCKET, **params)
         call = self.env.call(self.account)
-        return parsed(operation, asyncio.run(self.uploads.handle(call, request, body, target_of(request))))
+        return parsed(
+            operation, asyncio.run(self.uploads.handle(call, request, Payload(body), target_of(request)))
+        )
 
     def refused(self, operation: str, **params: Any) -> tuple[str, int]:
         with pytest.raises(S3Error) as caught:
@@ -130,7 +133,7 @@ def test_part_numbers_are_1_to_10000(env: Env, client: Client, number: str) -> N
     assert client.part(upload_id, 10000, b"last") == f'"{md5(b"last")}"'
     request = starlette_request("PUT", f"/{BUCKET}/big", query=f"partNumber={number}&uploadId={upload_id}")
     with pytest.raises(S3Error) as caught:
-        asyncio.run(client.uploads.handle(env.call(ACCOUNT), request, b"x", target_of(request)))
+        asyncio.run(client.uploads.handle(env.call(ACCOUNT), request, Payload(b"x"), target_of(request)))
     assert (caught.value.s3_code, caught.value.s3_status) == ("InvalidArgument", 400)
 
 
@@ -160,7 +163,7 @@ def test_a_completion_that_is_not_xml_is_malformed(env: Env, client: Client) -> 
     with pytest.raises(S3Error) as caught:
         asyncio.run(
             client.uploads.handle(
-                env.call(ACCOUNT), request, b"<CompleteMultipartUpload>", target_of(request)
+                env.call(ACCOUNT), request, Payload(b"<CompleteMultipartUpload>"), target_of(request)
             )
         )
     assert (caught.value.s3_code, caught.value.s3_status) == ("MalformedXML", 400)
