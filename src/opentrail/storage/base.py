@@ -14,6 +14,7 @@ import abc
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from opentrail.errors import (
     InvalidBucketName,
@@ -125,6 +126,33 @@ class Storage(abc.ABC):
         return self._put_object(
             bucket, key, data, {k.lower(): v for k, v in (metadata or {}).items()}, content_type, sse
         )
+
+    def put_object_file(
+        self,
+        bucket: str,
+        key: str,
+        path: Path,
+        metadata: dict[str, str] | None = None,
+        content_type: str = "application/octet-stream",
+        sse: Encryption | None = None,
+    ) -> ObjectInfo:
+        """``put_object`` of a file's bytes (a spooled upload). The file is the caller's to remove; a
+        backend that can write from the file without reading it into memory overrides ``_put_object_file``."""
+        check_bucket_name(bucket)
+        check_key(key)
+        meta = {k.lower(): v for k, v in (metadata or {}).items()}
+        return self._put_object_file(bucket, key, path, meta, content_type, sse)
+
+    def _put_object_file(
+        self,
+        bucket: str,
+        key: str,
+        path: Path,
+        metadata: dict[str, str],
+        content_type: str,
+        sse: Encryption | None,
+    ) -> ObjectInfo:
+        return self._put_object(bucket, key, path.read_bytes(), metadata, content_type, sse)
 
     def get_object(self, bucket: str, key: str) -> tuple[ObjectInfo, bytes]:
         check_bucket_name(bucket)

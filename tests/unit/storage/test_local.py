@@ -215,3 +215,14 @@ def test_a_delete_keeps_folders_that_still_hold_objects(storage: LocalStorage, t
     storage.delete_object("trail-logs", "a/b/c")
     for tree in (tmp_path / "trail-logs", tmp_path / ".meta" / "trail-logs"):
         assert sorted(str(p.relative_to(tree)) for p in tree.rglob("*")) == ["a", "a/d"]
+
+
+def test_put_object_file_stores_the_files_bytes(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "buckets")
+    storage.create_bucket("trail-logs")
+    spool = tmp_path / "spool"
+    spool.write_bytes(b"spooled upload")
+    info = storage.put_object_file("trail-logs", "from/file", spool, {"A": "1"}, "text/plain")
+    assert info.etag == md5(b"spooled upload")
+    stored, data = storage.get_object("trail-logs", "from/file")
+    assert (data, stored.metadata, stored.content_type) == (b"spooled upload", {"a": "1"}, "text/plain")
