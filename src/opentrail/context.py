@@ -65,6 +65,10 @@ class Call:
     user_agent: str = ""
     # Resources the operation touched, for the audit record ({"accountId", "type", "ARN"}).
     resources: list[dict[str, str]] = field(default_factory=list)
+    # Set by the edge: records this call as a success at once (durably), for an operation whose next
+    # step must come after its own record; ``audited`` then tells the edge the record is written.
+    record_success: Callable[[], None] | None = None
+    audited: bool = False
 
     @property
     def account(self) -> str:
@@ -77,6 +81,12 @@ class Call:
     @property
     def now(self) -> float:
         return self.services.clock.now()
+
+    def record_now(self) -> None:
+        """The call's audit record written now, as a success (once; a no-op where nobody audits)."""
+        if self.record_success is not None and not self.audited:
+            self.record_success()
+            self.audited = True
 
     def touch(self, resource_type: str, arn: str) -> None:
         self.resources.append({"accountId": self.account, "type": resource_type, "ARN": arn})

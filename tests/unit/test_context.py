@@ -70,3 +70,15 @@ def test_touch_records_the_resource_in_the_callers_account(env: Env) -> None:
     ]
     # Another call starts with nothing touched.
     assert env.call("111122223333").resources == []
+
+
+def test_record_now_writes_the_calls_record_once_and_only_where_someone_audits(env: Env) -> None:
+    call = env.call("111122223333")
+    call.record_now()  # nobody audits this call: nothing to do
+    assert not call.audited
+    written: list[str] = []
+    call.record_success = lambda: written.append(call.request_id)
+    call.record_now()
+    call.record_now()
+    assert written == [call.request_id]
+    assert call.audited

@@ -209,9 +209,13 @@ class Edge:
     async def json_api(
         self, call: Call, operation: str, request: Request, body: bytes, service: JsonService
     ) -> Response:
-        params: dict[str, Any] | None = None
         result: dict[str, Any] | None = None
         error: ApiError | None = None
+        source = service.event_source
+        audited = (
+            call if service.audit_region is None else dataclasses.replace(call, region=service.audit_region)
+        )
+        entry = audit.Entry.unrecordable(audited, operation, source)
         try:
             if len(body) > MAX_API_BODY:
                 raise RequestEntityTooLarge(f"request body is {len(body)} bytes; the limit is {MAX_API_BODY}")
@@ -221,6 +225,9 @@ class Edge:
                     f"Content-Type must be {JSON_11}, got {content_type or 'nothing'!r}"
                 )
             params = self.decode_params(body)
+            # Before anything changes: a call whose record could not be written is refused here.
+            entry = audit.Entry.prepare(audited, operation, params, source)
+            call.record_success = lambda: self.record_at_once(audited, call, entry)
             handler = service.operations[operation]
             if audit.is_read_only(operation):
                 # Reads are a few index probes: cheaper inline than a thread-pool hop.
@@ -231,13 +238,18 @@ class Edge:
             error = err
         except ConflictError as err:
             error = ServiceError(f"a concurrent change conflicted, retry: {err}")
-        audited = (
-            call if service.audit_region is None else dataclasses.replace(call, region=service.audit_region)
-        )
-        await self.record(audited, operation, params, result, error, service.event_source)
+        if not call.audited:
+            audited.resources = call.resources
+            await self.record(operation, entry.row(result, error), error)
         if error is not None:
             return error_response(error, call.request_id)
         return json_response(result or {}, 200, call.request_id)
+
+    def record_at_once(self, audited: Call, call: Call, entry: audit.Entry) -> None:
+        """From an operation's thread: its success recorded durably now, before what it does next
+        (StopLogging and DeleteTrail, so the trail they stop still delivers their record)."""
+        audited.resources = call.resources
+        self.services.store.submit([entry.row({}, None)]).result()
 
     @staticmethod
     def decode_params(body: bytes) -> dict[str, Any]:
@@ -253,17 +265,8 @@ class Edge:
             raise SerializationException(f"request body must be a JSON object, got {type(params).__name__}")
         return params
 
-    async def record(
-        self,
-        call: Call,
-        operation: str,
-        params: dict[str, Any] | None,
-        result: dict[str, Any] | None,
-        error: ApiError | None,
-        source: str = audit.EVENT_SOURCE,
-    ) -> None:
-        """Audit the call. Changes wait for the audit event to be durable; reads do not."""
-        row = audit.audit_row(call, operation, params, result, error, source)
+    async def record(self, operation: str, row: Any, error: ApiError | None) -> None:
+        """Store the call's audit row. Changes and failures wait for it to be durable; reads do not."""
         if audit.is_read_only(operation) and error is None:
             self._reads.append(row)
             return

@@ -45,7 +45,6 @@ from opentrail.trails.access import (
     account_trails,
     change,
     find,
-    not_found,
     organization_trails,
     require,
     require_home,
@@ -246,10 +245,12 @@ _CONFIG_FIELDS = (
 
 def delete_trail(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     trail = require_home(call, trail_name(p))
+    # This call's record first, so the trail delivers it in its last file (as detections expect).
+    call.record_now()
     # Before the trail goes: delivery keeps a copy to write the last files and the final digest.
     call.services.listeners.logging_stopped(call.account, trail, deleted=True)
-    if not call.store.delete_doc(KIND, call.account, trail.trail_arn):
-        raise not_found(call, trail.trail_arn)
+    # Gone either way: deleted here, or by a concurrent DeleteTrail after this one was recorded.
+    call.store.delete_doc(KIND, call.account, trail.trail_arn)
     call.services.listeners.trail_changed(call.account, trail)
     return {}
 
@@ -361,6 +362,8 @@ def stop_logging(call: Call, p: dict[str, Any]) -> dict[str, Any]:
 
     change(call, trail, stop)
     if stopped:
+        # This call's record first, so the trail delivers it in its last file (as detections expect).
+        call.record_now()
         call.services.listeners.logging_stopped(call.account, trail)
     return {}
 

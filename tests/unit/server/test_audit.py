@@ -13,7 +13,7 @@ import pytest
 
 from opentrail.clock import FixedClock
 from opentrail.context import Call
-from opentrail.errors import TrailNotFound
+from opentrail.errors import SerializationException, TrailNotFound
 from opentrail.server import audit
 from opentrail.store import AccessKey
 from tests.support.calls import Env
@@ -179,3 +179,46 @@ def test_the_audit_row_is_the_callers(env: Env) -> None:
     )
     assert row.event_id == "00000000-0000-4000-8000-000000000001"
     assert json.loads(row.record)["requestParameters"] == {"name": "t1"}
+
+
+# -- recorded or refused: members fitted to CloudTrail's sizes before the call runs ---------------------
+
+
+def test_members_up_to_100_kb_are_kept_and_larger_ones_omitted_as_cloudtrail_does() -> None:
+    small = {"padding": "a" * 1000}
+    assert audit.fitted("requestParameters", small) is small
+    large = {"padding": "a" * (audit.MAX_MEMBER_BYTES + 1)}
+    size = len(json.dumps(large, separators=(",", ":")))
+    assert audit.fitted("responseElements", large) == {
+        "reason": "responseElements too large",
+        "omitted": True,
+        "originalSize": size,
+    }
+    assert audit.fitted("requestParameters", {}) is None
+
+
+def test_an_entry_keeps_the_record_under_256_kb_whatever_the_sizes(env: Env) -> None:
+    huge = {"Name": "t1", "Padding": "p" * 300_000}
+    entry = audit.Entry.prepare(env.call(ACCOUNT), "CreateTrail", huge, audit.EVENT_SOURCE)
+    row = entry.row({"Name": "t1", "Echo": "e" * 300_000}, None)
+    record = json.loads(row.record)
+    assert record["requestParameters"]["reason"] == "requestParameters too large"
+    assert record["responseElements"]["reason"] == "responseElements too large"
+    assert list(record) == [k for k in ORDER if k in record]
+
+
+def test_parameters_that_cannot_be_recorded_refuse_the_call_before_it_runs(env: Env) -> None:
+    with pytest.raises(SerializationException) as caught:
+        audit.Entry.prepare(env.call(ACCOUNT), "CreateTrail", {"Name": object()}, audit.EVENT_SOURCE)
+    assert "cannot be recorded" in caught.value.message
+    deep: Any = "leaf"
+    for _ in range(5000):
+        deep = {"A": deep}
+    with pytest.raises(SerializationException):
+        audit.Entry.prepare(env.call(ACCOUNT), "CreateTrail", deep, audit.EVENT_SOURCE)
+
+
+def test_a_refused_entry_is_still_a_record_of_the_call(env: Env) -> None:
+    entry = audit.Entry.unrecordable(env.call(ACCOUNT), "CreateTrail", audit.EVENT_SOURCE)
+    record = json.loads(entry.row(None, SerializationException("bad")).record)
+    assert (record["errorCode"], record["requestParameters"]) == ("SerializationException", None)
