@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.delivery
 	$(BIN)/python -m bench.selectors
 	$(BIN)/python -m bench.nodes
+	$(BIN)/python -m bench.abuse
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
