@@ -54,6 +54,10 @@ log = logging.getLogger("opentrail")
 READ_AUDIT_FLUSH_SECONDS = 0.5
 
 
+# How long a change's audit record is retried when the store fails to take it (the change itself was
+# committed a moment before, so the store is most likely back within these seconds).
+AUDIT_RETRY_WAITS = (0.1, 0.3, 1.0, 2.0)
+
 _JSON_11 = JSON_11.encode("latin-1")
 
 
@@ -249,7 +253,15 @@ class Edge:
         """From an operation's thread: its success recorded durably now, before what it does next
         (StopLogging and DeleteTrail, so the trail they stop still delivers their record)."""
         audited.resources = call.resources
-        self.services.store.submit([entry.row({}, None)]).result()
+        row = entry.row({}, None)
+        for wait in AUDIT_RETRY_WAITS:
+            try:
+                self.services.store.submit([row]).result()
+                return
+            except StoreError:
+                log.warning("audit record of %s not stored yet; retrying", call.request_id)
+                time.sleep(wait)
+        self.services.store.submit([row]).result()
 
     @staticmethod
     def decode_params(body: bytes) -> dict[str, Any]:
@@ -270,6 +282,14 @@ class Edge:
         if audit.is_read_only(operation) and error is None:
             self._reads.append(row)
             return
+        # A change is made: its record is retried for a while before the store's failure is answered.
+        for wait in AUDIT_RETRY_WAITS:
+            try:
+                await asyncio.wrap_future(self.services.store.submit([row]))
+                return
+            except StoreError:
+                log.warning("audit record of %s not stored yet; retrying", operation)
+                await asyncio.sleep(wait)
         await asyncio.wrap_future(self.services.store.submit([row]))
 
     def flush_reads(self) -> None:

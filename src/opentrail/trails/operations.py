@@ -350,6 +350,10 @@ def start_logging(call: Call, p: dict[str, Any]) -> dict[str, Any]:
 def stop_logging(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     trail = require_home(call, trail_name(p))
     now = _now(call)
+    if trail.is_logging:
+        # This call's record first, so the trail delivers it in its last file (as detections expect),
+        # and a stop whose record could not be written is not made.
+        call.record_now()
 
     stopped = False
 
@@ -362,8 +366,6 @@ def stop_logging(call: Call, p: dict[str, Any]) -> dict[str, Any]:
 
     change(call, trail, stop)
     if stopped:
-        # This call's record first, so the trail delivers it in its last file (as detections expect).
-        call.record_now()
         call.services.listeners.logging_stopped(call.account, trail)
     return {}
 

@@ -21,7 +21,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from opentrail.clock import SystemClock
-from opentrail.errors import InvalidInput, RequestEntityTooLarge, SerializationException, TrailNotFound
+from opentrail.errors import (
+    InvalidInput,
+    RequestEntityTooLarge,
+    SerializationException,
+    StoreError,
+    TrailNotFound,
+)
 from opentrail.events import decode
 from opentrail.ingest.records import index_record
 from opentrail.organizations import accounts
@@ -213,3 +219,24 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(env: Env) -> None:
     with pytest.raises(RequestEntityTooLarge, match=r"request body is \d+ bytes; the limit is 10 bytes"):
         asyncio.run(read_body(request, 10))
     assert asyncio.run(read_body(signed(env, "ListTrails", {}), 10)) == b"{}"
+
+
+def test_a_changes_record_is_retried_while_the_store_refuses_it(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The change is committed a moment before its record: a store that fails for a moment must not
+    leave the change unrecorded (the record is retried before the failure is answered)."""
+    edge = Edge(env.services, Metrics())
+    real_submit = env.store.submit
+    failures = iter([True, True])
+
+    def flaky(rows: Any) -> Any:
+        if next(failures, False):
+            raise StoreError("the database is locked")
+        return real_submit(rows)
+
+    monkeypatch.setattr(env.store, "submit", flaky)
+    status, body, _ = dispatch(edge, signed(env, "StartLogging", {"Name": "missing"}))
+    assert (status, body["__type"]) == (400, "TrailNotFoundException")
+    (record,) = audited(env)
+    assert record["errorCode"] == "TrailNotFoundException"
