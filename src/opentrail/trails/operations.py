@@ -231,17 +231,45 @@ def list_trails(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+# GetTrailStatus's members in the order of botocore's model (GetTrailStatusResponse), the order AWS sends
+# them in and the AWS CLI prints them in.
+STATUS_MEMBERS = (
+    "IsLogging",
+    "LatestDeliveryError",
+    "LatestNotificationError",
+    "LatestDeliveryTime",
+    "LatestNotificationTime",
+    "StartLoggingTime",
+    "StopLoggingTime",
+    "LatestCloudWatchLogsDeliveryError",
+    "LatestCloudWatchLogsDeliveryTime",
+    "LatestDigestDeliveryTime",
+    "LatestDigestDeliveryError",
+    "LatestDeliveryAttemptTime",
+    "LatestNotificationAttemptTime",
+    "LatestNotificationAttemptSucceeded",
+    "LatestDeliveryAttemptSucceeded",
+    "TimeLoggingStarted",
+    "TimeLoggingStopped",
+)
+# The deprecated string members AWS always sends, as "" until there is a time to put in them (AWS CLI
+# output in the CloudTrail user guide: "TimeLoggingStopped": ""; moto's TrailStatus copies AWS). Their
+# times are ``YYYY-MM-DDTHH:MM:SSZ``, whole seconds (the CLI example's "2016-01-28T23:02:24Z").
+STATUS_STRINGS = STATUS_MEMBERS[-6:]
+
+
 def get_trail_status(call: Call, p: dict[str, Any]) -> dict[str, Any]:
-    trail = require(call, trail_name(p))
-    status: dict[str, Any] = {"IsLogging": trail.is_logging}
+    trail = require(call, trail_name(p), report_arn=True)
+    facts: dict[str, Any] = dict.fromkeys(STATUS_STRINGS, "")
+    facts["IsLogging"] = trail.is_logging
     if trail.start_logging_time is not None:
-        status["StartLoggingTime"] = trail.start_logging_time
-        status["TimeLoggingStarted"] = format_time(trail.start_logging_time)
+        facts["StartLoggingTime"] = trail.start_logging_time
+        facts["TimeLoggingStarted"] = format_time(trail.start_logging_time)
     if trail.stop_logging_time is not None:
-        status["StopLoggingTime"] = trail.stop_logging_time
-        status["TimeLoggingStopped"] = format_time(trail.stop_logging_time)
-    status.update(call.services.listeners.status(call.account, trail.trail_arn))
-    return status
+        facts["StopLoggingTime"] = trail.stop_logging_time
+        facts["TimeLoggingStopped"] = format_time(trail.stop_logging_time)
+    facts.update(call.services.listeners.status(call.account, trail.trail_arn))
+    return {member: facts[member] for member in STATUS_MEMBERS if member in facts}
 
 
 def _now(call: Call) -> float:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import msgspec
 import pytest
 
@@ -262,6 +263,9 @@ def test_list_trails_pages_every_region_by_region_then_name(env: Env) -> None:
         ops.list_trails(call, {"NextToken": first["NextToken"] + "x"})
 
 
+EMPTY_STRINGS = dict.fromkeys(ops.STATUS_STRINGS, "")
+
+
 def test_start_and_stop_logging_are_idempotent_and_announced_once(env: Env, clock: FixedClock) -> None:
     create(env, "logging")
     got = heard(env)
@@ -270,33 +274,80 @@ def test_start_and_stop_logging_are_idempotent_and_announced_once(env: Env, cloc
     clock.advance(10)
     ops.start_logging(call, {"Name": "logging"})
     status = ops.get_trail_status(call, {"Name": "logging"})
-    # Logging continues since the first start, whose time carries milliseconds.
+    # Logging continues since the first start, whose time carries milliseconds; its string twin is the
+    # whole second, as AWS writes it.
     assert status == {
         "IsLogging": True,
         "StartLoggingTime": round(START + 0.12345, 3),
+        **EMPTY_STRINGS,
         "TimeLoggingStarted": "2024-01-01T00:00:00Z",
     }
     ops.stop_logging(call, {"Name": "logging"})
     ops.stop_logging(call, {"Name": "logging"})
     stopped = ops.get_trail_status(call, {"Name": "logging"})
     assert (stopped["IsLogging"], stopped["TimeLoggingStopped"]) == (False, "2024-01-01T00:00:10Z")
+    assert stopped["StopLoggingTime"] == round(START + 10.12345, 3)
     assert [event[0] for event in got] == ["changed", "started", "changed", "changed", "stopped", "changed"]
 
 
-def test_trail_status_merges_what_its_sources_report(env: Env) -> None:
+def test_a_new_trails_status_has_every_string_member_empty(env: Env) -> None:
+    """Before the first start and the first delivery, AWS sends IsLogging and the six deprecated string
+    members as "" (the CloudTrail user guide's CLI output; moto's TrailStatus), and no timestamp."""
+    create(env, "fresh")
+    status = ops.get_trail_status(env.call(OWNER), {"Name": "fresh"})
+    assert status == {"IsLogging": False, **EMPTY_STRINGS}
+    assert list(status) == ["IsLogging", *ops.STATUS_STRINGS]
+
+
+def test_status_members_are_botocores_in_its_order() -> None:
+    model = botocore.session.get_session().get_service_model("cloudtrail")
+    shape = model.operation_model("GetTrailStatus").output_shape
+    assert shape is not None
+    assert tuple(shape.members) == ops.STATUS_MEMBERS
+    strings = tuple(name for name, member in shape.members.items() if member.type_name == "string")
+    assert set(ops.STATUS_STRINGS) <= set(strings)
+    assert all(
+        shape.members[name].documentation == "<p>This field is no longer in use.</p>"
+        for name in ops.STATUS_STRINGS
+    )
+
+
+def test_trail_status_merges_what_its_sources_report_in_the_models_order(env: Env) -> None:
     arn = create(env, "status")["TrailARN"]
     asked: list[tuple[str, str]] = []
 
     def source(account: str, trail_arn: str) -> dict[str, Any]:
         asked.append((account, trail_arn))
-        return {"LatestDeliveryTime": 5.0}
+        return {
+            "LatestDeliveryAttemptSucceeded": "2024-01-01T00:00:05Z",
+            "LatestDeliveryAttemptTime": "2024-01-01T00:00:05Z",
+            "LatestDeliveryTime": 5.0,
+            "NotAMember": "dropped",
+        }
 
     env.services.listeners.status_sources.append(source)
-    assert ops.get_trail_status(env.call(OWNER), {"Name": "status"}) == {
+    status = ops.get_trail_status(env.call(OWNER), {"Name": "status"})
+    assert status == {
         "IsLogging": False,
         "LatestDeliveryTime": 5.0,
+        **EMPTY_STRINGS,
+        "LatestDeliveryAttemptTime": "2024-01-01T00:00:05Z",
+        "LatestDeliveryAttemptSucceeded": "2024-01-01T00:00:05Z",
     }
+    assert list(status) == [m for m in ops.STATUS_MEMBERS if m in status]
     assert asked == [(OWNER, arn)]
+
+
+def test_an_unknown_trails_status_names_the_arn_the_name_stands_for(env: Env) -> None:
+    with pytest.raises(errors.TrailNotFound) as caught:
+        ops.get_trail_status(env.call(OWNER, "eu-west-1"), {"Name": "missing"})
+    # AWS's text for GetTrailStatus (elastic/cloudbeat#1750; moto's get_trail_status).
+    arn = f"arn:aws:cloudtrail:eu-west-1:{OWNER}:trail/missing"
+    assert caught.value.message == f"Unknown trail: {arn} for the user: {OWNER}"
+    # GetTrail repeats the name as given (moto's test_get_trail_unknown).
+    with pytest.raises(errors.TrailNotFound) as caught:
+        ops.get_trail(env.call(OWNER, "eu-west-1"), {"Name": "missing"})
+    assert caught.value.message == f"Unknown trail: missing for the user: {OWNER}"
 
 
 def test_get_trail_reads_a_shadow_trail_by_arn(env: Env) -> None:
