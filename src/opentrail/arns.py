@@ -1,8 +1,8 @@
 """CloudTrail's resource identifiers: trail names and the ARNs of trails, channels and other resources.
 
 Names and ARNs are untrusted input that ends up in object keys and audit records, so each is checked
-against CloudTrail's rules (reference §2.1) before anything is looked up, and each failure says which
-rule was broken.
+against CloudTrail's rules (reference §2.1) before anything is looked up. A broken trail-name rule is
+answered with CloudTrail's own text; the other failures say which rule was broken.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from opentrail.errors import ApiError, CloudTrailARNInvalid, InvalidTrailName
 PARTITION = "aws"
 MIN_NAME, MAX_NAME = 3, 128
 _NAME_CHARS = re.compile(r"[A-Za-z0-9._-]+")
+_ALNUM = re.compile(r"[A-Za-z0-9]")
 _SEPARATORS = re.compile(r"[._-]{2}")
 # arn:<partition>:cloudtrail:<region>:<account>:<type>/<id>
 _CLOUDTRAIL_ARN = re.compile(
@@ -26,30 +27,40 @@ CLOUDTRAIL_ARN_FORM = "arn:aws:cloudtrail:<region>:<account-id>:trail/<name>"
 
 
 def check_trail_name(name: str, error: type[ApiError] = InvalidTrailName) -> None:
-    """CloudTrail's trail-name rules; raises ``error`` naming the rule that ``name`` breaks."""
-    shown = repr(name[:140])
-    if not MIN_NAME <= len(name) <= MAX_NAME:
+    """CloudTrail's trail-name rules, checked in CloudTrail's order; raises ``error`` with CloudTrail's own
+    text for the first rule ``name`` breaks (scripts and test suites match on these texts).
+
+    Sources of the texts: moto's ``moto/cloudtrail/exceptions.py`` and its tests (length, first and last
+    character, characters), which copied AWS's answers; the adjacent-separator and IP-address texts from
+    ctyun OOS's CloudTrail clone (``CloudTrailAction.checkTrailNameFormat``), the first confirmed by a
+    CDK preflight rule quoting CreateTrail's failure. The order is moto's: ``trail!`` is refused for its
+    last character before its characters are looked at."""
+    if len(name) < MIN_NAME:
         raise error(
-            f"Trail name {shown} must be between {MIN_NAME} and {MAX_NAME} characters long, got {len(name)}"
+            f"Trail name too short. Minimum allowed length: {MIN_NAME} characters. "
+            f"Specified name length: {len(name)} characters."
         )
+    if len(name) > MAX_NAME:
+        raise error(
+            f"Trail name too long. Maximum allowed length: {MAX_NAME} characters. "
+            f"Specified name length: {len(name)} characters."
+        )
+    if not _ALNUM.fullmatch(name[0]):
+        raise error("Trail name must starts with a letter or number.")
+    if not _ALNUM.fullmatch(name[-1]):
+        raise error("Trail name must ends with a letter or number.")
     if not _NAME_CHARS.fullmatch(name):
-        bad = sorted({ch for ch in name if not _NAME_CHARS.fullmatch(ch)})
         raise error(
-            f"Trail name {shown} contains {''.join(bad)!r}; only ASCII letters, digits, '.', '_' and '-' "
-            "are allowed"
+            "Trail name or ARN can only contain uppercase letters, lowercase letters, numbers, periods (.), "
+            "hyphens (-), and underscores (_)."
         )
-    if not (name[0].isalnum() and name[-1].isalnum()):
-        raise error(f"Trail name {shown} must start and end with a letter or a digit")
-    pair = _SEPARATORS.search(name)
-    if pair is not None:
-        raise error(
-            f"Trail name {shown} must not have adjacent '.', '_' or '-' characters, found {pair.group()!r}"
-        )
+    if _SEPARATORS.search(name):
+        raise error("Trail name or ARN cannot have adjacent periods (.), hyphens (-), or underscores (_).")
     try:
         ipaddress.IPv4Address(name)
     except ValueError:
         return
-    raise error(f"Trail name {shown} must not be formatted as an IP address")
+    raise error("Trail names must not be formatted as an IP address.")
 
 
 def trail_arn(region: str, account: str, name: str) -> str:

@@ -165,9 +165,17 @@ def _s3(*values: str) -> dict[str, Any]:
         ),
         ([{"DataResources": [{"Values": ["arn:aws:s3"]}]}], "Type is required"),
         ([{"DataResources": [{"Type": "AWS::S3::Object", "Values": []}]}], "at least one ARN"),
-        ([_s3("arn:aws:s3:::my-bucket")], "arn:aws:s3:::my-bucket"),
-        ([_s3("arn:aws:s3:::Bad_Bucket/")], "Bad_Bucket"),
-        ([_s3("s3://bucket/")], "s3://bucket/"),
+        # AWS's text for a value that is not of its type's forms (aws/aws-cdk#3450,
+        # hashicorp/terraform-provider-aws#4043), asserted whole.
+        (
+            [_s3("arn:aws:s3:::my-bucket")],
+            "Value arn:aws:s3:::my-bucket for DataResources.Values is invalid.",
+        ),
+        (
+            [_s3("arn:aws:s3:::Bad_Bucket/")],
+            "Value arn:aws:s3:::Bad_Bucket/ for DataResources.Values is invalid.",
+        ),
+        ([_s3("s3://bucket/")], "Value s3://bucket/ for DataResources.Values is invalid."),
         (
             [
                 {
@@ -176,7 +184,7 @@ def _s3(*values: str) -> dict[str, Any]:
                     ]
                 }
             ],
-            "AWS::Lambda::Function",
+            "Value arn:aws:lambda:us-east-1:1:function:f for DataResources.Values is invalid.",
         ),
         (
             [
@@ -189,7 +197,7 @@ def _s3(*values: str) -> dict[str, Any]:
                     ]
                 }
             ],
-            "DynamoDB",
+            "Value arn:aws:dynamodb:us-east-1:111122223333:tbl for DataResources.Values is invalid.",
         ),
         ([_s3(*[f"arn:aws:s3:::bucket-{i:03d}/" for i in range(251)])], "251 data resources"),
         (

@@ -21,6 +21,23 @@ KEY_ID = "12345678-1234-1234-1234-123456789012"
 LOG_GROUP = "arn:aws:logs:us-east-1:{account}:log-group:CloudTrail/audit:*"
 ROLE = "arn:aws:iam::{account}:role/CloudTrail_CloudWatchLogs_Role"
 
+# CloudTrail's own texts for the trail-name rules (moto's exceptions and tests copied them from AWS; the
+# adjacent-separator and IP-address texts from ctyun OOS's CloudTrail clone), asserted exactly.
+NAME_TOO_SHORT = (
+    "Trail name too short. Minimum allowed length: 3 characters. Specified name length: {} characters."
+)
+NAME_TOO_LONG = (
+    "Trail name too long. Maximum allowed length: 128 characters. Specified name length: {} characters."
+)
+NAME_STARTS = "Trail name must starts with a letter or number."
+NAME_ENDS = "Trail name must ends with a letter or number."
+NAME_CHARS = (
+    "Trail name or ARN can only contain uppercase letters, lowercase letters, numbers, periods (.), hyphens "
+    "(-), and underscores (_)."
+)
+NAME_ADJACENT = "Trail name or ARN cannot have adjacent periods (.), hyphens (-), or underscores (_)."
+NAME_IP_ADDRESS = "Trail names must not be formatted as an IP address."
+
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"

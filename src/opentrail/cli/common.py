@@ -1,5 +1,7 @@
 """What the ``opentrail`` commands share: their options, their consoles, the settings and store a local
-command opens, the signed client a client command talks through, and how a command ends on an error.
+command opens, the signed client a client command talks through, and how a command ends on an error: the
+error's line, then what to do about it (for an error the server answered, a remedy chosen by its code, since
+the API's own messages are AWS's texts).
 
 An error ends with the same lines and exit codes whichever entry point ran the command: the full CLI
 (``cli/main.py``), or the quick ``validate-logs`` paths of ``cli/launch.py``. Those import this module
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from opentrail.errors import ConfigError, OpenTrailError
+from opentrail.errors import ConfigError, OpenTrailError, RemoteError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -119,6 +121,51 @@ def remote_client(data_dir: str | None, endpoint_url: str | None, region: str | 
         yield conn
 
 
+DEFAULT_REMEDY = "see `opentrail --help`, or the settings listed in docs/settings.md"
+
+# What to do about an error the server answered, by its code. The API answers AWS's own texts (scripts
+# match on them, issue 13), so the remedies OpenTrail adds are here, where a person reads them.
+REMEDIES = {
+    "S3BucketDoesNotExistException": (
+        "create the bucket with `opentrail bucket create [--account ID] NAME`, or name a bucket that exists"
+    ),
+    "InsufficientS3BucketPolicyException": (
+        "the bucket belongs to another account: name one of this account's buckets "
+        "(`opentrail bucket create --account ID NAME`)"
+    ),
+    "InsufficientSnsTopicPolicyException": (
+        "create the topic in this account and region with `opentrail topic create NAME --url URL`, "
+        "or name a topic that exists"
+    ),
+    "InvalidTrailNameException": (
+        "a trail name has 3-128 ASCII letters, digits, '.', '_' or '-', starts and ends with a letter or a "
+        "digit, has no two of '.', '_', '-' together and is not an IP address"
+    ),
+    "InvalidEventSelectorsException": (
+        "data resource values are arn:aws:s3 (every bucket), arn:aws:s3:::bucket/ or "
+        "arn:aws:s3:::bucket/prefix; arn:aws:lambda (every function) or "
+        "arn:aws:lambda:region:account:function:name; arn:aws:dynamodb (every table) or "
+        "arn:aws:dynamodb:region:account:table/name"
+    ),
+    "InvalidCloudWatchLogsLogGroupArnException": (
+        "a log group ARN has the form arn:aws:logs:region:account:log-group:name:*"
+    ),
+    "InvalidCloudWatchLogsRoleArnException": (
+        "give CloudWatchLogsRoleArn (arn:aws:iam::account:role/name) together with CloudWatchLogsLogGroupArn"
+    ),
+    "UnrecognizedClientException": (
+        "the access key is not one of this server's: see `opentrail account credentials`"
+    ),
+}
+
+
+def remedy(exc: BaseException) -> str:
+    """The line printed under an error: what to do about it."""
+    if isinstance(exc, RemoteError):
+        return REMEDIES.get(exc.code, DEFAULT_REMEDY)
+    return DEFAULT_REMEDY
+
+
 def fail(exc: BaseException) -> NoReturn:
     """Report ``exc`` and exit: 1 when aborted, click's own code for usage errors, 2 otherwise."""
     if isinstance(exc, click.exceptions.Abort | KeyboardInterrupt):
@@ -132,7 +179,7 @@ def fail(exc: BaseException) -> NoReturn:
     console = err_console()
     # The message names values as given ("[...]" in a name is text, never markup).
     console.print(f"[red]error:[/red] {escape(str(exc))}")
-    console.print("see `opentrail --help`, or the settings listed in docs/settings.md")
+    console.print(escape(remedy(exc)))
     sys.exit(2)
 
 

@@ -102,13 +102,21 @@ def _account_id(p: dict[str, Any]) -> str:
     return _required(p, "AccountId", pattern=_ACCOUNT_ID, high=12)
 
 
+# AWS Organizations' own texts, as moto copied them (moto/organizations/exceptions.py); scripts match on
+# them. Where AWS's text is not known, the messages below are OpenTrail's.
+NOT_IN_USE = "Your account is not a member of an organization."
+ALREADY_IN_ORGANIZATION = "The provided account is already a member of an organization."
+NOT_EMPTY = "To delete an organization you must first remove all member accounts (except the master)."
+ACCOUNT_NOT_FOUND = "You specified an account that doesn't exist."
+
+
 # -- who is calling ------------------------------------------------------------------------------------------
 
 
 def _organization(call: Call) -> Organization:
     org = organizations.of_account(call.store, call.account)
     if org is None:
-        raise AWSOrganizationsNotInUse(f"Your account {call.account} is not a member of an organization.")
+        raise AWSOrganizationsNotInUse(NOT_IN_USE)
     return org
 
 
@@ -131,9 +139,7 @@ def _change(call: Call, org: Organization, change: Callable[[Organization], Orga
     try:
         return organizations.decode(call.store.update_doc(organizations.KIND, org.management, org.arn, apply))
     except KeyError:
-        raise AWSOrganizationsNotInUse(
-            f"Your account {call.account} is not a member of an organization."
-        ) from None
+        raise AWSOrganizationsNotInUse(NOT_IN_USE) from None
 
 
 def _cover(call: Call, org: Organization) -> None:
@@ -199,9 +205,7 @@ def create_organization(call: Call, p: dict[str, Any]) -> dict[str, Any]:
         )
     existing = organizations.of_account(call.store, call.account)
     if existing is not None:
-        raise AlreadyInOrganization(
-            f"The account {call.account} is already a member of organization {existing.id}."
-        )
+        raise AlreadyInOrganization(ALREADY_IN_ORGANIZATION)
     now = round(call.now, 3)
     known = call.store.get_account(call.account)
     management = Member(
@@ -222,9 +226,7 @@ def create_organization(call: Call, p: dict[str, Any]) -> dict[str, Any]:
 
     def alone(docs: list[Any]) -> None:
         if docs:
-            raise AlreadyInOrganization(
-                f"The account {call.account} already manages organization {docs[0].name}."
-            )
+            raise AlreadyInOrganization(ALREADY_IN_ORGANIZATION)
 
     try:
         call.store.insert_doc(organizations.to_doc(org), check=alone)
@@ -240,9 +242,7 @@ def describe_organization(call: Call, p: dict[str, Any]) -> dict[str, Any]:
 def delete_organization(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     org = _managed(call)
     if len(org.members) > 1:
-        raise OrganizationNotEmpty(
-            f"Organization {org.id} still has {len(org.members) - 1} member account(s); remove them first."
-        )
+        raise OrganizationNotEmpty(NOT_EMPTY)
     for doc in call.store.list_docs(trails.KIND, org.management):
         if trails.decode(doc).is_organization_trail:
             # The trail's keys name the organization (AWSLogs/<o-id>/...): it must go first.
@@ -315,7 +315,7 @@ def describe_account(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     org = _managed(call)
     member = org.member(wanted)
     if member is None:
-        raise AccountNotFound(f"Account {wanted} is not a member of organization {org.id}.")
+        raise AccountNotFound(ACCOUNT_NOT_FOUND)
     return {"Account": account_object(org, member)}
 
 
@@ -360,7 +360,7 @@ def remove_account_from_organization(call: Call, p: dict[str, Any]) -> dict[str,
 
     def remove(current: Organization) -> Organization:
         if current.member(wanted) is None:
-            raise AccountNotFound(f"Account {wanted} is not a member of organization {current.id}.")
+            raise AccountNotFound(ACCOUNT_NOT_FOUND)
         current.members = [m for m in current.members if m.id != wanted]
         return current
 

@@ -61,11 +61,6 @@ _ALL_OF_TYPE = {
     "AWS::Lambda::Function": re.compile(_PARTITION + r":lambda"),
     "AWS::DynamoDB::Table": re.compile(_PARTITION + r":dynamodb"),
 }
-_VALUE_FORMS = {
-    "AWS::S3::Object": "arn:aws:s3 (all buckets), arn:aws:s3:::bucket/ or arn:aws:s3:::bucket/prefix",
-    "AWS::Lambda::Function": "arn:aws:lambda (all functions) or arn:aws:lambda:region:account:function:name",
-    "AWS::DynamoDB::Table": "arn:aws:dynamodb (all tables) or arn:aws:dynamodb:region:account:table/name",
-}
 
 
 def _valid_resource_value(kind: str, value: str) -> bool:
@@ -115,9 +110,9 @@ def _data_resource(raw: Any, where: str) -> tuple[DataResource, int]:
         if _ALL_OF_TYPE[kind].fullmatch(value):
             continue  # "all resources of the type" does not count toward the limit
         if not _valid_resource_value(kind, value):
-            raise InvalidEventSelectors(
-                f"Value {value!r} in {where}.Values is not valid for {kind}; expected {_VALUE_FORMS[kind]}"
-            )
+            # AWS's text (aws/aws-cdk#3450, hashicorp/terraform-provider-aws#4043,
+            # aws-samples/aws-security-reference-architecture-examples#335).
+            raise InvalidEventSelectors(f"Value {value[:2048]} for DataResources.Values is invalid.")
         counted += 1
     return DataResource(type=kind, values=list(values)), counted
 

@@ -39,6 +39,7 @@ def account_trails(call: Call) -> list[Trail]:
 
 
 def not_found(call: Call, text: str) -> ApiError:
+    # AWS's text (moto's TrailNotFoundException; elastic/cloudbeat#1750 shows AWS's own answer).
     return TrailNotFound(f"Unknown trail: {text[:300]} for the user: {call.account}")
 
 
@@ -74,11 +75,18 @@ def organization_trails(call: Call) -> list[Trail]:
     return sorted((t for t in found if t.is_organization_trail), key=lambda t: (t.home_region, t.name))
 
 
-def require(call: Call, text: str) -> Trail:
-    """The trail ``text`` (name or ARN) names, for reading; shadow trails are readable by ARN."""
-    trail = find(call, parse_trail_id(text))
+def require(call: Call, text: str, *, report_arn: bool = False) -> Trail:
+    """The trail ``text`` (name or ARN) names, for reading; shadow trails are readable by ARN.
+
+    ``report_arn``: a name that finds nothing is reported as the ARN it stands for, as AWS's
+    GetTrailStatus and GetEventSelectors do ("Unknown trail: arn:aws:cloudtrail:us-west-2:704479110758:
+    trail/name for the user: 704479110758", elastic/cloudbeat#1750; moto's get_trail_status does the
+    same), where GetTrail repeats the name as given (moto's test_get_trail_unknown)."""
+    ident = parse_trail_id(text)
+    trail = find(call, ident)
     if trail is None:
-        raise not_found(call, text)
+        shown = trail_arn(call.region, call.account, ident.name) if report_arn and ident.arn is None else text
+        raise not_found(call, shown)
     call.touch(RESOURCE_TYPE, trail.trail_arn)
     return trail
 

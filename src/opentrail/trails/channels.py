@@ -292,9 +292,11 @@ def list_channels(call: Call, params: Params) -> dict[str, Any]:
 
 
 def update_channel(call: Call, params: Params) -> dict[str, Any]:
-    doc = require_channel(call, params)
+    # Every member's form before the channel is looked up, as CloudTrail checks parameters first.
+    parse_ref(required_string(params, "Channel", error=InvalidParameter), call, ChannelARNInvalid)
     name = _name(params, required=False)
     destinations = _destinations(call, params, required=False)
+    doc = require_channel(call, params)
     if name is not None and name != doc.name:
         taken = any(
             other.name == name and other.region == call.region

@@ -2,13 +2,16 @@
 
 CreateTrail and UpdateTrail accept these in several spellings (a topic name or ARN, a key alias, alias
 ARN, key ARN or key id); CloudTrail stores and returns them in one canonical form, which is what these
-functions produce. Each raises CloudTrail's named exception for its member.
+functions produce. Each raises CloudTrail's named exception for its member, with AWS's own text where it
+is known. Two look things up (``check_bucket``, ``check_topic``); ``configuration`` calls them only after
+every member's form has passed.
 """
 
 from __future__ import annotations
 
 import re
 
+from opentrail import storage
 from opentrail.context import Call
 from opentrail.delivery import topics
 from opentrail.errors import (
@@ -22,7 +25,7 @@ from opentrail.errors import (
     InvalidSnsTopicName,
     S3BucketDoesNotExist,
 )
-from opentrail.storage import InvalidBucketName, StorageError, check_bucket_name
+from opentrail.storage import InvalidBucketName, StorageError
 
 MAX_PREFIX = 200
 MAX_TOPIC = 256
@@ -40,28 +43,31 @@ _LOG_GROUP_ARN = re.compile(_PARTITION + r":logs:[a-z0-9-]+:\d{12}:log-group:[A-
 _ROLE_ARN = re.compile(_PARTITION + r":iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
 
 
-def check_bucket(call: Call, name: str) -> None:
-    """The bucket must be a valid S3 name, exist, and not belong to another account."""
+def check_bucket_name(name: str) -> None:
+    """The form of an S3 bucket name (checked before anything is looked up)."""
     try:
-        check_bucket_name(name)
+        storage.check_bucket_name(name)
     except InvalidBucketName as exc:
         raise InvalidS3BucketName(str(exc)) from None
+
+
+def check_bucket(call: Call, name: str) -> None:
+    """The bucket must exist and not belong to another account (its name's form is checked already)."""
     try:
         exists = call.services.storage.bucket_exists(name)
     except StorageError as exc:
         # The bucket store cannot be reached or refuses us: CloudTrail cannot verify the bucket either.
         raise InsufficientS3BucketPolicy(f"Cannot verify access to S3 bucket {name}: {exc}") from None
     if not exists:
-        raise S3BucketDoesNotExist(
-            f"S3 bucket {name} does not exist; create it before pointing a trail at it"
-        )
+        # AWS's text, as moto copied it (moto/cloudtrail/models.py); `opentrail bucket create` is the CLI's
+        # remedy, printed by the CLI, not part of the API's answer.
+        raise S3BucketDoesNotExist(f"S3 bucket {name} does not exist!")
     owner = call.store.bucket_owner(name)
     # A bucket made outside OpenTrail has no recorded owner; its policy is the operator's business.
     if owner is not None and owner != call.account:
-        raise InsufficientS3BucketPolicy(
-            f"Incorrect S3 bucket policy is detected for bucket: {name}; the bucket belongs to another "
-            "account and its policy does not let CloudTrail deliver for this one"
-        )
+        # AWS's text (awsdocs/aws-cloudtrail-user-guide#24, aws/aws-cdk#11602): another account's bucket
+        # is one whose policy does not let CloudTrail deliver for this account.
+        raise InsufficientS3BucketPolicy(f"Incorrect S3 bucket policy is detected for bucket: {name}")
 
 
 def check_prefix(prefix: str) -> None:
@@ -90,10 +96,9 @@ def check_topic(call: Call, arn: str) -> None:
     have no policies here, so another account's topic is never usable (and not revealed to exist)."""
     topic = topics.get(call.store, arn)
     if topic is None or topic.account != call.account:
-        raise InsufficientSnsTopicPolicy(
-            f"Incorrect SNS topic policy or topic not found: {arn[:300]}; create the topic in account "
-            f"{call.account} (opentrail topic create NAME --url URL) before pointing a trail at it"
-        )
+        # AWS's text (moto/cloudtrail/models.py; aws/aws-cdk#11387); `opentrail topic create` is the
+        # CLI's remedy, printed by the CLI.
+        raise InsufficientSnsTopicPolicy("SNS Topic does not exist or the topic policy is incorrect!")
 
 
 def kms_key(value: str, region: str, account: str) -> str:
@@ -116,10 +121,10 @@ def kms_key(value: str, region: str, account: str) -> str:
 
 def check_log_group_arn(value: str) -> None:
     if not _LOG_GROUP_ARN.fullmatch(value):
-        raise InvalidCloudWatchLogsLogGroupArn(
-            f"CloudWatchLogsLogGroupArn {value[:300]!r} is not valid; expected "
-            "arn:aws:logs:region:account:log-group:name:*"
-        )
+        # AWS's text for a log group ARN it cannot use (cisagov/crossfeed#2197, clouddrove/
+        # terraform-aws-cloudtrail#30; older answers said "Check the log group ARN: CloudTrail can't
+        # validate it.").
+        raise InvalidCloudWatchLogsLogGroupArn("CloudTrail cannot validate the specified log group ARN.")
 
 
 def check_role_arn(value: str) -> None:

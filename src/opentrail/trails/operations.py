@@ -2,7 +2,8 @@
 
 The trail itself is ``model.Trail``; ``access`` finds and changes stored trails as the caller sees them
 (shadow trails of multi-region trails included). Each change is announced to ``listeners`` (delivery,
-ingest's coverage), never to a worker directly.
+ingest's coverage), never to a worker directly. CreateTrail and UpdateTrail check their members as
+CloudTrail does (``configuration``): every member's form before anything is looked up.
 
 An organization trail (IsOrganizationTrail, made by an organization's management account) delivers
 every member account's events too. Members see it read-only, as CloudTrail shows it to them: listed by
@@ -26,21 +27,17 @@ from opentrail.arns import check_trail_name, parse_trail_id, trail_arn
 from opentrail.clock import format_time
 from opentrail.context import Call
 from opentrail.errors import (
+    ApiError,
     ConflictError,
     InvalidNextToken,
-    InvalidParameterCombination,
     InvalidS3BucketName,
     InvalidTrailName,
     MaximumNumberOfTrailsExceeded,
-    NotOrganizationMasterAccount,
-    OrganizationNotInAllFeaturesMode,
-    OrganizationsNotInUse,
     SerializationException,
     TrailAlreadyExists,
 )
-from opentrail.organizations import model as organizations
 from opentrail.store import Doc
-from opentrail.trails import destinations
+from opentrail.trails import configuration
 from opentrail.trails.access import (
     account_trails,
     change,
@@ -65,6 +62,11 @@ MAX_TRAILS_PER_REGION = 5
 PAGE_SIZE = 20
 
 
+def already_exists(name: str, account: str) -> ApiError:
+    # AWS's text (trussworks/terraform-aws-cloudtrail#238); the same whichever region the other trail is in.
+    return TrailAlreadyExists(f"Trail {name} already exists for customer: {account}")
+
+
 # -- limits --------------------------------------------------------------------------------------------------
 
 
@@ -77,103 +79,16 @@ def check_room(trails: list[Trail], new: Trail, account: str) -> None:
             other.home_region == new.home_region or other.is_multi_region_trail or new.is_multi_region_trail
         )
         if other.name == new.name and clash:
-            where = "" if other.home_region == new.home_region else f" in region {other.home_region}"
-            raise TrailAlreadyExists(f"Trail {new.name} already exists{where} for customer: {account}")
+            raise already_exists(new.name, account)
     regions = {new.home_region}
     if new.is_multi_region_trail:
         regions.update(t.home_region for t in others)
     for region in sorted(regions):
         seen = sum(1 for t in others if t.visible_in(region))
         if seen >= MAX_TRAILS_PER_REGION:
-            raise MaximumNumberOfTrailsExceeded(
-                f"User: {account} already has {seen} trails in {region} (counting multi-region trails homed "
-                f"elsewhere); the limit is {MAX_TRAILS_PER_REGION} per region"
-            )
-
-
-# -- configuration (CreateTrail and UpdateTrail) -------------------------------------------------------------
-
-_FLAGS = (
-    ("IncludeGlobalServiceEvents", "include_global_service_events"),
-    ("IsMultiRegionTrail", "is_multi_region_trail"),
-    ("EnableLogFileValidation", "log_file_validation_enabled"),
-    ("RecursiveLogging", "recursive_logging"),
-)
-
-
-def _cloud_watch_changes(p: dict[str, Any]) -> dict[str, Any]:
-    group = params.string(p, "CloudWatchLogsLogGroupArn")
-    role = params.string(p, "CloudWatchLogsRoleArn")
-    if group or role:
-        if not (group and role):
-            raise InvalidParameterCombination(
-                "CloudWatchLogsLogGroupArn and CloudWatchLogsRoleArn must be given together"
-            )
-        destinations.check_log_group_arn(group)
-        destinations.check_role_arn(role)
-        return {"cloud_watch_logs_log_group_arn": group, "cloud_watch_logs_role_arn": role}
-    if group is not None or role is not None:  # an empty string turns CloudWatch Logs delivery off
-        return {"cloud_watch_logs_log_group_arn": None, "cloud_watch_logs_role_arn": None}
-    return {}
-
-
-def configure(call: Call, trail: Trail, p: dict[str, Any]) -> Trail:
-    """``trail`` with the members given in ``p`` applied and validated; absent members keep their values,
-    an empty string clears an optional one."""
-    changes: dict[str, Any] = {}
-    region = trail.home_region
-    bucket = params.string(p, "S3BucketName")
-    if bucket is not None:
-        destinations.check_bucket(call, bucket)
-        changes["s3_bucket_name"] = bucket
-    prefix = params.string(p, "S3KeyPrefix")
-    if prefix is not None:
-        destinations.check_prefix(prefix)
-        changes["s3_key_prefix"] = prefix or None
-    topic = params.string(p, "SnsTopicName")
-    if topic is not None:
-        name_arn = destinations.sns_topic(topic, region, call.account) if topic else (None, None)
-        if name_arn[1] is not None:
-            destinations.check_topic(call, name_arn[1])
-        changes["sns_topic_name"], changes["sns_topic_arn"] = name_arn
-    key = params.string(p, "KmsKeyId")
-    if key is not None:
-        changes["kms_key_id"] = destinations.kms_key(key, region, call.account) if key else None
-    changes.update(_cloud_watch_changes(p))
-    for member, attr in _FLAGS:
-        value = params.boolean(p, member)
-        if value is not None:
-            changes[attr] = value
-    changes.update(_organization_changes(call, params.boolean(p, "IsOrganizationTrail")))
-    new = msgspec.structs.replace(trail, **changes)
-    if new.is_multi_region_trail and not new.include_global_service_events:
-        raise InvalidParameterCombination(
-            "A multi-region trail must include global service events; IncludeGlobalServiceEvents cannot be "
-            "false when IsMultiRegionTrail is true"
-        )
-    return new
-
-
-def _organization_changes(call: Call, wanted: bool | None) -> dict[str, Any]:
-    if wanted is None:
-        return {}
-    if not wanted:
-        return {"is_organization_trail": False, "organization_id": None}
-    org = organizations.of_account(call.store, call.account)
-    if org is None:
-        raise OrganizationsNotInUse(
-            f"Account {call.account} is not part of an organization, so IsOrganizationTrail cannot be true"
-        )
-    if org.management != call.account:
-        raise NotOrganizationMasterAccount(
-            f"Account {call.account} is not the management account of organization {org.id} (that is "
-            f"{org.management}); only the management account can create or update an organization trail"
-        )
-    if org.feature_set != "ALL":
-        raise OrganizationNotInAllFeaturesMode(
-            f"Organization {org.id} has feature set {org.feature_set}; organization trails need ALL"
-        )
-    return {"is_organization_trail": True, "organization_id": org.id}
+            # AWS's text (seen from CloudFormation in linz/geostore#1450); multi-region trails homed
+            # elsewhere count among the ``seen``, as they do in AWS.
+            raise MaximumNumberOfTrailsExceeded(f"User: {account} already has {seen} trails in {region}.")
 
 
 # -- operations: trails --------------------------------------------------------------------------------------
@@ -187,13 +102,15 @@ def create_trail(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     if params.string(p, "S3BucketName") is None:
         raise InvalidS3BucketName("S3BucketName is required but was not provided")
     arn = trail_arn(call.region, call.account, name)
+    # Every member's form first, tags included; only then what must be looked up.
+    request = configuration.parse(p, call.region, call.account)
+    raw_tags = params.array(p, "TagsList")
+    tags = merge([], parse_tags(raw_tags), arn) if raw_tags else []
     blank = Trail(
         name=name, trail_arn=arn, home_region=call.region, s3_bucket_name="", creation_time=call.now
     )
-    trail = configure(call, blank, p)
-    raw_tags = params.array(p, "TagsList")
-    if raw_tags:
-        trail.tags = merge([], parse_tags(raw_tags), arn)
+    trail = configuration.apply(call, blank, request)
+    trail.tags = tags
 
     def check(docs: list[Doc]) -> None:
         check_room([decode(doc) for doc in docs], trail, call.account)
@@ -201,15 +118,19 @@ def create_trail(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     try:
         call.store.insert_doc(to_doc(trail, call.account), check=check)
     except ConflictError:
-        raise TrailAlreadyExists(f"Trail {name} already exists for customer: {call.account}") from None
+        raise already_exists(name, call.account) from None
     call.services.listeners.trail_changed(call.account, trail)
     call.touch(RESOURCE_TYPE, arn)
     return response(trail)
 
 
 def update_trail(call: Call, p: dict[str, Any]) -> dict[str, Any]:
-    trail = require_home(call, trail_name(p))
-    updated = configure(call, trail, p)
+    name = trail_name(p)
+    parse_trail_id(name)
+    # Every member's form before the trail (or anything else) is looked up.
+    request = configuration.parse(p, call.region, call.account)
+    trail = require_home(call, name)
+    updated = configuration.apply(call, trail, request)
     check = None
     if updated.is_multi_region_trail and not trail.is_multi_region_trail:
         # Becoming multi-region makes the trail appear in every region, so every region's limit applies;
@@ -310,17 +231,45 @@ def list_trails(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+# GetTrailStatus's members in the order of botocore's model (GetTrailStatusResponse), the order AWS sends
+# them in and the AWS CLI prints them in.
+STATUS_MEMBERS = (
+    "IsLogging",
+    "LatestDeliveryError",
+    "LatestNotificationError",
+    "LatestDeliveryTime",
+    "LatestNotificationTime",
+    "StartLoggingTime",
+    "StopLoggingTime",
+    "LatestCloudWatchLogsDeliveryError",
+    "LatestCloudWatchLogsDeliveryTime",
+    "LatestDigestDeliveryTime",
+    "LatestDigestDeliveryError",
+    "LatestDeliveryAttemptTime",
+    "LatestNotificationAttemptTime",
+    "LatestNotificationAttemptSucceeded",
+    "LatestDeliveryAttemptSucceeded",
+    "TimeLoggingStarted",
+    "TimeLoggingStopped",
+)
+# The deprecated string members AWS always sends, as "" until there is a time to put in them (AWS CLI
+# output in the CloudTrail user guide: "TimeLoggingStopped": ""; moto's TrailStatus copies AWS). Their
+# times are ``YYYY-MM-DDTHH:MM:SSZ``, whole seconds (the CLI example's "2016-01-28T23:02:24Z").
+STATUS_STRINGS = STATUS_MEMBERS[-6:]
+
+
 def get_trail_status(call: Call, p: dict[str, Any]) -> dict[str, Any]:
-    trail = require(call, trail_name(p))
-    status: dict[str, Any] = {"IsLogging": trail.is_logging}
+    trail = require(call, trail_name(p), report_arn=True)
+    facts: dict[str, Any] = dict.fromkeys(STATUS_STRINGS, "")
+    facts["IsLogging"] = trail.is_logging
     if trail.start_logging_time is not None:
-        status["StartLoggingTime"] = trail.start_logging_time
-        status["TimeLoggingStarted"] = format_time(trail.start_logging_time)
+        facts["StartLoggingTime"] = trail.start_logging_time
+        facts["TimeLoggingStarted"] = format_time(trail.start_logging_time)
     if trail.stop_logging_time is not None:
-        status["StopLoggingTime"] = trail.stop_logging_time
-        status["TimeLoggingStopped"] = format_time(trail.stop_logging_time)
-    status.update(call.services.listeners.status(call.account, trail.trail_arn))
-    return status
+        facts["StopLoggingTime"] = trail.stop_logging_time
+        facts["TimeLoggingStopped"] = format_time(trail.stop_logging_time)
+    facts.update(call.services.listeners.status(call.account, trail.trail_arn))
+    return {member: facts[member] for member in STATUS_MEMBERS if member in facts}
 
 
 def _now(call: Call) -> float:

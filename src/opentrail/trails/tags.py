@@ -203,11 +203,13 @@ def list_tags(call: Call, p: dict[str, Any]) -> dict[str, Any]:
         raise InvalidParameter(
             f"ResourceIdList can name at most {MAX_LIST_RESOURCES} resources, got {len(ids)}"
         )
-    result: list[dict[str, Any]] = []
-    seen: set[str] = set()
     for i, resource_id in enumerate(ids):
         if not isinstance(resource_id, str):
             raise SerializationException(f"ResourceIdList[{i}] must be a string, got {resource_id!r}")
+        _parse(resource_id)  # every ARN's form before any resource is looked up
+    result: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for resource_id in ids:
         if resource_id in seen:
             continue
         seen.add(resource_id)

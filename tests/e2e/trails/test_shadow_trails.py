@@ -16,7 +16,7 @@ def test_names_are_unique_where_a_trail_is_visible(shared: Tenant) -> None:
     message = expect_error(
         "TrailAlreadyExistsException", shared.trail, "same", "eu-west-1", IsMultiRegionTrail=True
     )
-    assert "same" in message
+    assert message == f"Trail same already exists for customer: {shared.account_id}"
 
 
 def test_describe_trails_with_shadow_trails(shared: Tenant) -> None:

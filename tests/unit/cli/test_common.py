@@ -14,7 +14,7 @@ import click
 import pytest
 
 from opentrail.cli import common
-from opentrail.errors import ConfigError, StoreError
+from opentrail.errors import ConfigError, RemoteError, StoreError
 from opentrail.ingest.records import index_record
 from opentrail.organizations import accounts
 from tests.support.store import record
@@ -51,6 +51,41 @@ def test_an_error_ends_with_one_line_and_a_remedy(capsys: pytest.CaptureFixture[
     code, _, err = ended(capsys, raising(StoreError("reading the SQLite store failed: disk I/O error")))
     assert code == 2
     assert err.startswith("error: reading the SQLite store failed: disk I/O error\n")
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "remedy"),
+    [
+        (
+            "S3BucketDoesNotExistException",
+            "S3 bucket trail-logs does not exist!",
+            "create the bucket with `opentrail bucket create [--account ID] NAME`, or name a bucket that "
+            "exists",
+        ),
+        (
+            "InsufficientSnsTopicPolicyException",
+            "SNS Topic does not exist or the topic policy is incorrect!",
+            "create the topic in this account and region with `opentrail topic create NAME --url URL`, or "
+            "name a topic that exists",
+        ),
+    ],
+)
+def test_a_server_error_is_printed_as_answered_with_the_remedy_for_its_code(
+    capsys: pytest.CaptureFixture[str], code: str, message: str, remedy: str
+) -> None:
+    """The API answers AWS's own text; the remedy OpenTrail adds is the CLI's line under it."""
+    exit_code, out, err = ended(capsys, raising(RemoteError(400, code, message)))
+    assert (exit_code, out) == (2, "")
+    assert err == f"error: {code}: {message}\n{remedy}\n"
+
+
+def test_a_server_error_without_a_remedy_of_its_own_gets_the_general_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, _, err = ended(
+        capsys, raising(RemoteError(400, "InvalidMaxResultsException", "MaxResults must be..."))
+    )
+    assert err == "error: InvalidMaxResultsException: MaxResults must be...\n" + REMEDY
 
 
 @pytest.mark.parametrize("exc", [click.exceptions.Abort(), KeyboardInterrupt()])

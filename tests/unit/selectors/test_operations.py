@@ -142,10 +142,14 @@ def test_an_invalid_selector_changes_nothing(env: Env) -> None:
 
 
 def test_an_unknown_trail(env: Env) -> None:
-    with pytest.raises(errors.TrailNotFound, match=f"Unknown trail: absent for the user: {OWNER}"):
+    with pytest.raises(errors.TrailNotFound) as caught:
         put(env, TrailName="absent", EventSelectors=WRITES)
-    with pytest.raises(errors.TrailNotFound):
+    assert caught.value.message == f"Unknown trail: absent for the user: {OWNER}"
+    with pytest.raises(errors.TrailNotFound) as caught:
         ops.get_event_selectors(env.call(OWNER), {"TrailName": "absent"})
+    # AWS's GetEventSelectors names the ARN a name stands for (elastic/cloudbeat#1750).
+    arn = f"arn:aws:cloudtrail:us-east-1:{OWNER}:trail/absent"
+    assert caught.value.message == f"Unknown trail: {arn} for the user: {OWNER}"
     with pytest.raises(errors.InvalidTrailName):
         ops.get_event_selectors(env.call(OWNER), {})
 
@@ -251,11 +255,27 @@ def test_what_a_get_of_insights_addresses(env: Env, target: dict[str, Any], erro
         ops.get_insight_selectors(env.call(OWNER), target)
 
 
-def test_an_event_data_store_not_found_names_it_and_the_account(env: Env) -> None:
-    with pytest.raises(
-        errors.EventDataStoreNotFound, match=f"Event data store {EDS} not found for the user: {OWNER}"
-    ):
+def test_an_event_data_store_not_found_names_it(env: Env) -> None:
+    with pytest.raises(errors.EventDataStoreNotFound) as caught:
         ops.get_insight_selectors(env.call(OWNER), {"EventDataStore": EDS})
+    # moto's text (moto/cloudtrail/exceptions.py).
+    assert caught.value.message == f"The event data store {EDS} was not found."
+
+
+def test_selectors_are_checked_before_the_trail_is_looked_up(env: Env) -> None:
+    """A malformed request naming a trail that does not exist (or one the caller may not change) is
+    answered for its form, as CloudTrail checks parameters first (issue 13)."""
+    for name in ("absent", f"arn:aws:cloudtrail:eu-west-1:{OWNER}:trail/elsewhere"):
+        with pytest.raises(errors.InvalidEventSelectors):
+            put(env, TrailName=name, EventSelectors=[{"ReadWriteType": "read-only"}])
+        with pytest.raises(errors.InvalidInsightSelectors):
+            put_insights(env, [{"InsightType": "Nope"}], TrailName=name)
+    with pytest.raises(errors.InvalidTrailName):
+        put(env, TrailName="my--trail", EventSelectors=WRITES)
+    with pytest.raises(errors.InvalidInsightSelectors):
+        put_insights(
+            env, [{"InsightType": "Nope"}], TrailName=None, EventDataStore=EDS, InsightsDestination=EDS
+        )
 
 
 def test_insights_are_changed_only_at_home(env: Env) -> None:

@@ -160,6 +160,14 @@ def test_update_renames_and_replaces_destinations(env: Env) -> None:
     assert (kept["Name"], kept["Destinations"]) == ("after", moved)
 
 
+def test_update_checks_its_members_before_looking_the_channel_up(env: Env) -> None:
+    missing = f"arn:aws:cloudtrail:us-east-1:{OWNER}:channel/missing"
+    with pytest.raises(errors.InvalidParameter):
+        channels.update_channel(env.call(OWNER), {"Channel": missing, "Name": "no spaces allowed"})
+    with pytest.raises(errors.ChannelNotFound):
+        channels.update_channel(env.call(OWNER), {"Channel": missing, "Name": "fine"})
+
+
 def test_delete_channel(env: Env) -> None:
     arn = create(env, "doomed")["ChannelArn"]
     assert channels.delete_channel(env.call(OWNER), {"Channel": arn}) == {}

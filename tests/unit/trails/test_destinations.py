@@ -1,6 +1,6 @@
 """Where a trail delivers (``trails/destinations.py``): the spellings CreateTrail and UpdateTrail accept
 for a topic, a KMS key, a log group and a role, the one canonical form each is stored in, and the named
-exception for each member that is wrong (reference §2.3)."""
+exception for each member that is wrong, with AWS's own text where it is known (reference §2.3)."""
 
 from __future__ import annotations
 
@@ -102,8 +102,10 @@ def test_log_group_arns() -> None:
         f"arn:aws:logs:us-east-1:{ACCOUNT}:trail-logs",
         f"arn:aws:iam::{ACCOUNT}:role/r",
     ):
-        with pytest.raises(errors.InvalidCloudWatchLogsLogGroupArn, match="arn:aws:logs:region:account"):
+        with pytest.raises(errors.InvalidCloudWatchLogsLogGroupArn) as caught:
             destinations.check_log_group_arn(bad)
+        # AWS's text (cisagov/crossfeed#2197, clouddrove/terraform-aws-cloudtrail#30).
+        assert caught.value.message == "CloudTrail cannot validate the specified log group ARN."
 
 
 def test_role_arns() -> None:
@@ -114,14 +116,29 @@ def test_role_arns() -> None:
             destinations.check_role_arn(bad)
 
 
+def test_a_bucket_name_is_checked_in_form_alone() -> None:
+    destinations.check_bucket_name("no-such-bucket-anywhere")  # its form is all that is checked here
+    with pytest.raises(errors.InvalidS3BucketName):
+        destinations.check_bucket_name("Not_A_Bucket")
+
+
+def test_a_missing_bucket_answers_aws_text(env: Env) -> None:
+    with pytest.raises(errors.S3BucketDoesNotExist) as caught:
+        destinations.check_bucket(env.call(ACCOUNT), "missing-bucket")
+    # AWS's text as moto copied it (moto/cloudtrail/models.py), with no remedy of ours in it.
+    assert caught.value.message == "S3 bucket missing-bucket does not exist!"
+
+
 def test_a_bucket_made_outside_opentrail_has_no_owner_to_refuse(env: Env) -> None:
     env.services.storage.create_bucket("operators-bucket")
     destinations.check_bucket(env.call(ACCOUNT), "operators-bucket")
     env.store.add_bucket("owned-bucket", OTHER)
     env.services.storage.create_bucket("owned-bucket")
     destinations.check_bucket(env.call(OTHER), "owned-bucket")
-    with pytest.raises(errors.InsufficientS3BucketPolicy, match="Incorrect S3 bucket policy"):
+    with pytest.raises(errors.InsufficientS3BucketPolicy) as caught:
         destinations.check_bucket(env.call(ACCOUNT), "owned-bucket")
+    # AWS's text (awsdocs/aws-cloudtrail-user-guide#24, aws/aws-cdk#11602).
+    assert caught.value.message == "Incorrect S3 bucket policy is detected for bucket: owned-bucket"
 
 
 def test_only_the_callers_own_topic_takes_notifications(env: Env) -> None:
@@ -130,7 +147,7 @@ def test_only_the_callers_own_topic_takes_notifications(env: Env) -> None:
     destinations.check_topic(env.call(ACCOUNT), mine.arn)
     # Another account's topic and a topic that does not exist are answered alike.
     for arn in (theirs.arn, f"arn:aws:sns:us-east-1:{ACCOUNT}:missing"):
-        with pytest.raises(
-            errors.InsufficientSnsTopicPolicy, match="Incorrect SNS topic policy or topic not found"
-        ):
+        with pytest.raises(errors.InsufficientSnsTopicPolicy) as caught:
             destinations.check_topic(env.call(ACCOUNT), arn)
+        # AWS's text (moto/cloudtrail/models.py; aws/aws-cdk#11387).
+        assert caught.value.message == "SNS Topic does not exist or the topic policy is incorrect!"

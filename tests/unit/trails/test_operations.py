@@ -1,7 +1,7 @@
 """Trail operations (``trails/operations.py``) in process, on a real store and bucket store: the room a
 region has (five trails, counting multi-region trails homed elsewhere; names distinct wherever two
-trails meet), how CreateTrail and UpdateTrail configure a trail (reference §2.3, §2.4), and what each
-operation answers and announces to the trail listeners (§2.5-§2.10)."""
+trails meet), what each operation answers and announces to the trail listeners (§2.3-§2.10), and the order
+CreateTrail and UpdateTrail check things in (their members' own rules are ``test_configuration``'s)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import msgspec
 import pytest
 
 from opentrail import errors
 from opentrail.clock import FixedClock
-from opentrail.delivery import topics
 from opentrail.trails import operations as ops
 from opentrail.trails.model import KIND, Trail, decode, response
 from tests.support.calls import Env
@@ -64,8 +64,10 @@ def heard(env: Env) -> list[tuple[Any, ...]]:
 def test_five_trails_a_region() -> None:
     five = [trail(f"trail-{i}") for i in range(5)]
     ops.check_room(five[:4], trail("trail-4"), OWNER)
-    with pytest.raises(errors.MaximumNumberOfTrailsExceeded, match="already has 5 trails in us-east-1"):
+    with pytest.raises(errors.MaximumNumberOfTrailsExceeded) as caught:
         ops.check_room(five, trail("sixth"), OWNER)
+    # AWS's text (linz/geostore#1450).
+    assert caught.value.message == f"User: {OWNER} already has 5 trails in us-east-1."
     ops.check_room(five, trail("sixth", "eu-west-1"), OWNER)  # another region has its own five
 
 
@@ -86,10 +88,10 @@ def test_names_are_distinct_wherever_two_trails_meet() -> None:
     """One region's trails differ by ARN already (the store refuses a second); a multi-region trail
     meets every region's trails, so its name must be unique among them too."""
     ops.check_room([trail("same", "eu-west-1")], trail("same"), OWNER)
-    with pytest.raises(
-        errors.TrailAlreadyExists, match=f"same already exists in region eu-west-1 for customer: {OWNER}"
-    ):
+    with pytest.raises(errors.TrailAlreadyExists) as caught:
         ops.check_room([trail("same", "eu-west-1", is_multi_region_trail=True)], trail("same"), OWNER)
+    # AWS's text names neither region.
+    assert caught.value.message == f"Trail same already exists for customer: {OWNER}"
     with pytest.raises(errors.TrailAlreadyExists):
         ops.check_room([trail("same", "eu-west-1")], trail("same", is_multi_region_trail=True), OWNER)
 
@@ -98,95 +100,6 @@ def test_a_trail_does_not_crowd_itself() -> None:
     """UpdateTrail checks the trail against the account's others, not against its old self."""
     five = [trail(f"trail-{i}") for i in range(5)]
     ops.check_room(five, msgspec.structs.replace(five[0], is_multi_region_trail=True), OWNER)
-
-
-# -- configuration -------------------------------------------------------------------------------------------
-
-
-def configure(env: Env, p: dict[str, Any], base: Trail | None = None, account: str = OWNER) -> Trail:
-    return ops.configure(env.call(account), base or trail("conf"), p)
-
-
-def test_absent_members_keep_their_values_and_an_empty_string_clears(env: Env) -> None:
-    topics.create(env.store, OWNER, "us-east-1", "topic-1", "http://127.0.0.1:9/", START, "sub-1")
-    configured = configure(
-        env,
-        {
-            "S3KeyPrefix": "logs",
-            "SnsTopicName": "topic-1",
-            "KmsKeyId": "alias/mine",
-            "EnableLogFileValidation": True,
-            "IncludeGlobalServiceEvents": False,
-        },
-    )
-    assert configured.s3_key_prefix == "logs"
-    assert configured.sns_topic_name == "topic-1"
-    assert configured.sns_topic_arn == f"arn:aws:sns:us-east-1:{OWNER}:topic-1"
-    assert configured.kms_key_id == f"arn:aws:kms:us-east-1:{OWNER}:alias/mine"
-    assert (configured.log_file_validation_enabled, configured.include_global_service_events) == (True, False)
-    assert configure(env, {}, configured) == configured
-    cleared = configure(env, {"S3KeyPrefix": "", "SnsTopicName": "", "KmsKeyId": ""}, configured)
-    assert (cleared.s3_key_prefix, cleared.sns_topic_name, cleared.sns_topic_arn, cleared.kms_key_id) == (
-        None,
-        None,
-        None,
-        None,
-    )
-
-
-def test_the_bucket_must_exist_be_valid_and_not_be_another_accounts(env: Env) -> None:
-    with pytest.raises(errors.S3BucketDoesNotExist, match="S3 bucket missing-bucket does not exist"):
-        configure(env, {"S3BucketName": "missing-bucket"})
-    with pytest.raises(errors.InvalidS3BucketName):
-        configure(env, {"S3BucketName": "Not_A_Bucket"})
-    with pytest.raises(errors.InsufficientS3BucketPolicy, match="belongs to another account"):
-        configure(env, {"S3BucketName": BUCKET}, account=OTHER)
-
-
-def test_cloud_watch_logs_needs_both_arns_or_neither(env: Env) -> None:
-    group = f"arn:aws:logs:us-east-1:{OWNER}:log-group:trail-logs:*"
-    role = f"arn:aws:iam::{OWNER}:role/trail-role"
-    with pytest.raises(errors.InvalidParameterCombination, match="must be given together"):
-        configure(env, {"CloudWatchLogsLogGroupArn": group})
-    with pytest.raises(errors.InvalidParameterCombination):
-        configure(env, {"CloudWatchLogsRoleArn": role})
-    both = configure(env, {"CloudWatchLogsLogGroupArn": group, "CloudWatchLogsRoleArn": role})
-    assert (both.cloud_watch_logs_log_group_arn, both.cloud_watch_logs_role_arn) == (group, role)
-    off = configure(env, {"CloudWatchLogsLogGroupArn": "", "CloudWatchLogsRoleArn": ""}, both)
-    assert (off.cloud_watch_logs_log_group_arn, off.cloud_watch_logs_role_arn) == (None, None)
-    with pytest.raises(errors.InvalidCloudWatchLogsRoleArn):
-        configure(env, {"CloudWatchLogsLogGroupArn": group, "CloudWatchLogsRoleArn": "role"})
-
-
-def test_a_multi_region_trail_includes_global_service_events(env: Env) -> None:
-    with pytest.raises(errors.InvalidParameterCombination, match="must include global service events"):
-        configure(env, {"IsMultiRegionTrail": True, "IncludeGlobalServiceEvents": False})
-    with pytest.raises(errors.InvalidParameterCombination):
-        configure(env, {"IsMultiRegionTrail": True}, trail("conf", include_global_service_events=False))
-    assert configure(env, {"IsMultiRegionTrail": True}).is_multi_region_trail
-
-
-def test_flags_must_be_booleans(env: Env) -> None:
-    with pytest.raises(errors.SerializationException, match="IsMultiRegionTrail must be a boolean"):
-        configure(env, {"IsMultiRegionTrail": "true"})
-
-
-def test_an_organization_trail_needs_the_management_account_of_an_all_features_organization(env: Env) -> None:
-    with pytest.raises(errors.OrganizationsNotInUse, match=f"Account {OWNER} is not part of an organization"):
-        configure(env, {"IsOrganizationTrail": True})
-    put_organization(env.store, OWNER, MEMBER)
-    made = configure(env, {"IsOrganizationTrail": True})
-    assert (made.is_organization_trail, made.organization_id) == (True, "o-abcdefghij")
-    assert configure(env, {"IsOrganizationTrail": False}, made).organization_id is None
-    env.store.add_bucket("member-bucket", MEMBER)
-    with pytest.raises(errors.NotOrganizationMasterAccount, match="is not the management account"):
-        configure(env, {"IsOrganizationTrail": True}, account=MEMBER)
-
-
-def test_an_organization_trail_needs_all_features(env: Env) -> None:
-    put_organization(env.store, OWNER, MEMBER, feature_set="CONSOLIDATED_BILLING")
-    with pytest.raises(errors.OrganizationNotInAllFeaturesMode, match="feature set CONSOLIDATED_BILLING"):
-        configure(env, {"IsOrganizationTrail": True})
 
 
 # -- operations ----------------------------------------------------------------------------------------------
@@ -225,8 +138,65 @@ def test_create_trail_refuses(env: Env, p: dict[str, Any], error: str) -> None:
 
 def test_create_trail_twice_is_trail_already_exists(env: Env) -> None:
     create(env, "twice")
-    with pytest.raises(errors.TrailAlreadyExists, match=f"Trail twice already exists for customer: {OWNER}"):
+    with pytest.raises(errors.TrailAlreadyExists) as caught:
         create(env, "twice")
+    # AWS's text (trussworks/terraform-aws-cloudtrail#238).
+    assert caught.value.message == f"Trail twice already exists for customer: {OWNER}"
+
+
+@pytest.mark.parametrize(
+    ("malformed", "error"),
+    [
+        ({"KmsKeyId": "not-a-key"}, "InvalidKmsKeyIdException"),
+        ({"S3KeyPrefix": "p" * 201}, "InvalidS3PrefixException"),
+        (
+            {"IsMultiRegionTrail": True, "IncludeGlobalServiceEvents": False},
+            "InvalidParameterCombinationException",
+        ),
+        (
+            {
+                "CloudWatchLogsLogGroupArn": "log-group",
+                "CloudWatchLogsRoleArn": f"arn:aws:iam::{OWNER}:role/r",
+            },
+            "InvalidCloudWatchLogsLogGroupArnException",
+        ),
+        ({"TagsList": [{"Key": "aws:reserved"}]}, "InvalidTagParameterException"),
+    ],
+)
+def test_create_trail_answers_a_malformed_member_before_looking_anything_up(
+    env: Env, malformed: dict[str, Any], error: str
+) -> None:
+    """Malformed and naming a missing bucket, a missing topic, an organization that does not exist, and
+    a trail that exists already: the member's form is what is answered (issue 13)."""
+    create(env, "taken")
+    p = {
+        "Name": "taken",
+        "S3BucketName": "missing-bucket",
+        "SnsTopicName": "missing-topic",
+        "IsOrganizationTrail": True,
+        **malformed,
+    }
+    with pytest.raises(errors.ApiError) as caught:
+        ops.create_trail(env.call(OWNER), p)
+    assert caught.value.code == error
+
+
+def test_update_trail_answers_a_malformed_member_before_looking_for_the_trail(env: Env) -> None:
+    for name in ("missing", f"arn:aws:cloudtrail:eu-west-1:{OWNER}:trail/elsewhere"):
+        with pytest.raises(errors.InvalidKmsKeyId):
+            ops.update_trail(env.call(OWNER), {"Name": name, "KmsKeyId": "not-a-key"})
+    with pytest.raises(errors.InvalidTrailName):
+        ops.update_trail(env.call(OWNER), {"Name": "my--trail", "KmsKeyId": "not-a-key"})
+    with pytest.raises(errors.TrailNotFound):
+        ops.update_trail(env.call(OWNER), {"Name": "missing", "S3BucketName": "missing-bucket"})
+
+
+def test_update_trail_checks_the_combination_on_the_trail_before_the_bucket(env: Env) -> None:
+    create(env, "local", IncludeGlobalServiceEvents=False)
+    with pytest.raises(errors.InvalidParameterCombination):
+        ops.update_trail(
+            env.call(OWNER), {"Name": "local", "IsMultiRegionTrail": True, "S3BucketName": "missing-bucket"}
+        )
 
 
 def test_update_trail_changes_configuration_and_announces_coverage(env: Env) -> None:
@@ -293,6 +263,9 @@ def test_list_trails_pages_every_region_by_region_then_name(env: Env) -> None:
         ops.list_trails(call, {"NextToken": first["NextToken"] + "x"})
 
 
+EMPTY_STRINGS = dict.fromkeys(ops.STATUS_STRINGS, "")
+
+
 def test_start_and_stop_logging_are_idempotent_and_announced_once(env: Env, clock: FixedClock) -> None:
     create(env, "logging")
     got = heard(env)
@@ -301,33 +274,80 @@ def test_start_and_stop_logging_are_idempotent_and_announced_once(env: Env, cloc
     clock.advance(10)
     ops.start_logging(call, {"Name": "logging"})
     status = ops.get_trail_status(call, {"Name": "logging"})
-    # Logging continues since the first start, whose time carries milliseconds.
+    # Logging continues since the first start, whose time carries milliseconds; its string twin is the
+    # whole second, as AWS writes it.
     assert status == {
         "IsLogging": True,
         "StartLoggingTime": round(START + 0.12345, 3),
+        **EMPTY_STRINGS,
         "TimeLoggingStarted": "2024-01-01T00:00:00Z",
     }
     ops.stop_logging(call, {"Name": "logging"})
     ops.stop_logging(call, {"Name": "logging"})
     stopped = ops.get_trail_status(call, {"Name": "logging"})
     assert (stopped["IsLogging"], stopped["TimeLoggingStopped"]) == (False, "2024-01-01T00:00:10Z")
+    assert stopped["StopLoggingTime"] == round(START + 10.12345, 3)
     assert [event[0] for event in got] == ["changed", "started", "changed", "changed", "stopped", "changed"]
 
 
-def test_trail_status_merges_what_its_sources_report(env: Env) -> None:
+def test_a_new_trails_status_has_every_string_member_empty(env: Env) -> None:
+    """Before the first start and the first delivery, AWS sends IsLogging and the six deprecated string
+    members as "" (the CloudTrail user guide's CLI output; moto's TrailStatus), and no timestamp."""
+    create(env, "fresh")
+    status = ops.get_trail_status(env.call(OWNER), {"Name": "fresh"})
+    assert status == {"IsLogging": False, **EMPTY_STRINGS}
+    assert list(status) == ["IsLogging", *ops.STATUS_STRINGS]
+
+
+def test_status_members_are_botocores_in_its_order() -> None:
+    model = botocore.session.get_session().get_service_model("cloudtrail")
+    shape = model.operation_model("GetTrailStatus").output_shape
+    assert shape is not None
+    assert tuple(shape.members) == ops.STATUS_MEMBERS
+    strings = tuple(name for name, member in shape.members.items() if member.type_name == "string")
+    assert set(ops.STATUS_STRINGS) <= set(strings)
+    assert all(
+        shape.members[name].documentation == "<p>This field is no longer in use.</p>"
+        for name in ops.STATUS_STRINGS
+    )
+
+
+def test_trail_status_merges_what_its_sources_report_in_the_models_order(env: Env) -> None:
     arn = create(env, "status")["TrailARN"]
     asked: list[tuple[str, str]] = []
 
     def source(account: str, trail_arn: str) -> dict[str, Any]:
         asked.append((account, trail_arn))
-        return {"LatestDeliveryTime": 5.0}
+        return {
+            "LatestDeliveryAttemptSucceeded": "2024-01-01T00:00:05Z",
+            "LatestDeliveryAttemptTime": "2024-01-01T00:00:05Z",
+            "LatestDeliveryTime": 5.0,
+            "NotAMember": "dropped",
+        }
 
     env.services.listeners.status_sources.append(source)
-    assert ops.get_trail_status(env.call(OWNER), {"Name": "status"}) == {
+    status = ops.get_trail_status(env.call(OWNER), {"Name": "status"})
+    assert status == {
         "IsLogging": False,
         "LatestDeliveryTime": 5.0,
+        **EMPTY_STRINGS,
+        "LatestDeliveryAttemptTime": "2024-01-01T00:00:05Z",
+        "LatestDeliveryAttemptSucceeded": "2024-01-01T00:00:05Z",
     }
+    assert list(status) == [m for m in ops.STATUS_MEMBERS if m in status]
     assert asked == [(OWNER, arn)]
+
+
+def test_an_unknown_trails_status_names_the_arn_the_name_stands_for(env: Env) -> None:
+    with pytest.raises(errors.TrailNotFound) as caught:
+        ops.get_trail_status(env.call(OWNER, "eu-west-1"), {"Name": "missing"})
+    # AWS's text for GetTrailStatus (elastic/cloudbeat#1750; moto's get_trail_status).
+    arn = f"arn:aws:cloudtrail:eu-west-1:{OWNER}:trail/missing"
+    assert caught.value.message == f"Unknown trail: {arn} for the user: {OWNER}"
+    # GetTrail repeats the name as given (moto's test_get_trail_unknown).
+    with pytest.raises(errors.TrailNotFound) as caught:
+        ops.get_trail(env.call(OWNER, "eu-west-1"), {"Name": "missing"})
+    assert caught.value.message == f"Unknown trail: missing for the user: {OWNER}"
 
 
 def test_get_trail_reads_a_shadow_trail_by_arn(env: Env) -> None:

@@ -190,6 +190,12 @@ def test_members_list_but_never_change_an_organization_trails_tags(env: Env) -> 
         listed(env, TRAIL_ARN, account=MEMBER)
 
 
+def test_every_resource_ids_form_is_checked_before_any_is_looked_up(env: Env) -> None:
+    missing = f"arn:aws:cloudtrail:us-east-1:{OWNER}:trail/missing"
+    with pytest.raises(errors.CloudTrailARNInvalid):
+        tags.list_tags(env.call(OWNER), {"ResourceIdList": [missing, "tagged"]})
+
+
 def test_list_tags_limits(env: Env) -> None:
     call = env.call(OWNER)
     twice = tags.list_tags(call, {"ResourceIdList": [TRAIL_ARN, TRAIL_ARN, CHANNEL_ARN]})
