@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import prometheus_client
 
+# nginx's "client closed request": the status a call is counted with when its client went away before
+# the request was complete. Not a 4xx the server sent, nor a 5xx: dashboards keep it apart from both.
+CLIENT_CLOSED_REQUEST = 499
+
 
 class Metrics:
     def __init__(self) -> None:
