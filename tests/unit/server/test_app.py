@@ -48,6 +48,17 @@ def test_health_and_metrics_are_answered_unsigned(app: Starlette) -> None:
     assert b"opentrail_requests" in body
 
 
+@pytest.mark.parametrize("path", ["/health", "/metrics"])
+def test_head_probes_are_answered_like_get_without_a_body(app: Starlette, path: str) -> None:
+    """Load balancers probe with HEAD: the GET answer's status and headers, no body."""
+    got_status, got_headers, got_body = asyncio.run(answer(app, starlette_request("GET", path)))
+    status, headers, body = asyncio.run(answer(app, starlette_request("HEAD", path)))
+    assert (status, body) == (got_status, b"")
+    assert headers["content-type"] == got_headers["content-type"]
+    if path == "/health":  # the metrics text changes between two renderings; the health answer does not
+        assert headers["content-length"] == str(len(got_body))
+
+
 def test_a_client_that_leaves_mid_body_is_counted_as_499_and_not_logged_as_a_failure(
     app: Starlette, caplog: pytest.LogCaptureFixture
 ) -> None:
