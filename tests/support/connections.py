@@ -39,6 +39,21 @@ def read_until_closed(sock: socket.socket) -> bytes:
         received += chunk
 
 
+def read_response(sock: socket.socket) -> bytes:
+    """One answer with a Content-Length: its status line, headers and body."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += sock.recv(65536) or b"EOF"
+        assert not received.endswith(b"EOF"), received
+    head, _, body = received.partition(b"\r\n\r\n")
+    lengths = [
+        line.split(b":", 1)[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")
+    ]
+    while len(body) < int(lengths[0]):
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
 def samples(endpoint: str) -> Samples:
     """Every sample of ``GET /metrics``, keyed by name and labels."""
     text = httpx.get(endpoint + "/metrics", timeout=10).text
@@ -57,6 +72,11 @@ def requests_by_status(found: Samples) -> dict[str, float]:
             status = dict(labels)["status"]
             totals[status] = totals.get(status, 0) + value
     return totals
+
+
+def dropped(endpoint: str, reason: str) -> float:
+    """Connections the server closed early for ``reason`` (``opentrail_connections_dropped_total``)."""
+    return samples(endpoint).get(("opentrail_connections_dropped_total", frozenset({("reason", reason)})), 0)
 
 
 def elapsed(since: float) -> float:

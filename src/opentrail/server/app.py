@@ -128,6 +128,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     app = Starlette(lifespan=lifespan)
     app.router.default = _entry(services, edge, metrics)
     app.state.services = services
+    # The connections `opentrail serve` accepts are counted here too (server/connections.py).
+    app.state.metrics = metrics
     return app
 
 
