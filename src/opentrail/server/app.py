@@ -173,6 +173,11 @@ def _entry(
         return await edge.dispatch(request)
 
     async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            # No API here speaks websockets (`opentrail serve` does not even offer them): refuse the
+            # upgrade, which the server answers 403, rather than fail on a scope that is not HTTP.
+            await send({"type": "websocket.close", "code": 1008})
+            return
         response = await root(Request(scope, receive))
         await response(scope, receive, send)
 

@@ -78,6 +78,21 @@ def test_a_client_that_leaves_mid_body_is_counted_as_499_and_not_logged_as_a_fai
     assert 'status="5' not in metrics
 
 
+def test_a_websocket_is_refused_not_failed(app: Starlette) -> None:
+    """Under a server that offers websockets (a deployment's own uvicorn), the upgrade is refused."""
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "websocket.connect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {**starlette_request("GET", "/").scope, "type": "websocket"}
+    asyncio.run(app(scope, receive, send))
+    assert sent == [{"type": "websocket.close", "code": 1008}]
+
+
 def test_a_signed_request_for_health_is_an_api_request(app: Starlette) -> None:
     """A presigned S3 URL for a bucket named "health" is signed too: it must reach the edge."""
     for request in (
