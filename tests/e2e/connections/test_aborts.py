@@ -33,7 +33,12 @@ def test_a_client_that_disconnects_mid_body_is_counted_as_an_abort(
         after = requests_by_status(samples(server.endpoint))
         return {status: n - before.get(status, 0) for status, n in after.items() if n != before.get(status)}
 
-    assert wait_for(counted, "the call to be counted", timeout=10) == {"499": 1}
+    found = wait_for(counted, "the call to be counted", timeout=10)
+    if signed:
+        assert found == {"499": 1}
+    else:
+        # 499, or a 403 if the server refused the call from its headers before reading the body.
+        assert found in ({"499": 1}, {"403": 1}), found
     log = (server.data_dir / "server.log").read_bytes()[log_start:].decode(errors="replace")
     assert "Traceback" not in log, log
     assert "unexpected failure" not in log, log

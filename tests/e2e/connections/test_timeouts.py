@@ -5,6 +5,7 @@ slowloris, idle sockets, a stalled or dripping body, an idle keep-alive connecti
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import httpx
@@ -19,7 +20,8 @@ from tests.support.connections import (
     requests_by_status,
     samples,
 )
-from tests.support.server import Server
+from tests.support.protocol import cloudtrail_headers, signed_headers
+from tests.support.server import Credentials, Server
 
 TIMEOUT = 1.0  # the folder's server's timeouts
 # How late a close may come on a busy two-core machine; a close before the timeout is always wrong.
@@ -113,11 +115,20 @@ def test_a_keep_alive_connection_serves_the_next_request(server: Server) -> None
             time.sleep(TIMEOUT / 2)
 
 
-def test_a_stalled_body_is_answered_408_and_counted_as_a_client_abort(server: Server) -> None:
+def signed_head(server: Server, creds: Credentials, size: int) -> bytes:
+    """A signed CloudTrail call's headers for a body of ``size`` bytes: one the server must read, as
+    it would refuse an unsigned one from its headers alone."""
+    body = json.dumps({"trailNameList": ["t" * size]}).encode()[:size]
+    headers = signed_headers(server, creds, body, cloudtrail_headers("DescribeTrails"))
+    return request_head("POST", "/", {**headers, "Content-Length": str(size)})
+
+
+def test_a_stalled_body_is_answered_408_and_counted_as_a_client_abort(
+    server: Server, creds: Credentials
+) -> None:
     before = requests_by_status(samples(server.endpoint)).get("499", 0)
-    headers = {"Content-Type": "application/json", "Content-Length": "100"}
     with connect(server.endpoint, timeout=TIMEOUT + LATE) as sock:
-        sock.sendall(request_head("POST", "/", headers) + b'{"Records":')
+        sock.sendall(signed_head(server, creds, 100) + b'{"trailNameList":')
         started = time.monotonic()
         answer = read_until_closed(sock)
         assert TIMEOUT * 0.9 <= elapsed(started) <= TIMEOUT + LATE
@@ -126,11 +137,10 @@ def test_a_stalled_body_is_answered_408_and_counted_as_a_client_abort(server: Se
     assert requests_by_status(samples(server.endpoint)).get("499", 0) == before + 1
 
 
-def test_a_body_dripping_slower_than_the_minimum_rate_is_cut_off(server: Server) -> None:
+def test_a_body_dripping_slower_than_the_minimum_rate_is_cut_off(server: Server, creds: Credentials) -> None:
     """A byte every 0.3 s never stalls for the body timeout, but is far below 500 bytes/s."""
-    headers = {"Content-Type": "application/json", "Content-Length": "1000"}
     with connect(server.endpoint, timeout=TIMEOUT + LATE) as sock:
-        sock.sendall(request_head("POST", "/", headers))
+        sock.sendall(signed_head(server, creds, 1000))
         started = time.monotonic()
         answer = b""
         try:
