@@ -40,6 +40,16 @@ class Settings:
     node_id: str = ""
     lease_seconds: float = 15.0
     role: str = "all"
+    # Connections (server/connections.py), so slow or silent clients cannot hold sockets for ever:
+    # seconds to send a request's headers (from connecting, or from the first byte after an answer);
+    # seconds an idle connection is kept between requests; seconds a request body may stall, or a client
+    # leave its answer unread; the least average rate (bytes/s) a body must keep after its first
+    # body_timeout seconds (0: none); and the most sockets open at once.
+    header_timeout: float = 10.0
+    keep_alive_timeout: float = 5.0
+    body_timeout: float = 20.0
+    body_min_rate: int = 500
+    max_connections: int = 1000
 
     @property
     def database(self) -> str:
@@ -101,6 +111,16 @@ class Settings:
             )
         if self.lease_seconds <= 0:
             raise ConfigError(f"OPENTRAIL_LEASE_SECONDS must be positive, got {self.lease_seconds}")
+        for name in ("header_timeout", "keep_alive_timeout", "body_timeout"):
+            if (seconds := getattr(self, name)) <= 0:
+                raise ConfigError(f"OPENTRAIL_{name.upper()} must be positive (seconds), got {seconds}")
+        if self.body_min_rate < 0:
+            raise ConfigError(
+                "OPENTRAIL_BODY_MIN_RATE must be 0 (no minimum) or positive (bytes/s), "
+                f"got {self.body_min_rate}"
+            )
+        if self.max_connections < 1:
+            raise ConfigError(f"OPENTRAIL_MAX_CONNECTIONS must be at least 1, got {self.max_connections}")
         if self.role not in ROLES:
             raise ConfigError(f"OPENTRAIL_ROLE must be one of {', '.join(ROLES)}, got {self.role!r}")
         if self.account_id and not (len(self.account_id) == 12 and self.account_id.isdigit()):

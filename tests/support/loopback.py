@@ -7,18 +7,22 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
 
 
-def serve_app(app: ASGIApp) -> Iterator[str]:
-    """``app`` listening on a free loopback port (its lifespan run); yields its URL until closed."""
+def serve_app(app: ASGIApp, **options: Any) -> Iterator[str]:
+    """``app`` listening on a free loopback port (its lifespan run); yields its URL until closed.
+    ``options`` go to uvicorn's ``Config`` (``opentrail serve``'s connection options, for instance)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     # No websockets (nothing here speaks them), no access log; signals stay with the test process.
-    config = uvicorn.Config(app, log_level="warning", access_log=False, ws="none", lifespan="on")
+    config = uvicorn.Config(
+        app, **{"log_level": "warning", "access_log": False, "ws": "none", "lifespan": "on"} | options
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

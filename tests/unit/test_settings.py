@@ -41,6 +41,11 @@ def test_every_field_has_its_variable_and_type() -> None:
         "OPENTRAIL_NODE_ID": "node-a",
         "OPENTRAIL_LEASE_SECONDS": "5",
         "OPENTRAIL_ROLE": "worker",
+        "OPENTRAIL_HEADER_TIMEOUT": "1.5",
+        "OPENTRAIL_KEEP_ALIVE_TIMEOUT": "75",
+        "OPENTRAIL_BODY_TIMEOUT": "30",
+        "OPENTRAIL_BODY_MIN_RATE": "0",
+        "OPENTRAIL_MAX_CONNECTIONS": "4000",
     }
     names = {f"OPENTRAIL_{f.name.upper()}" for f in dataclasses.fields(Settings)}
     assert set(env) == names  # a new setting gets a line here
@@ -56,6 +61,9 @@ def test_every_field_has_its_variable_and_type() -> None:
     assert settings.database == "postgresql://db/ot"
     assert settings.storage == "s3://"
     assert (settings.serves_api, settings.runs_workers) == (False, True)
+    assert (settings.header_timeout, type(settings.header_timeout)) == (1.5, float)
+    assert (settings.keep_alive_timeout, settings.body_timeout) == (75.0, 30.0)
+    assert (settings.body_min_rate, settings.max_connections) == (0, 4000)
 
 
 def test_an_empty_variable_is_unset() -> None:
@@ -98,6 +106,17 @@ def test_a_number_that_is_not_one_is_named(name: str) -> None:
         ({"retention_days": 0}, "OPENTRAIL_RETENTION_DAYS must be at least 1, got 0"),
         ({"lookup_rate": -1.0}, r"OPENTRAIL_LOOKUP_RATE must be 0 \(no limit\) or positive, got -1.0"),
         ({"lease_seconds": 0.0}, "OPENTRAIL_LEASE_SECONDS must be positive, got 0.0"),
+        ({"header_timeout": 0.0}, r"OPENTRAIL_HEADER_TIMEOUT must be positive \(seconds\), got 0.0"),
+        (
+            {"keep_alive_timeout": -1.0},
+            r"OPENTRAIL_KEEP_ALIVE_TIMEOUT must be positive \(seconds\), got -1.0",
+        ),
+        ({"body_timeout": 0.0}, r"OPENTRAIL_BODY_TIMEOUT must be positive \(seconds\), got 0.0"),
+        (
+            {"body_min_rate": -1},
+            r"OPENTRAIL_BODY_MIN_RATE must be 0 \(no minimum\) or positive \(bytes/s\), got -1",
+        ),
+        ({"max_connections": 0}, "OPENTRAIL_MAX_CONNECTIONS must be at least 1, got 0"),
         ({"role": "both"}, "OPENTRAIL_ROLE must be one of all, api, worker, got 'both'"),
         ({"account_id": "12345"}, "OPENTRAIL_ACCOUNT_ID must be 12 digits, got '12345'"),
         ({"account_id": "11112222333x"}, "OPENTRAIL_ACCOUNT_ID must be 12 digits"),
@@ -123,5 +142,7 @@ def test_the_edges_of_each_range_are_accepted() -> None:
         account_id="000000000000",
         root_access_key_id="AKIAEXAMPLE",
         root_secret_access_key="secret",  # noqa: S106 - a test's credential, used nowhere
+        body_min_rate=0,
+        max_connections=1,
     ).check()
     Settings(port=1).check()

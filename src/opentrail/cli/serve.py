@@ -29,9 +29,11 @@ def serve(
     """Start the service (API, ingestion, event history) on the embedded defaults."""
     import uvicorn
 
+    from opentrail.server import connections
     from opentrail.server.app import create_app
 
     settings = local_settings(data_dir, host=host, port=port, log_level=log_level, role=role)
+    connections.reserve_descriptors(settings.max_connections)
     app = create_app(settings)
     services = app.state.services
     account = services.store.get_meta(accounts.BOOTSTRAP_KEY)
@@ -63,4 +65,6 @@ def serve(
         log_level=settings.log_level,
         access_log=False,
         timeout_graceful_shutdown=5,
+        # Header, body and keep-alive deadlines and the connection cap: OPENTRAIL_HEADER_TIMEOUT etc.
+        **connections.uvicorn_options(settings, app.state.metrics),
     )

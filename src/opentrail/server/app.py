@@ -128,13 +128,15 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     app = Starlette(lifespan=lifespan)
     app.router.default = _entry(services, edge, metrics)
     app.state.services = services
+    # The connections `opentrail serve` accepts are counted here too (server/connections.py).
+    app.state.metrics = metrics
     return app
 
 
 def _entry(
     services: Services, edge: Edge, metrics: Metrics
 ) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
-    """The ASGI entry: unsigned GET /health and /metrics, everything else to the edge."""
+    """The ASGI entry: unsigned GET and HEAD /health and /metrics, everything else to the edge."""
 
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -150,12 +152,17 @@ def _entry(
 
     async def root(request: Request) -> Response:
         handler = unsigned.get(request.scope["path"])
-        if handler is not None and request.method == "GET":
+        if handler is not None and request.method in ("GET", "HEAD"):
             # A presigned S3 URL for a bucket named "health" is signed too: it must reach the edge.
             query = request.query_params
             signed = "authorization" in request.headers or "X-Amz-Credential" in query or "Signature" in query
             if not signed:
-                return await handler(request)
+                response = await handler(request)
+                if request.method == "HEAD":
+                    # Load balancers probe with HEAD: GET's status and headers (Content-Length too),
+                    # no body (RFC 9110, 9.3.2).
+                    response.body = b""
+                return response
         if not settings.serves_api:
             # A worker node answers /health and /metrics only; a client sent here gets told why.
             err = UnsupportedOperation(
@@ -166,6 +173,11 @@ def _entry(
         return await edge.dispatch(request)
 
     async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            # No API here speaks websockets (`opentrail serve` does not even offer them): refuse the
+            # upgrade, which the server answers 403, rather than fail on a scope that is not HTTP.
+            await send({"type": "websocket.close", "code": 1008})
+            return
         response = await root(Request(scope, receive))
         await response(scope, receive, send)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from opentrail.context import Call, Services
@@ -41,7 +41,7 @@ from opentrail.ingest import audit_events
 from opentrail.ingest import native as ingest
 from opentrail.protocol import JSON_11_CONTENT_TYPE as JSON_11
 from opentrail.server import audit, sigv4
-from opentrail.server.metrics import Metrics
+from opentrail.server.metrics import CLIENT_CLOSED_REQUEST, Metrics
 from opentrail.server.operations import JSON_SERVICES, MAX_API_BODY, JsonService
 from opentrail.server.payload import Payload
 from opentrail.server.s3.responses import xml_error
@@ -188,6 +188,11 @@ class Edge:
                 )
         except ApiError as err:
             response = render(err)
+        except ClientDisconnect:
+            # The client left before its request was complete (or stalled past the body timeout): its
+            # doing, not a server error. Nobody reads this answer; the status is for /metrics.
+            log.debug("client closed the connection mid-request (%s, request %s)", operation, request_id)
+            response = Response(status_code=CLIENT_CLOSED_REQUEST)
         except StoreError as err:
             log.error("store failure: %s", err)
             response = render(ServiceError(f"the event store is unavailable, retry: {err}"))

@@ -29,6 +29,12 @@ UNOPENABLE = {"OPENTRAIL_DATABASE_URL": "unsupported://nowhere"}
         ),
         ([], {"OPENTRAIL_PORT": "eighty"}, "OPENTRAIL_PORT must be a number, got 'eighty'"),
         ([], {"OPENTRAIL_RETENTION_DAYS": "0"}, "OPENTRAIL_RETENTION_DAYS must be at least 1, got 0"),
+        (
+            [],
+            {"OPENTRAIL_HEADER_TIMEOUT": "0"},
+            "OPENTRAIL_HEADER_TIMEOUT must be positive (seconds), got 0.0",
+        ),
+        ([], {"OPENTRAIL_MAX_CONNECTIONS": "0"}, "OPENTRAIL_MAX_CONNECTIONS must be at least 1, got 0"),
         ([], {"OPENTRAIL_ROLE": "both"}, "OPENTRAIL_ROLE must be one of all, api, worker, got 'both'"),
         (
             [],

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.types import Message
 
 from opentrail.context import Services
 from opentrail.delivery import state as delivery
@@ -43,6 +46,51 @@ def test_health_and_metrics_are_answered_unsigned(app: Starlette) -> None:
     assert status == 200
     assert headers["content-type"].startswith("text/plain")
     assert b"opentrail_requests" in body
+
+
+@pytest.mark.parametrize("path", ["/health", "/metrics"])
+def test_head_probes_are_answered_like_get_without_a_body(app: Starlette, path: str) -> None:
+    """Load balancers probe with HEAD: the GET answer's status and headers, no body."""
+    got_status, got_headers, got_body = asyncio.run(answer(app, starlette_request("GET", path)))
+    status, headers, body = asyncio.run(answer(app, starlette_request("HEAD", path)))
+    assert (status, body) == (got_status, b"")
+    assert headers["content-type"] == got_headers["content-type"]
+    if path == "/health":  # the metrics text changes between two renderings; the health answer does not
+        assert headers["content-length"] == str(len(got_body))
+
+
+def test_a_client_that_leaves_mid_body_is_counted_as_499_and_not_logged_as_a_failure(
+    app: Starlette, caplog: pytest.LogCaptureFixture
+) -> None:
+    half: Message = {"type": "http.request", "body": b'{"trailNa', "more_body": True}
+    sent = iter([half, {"type": "http.disconnect"}])
+
+    async def receive() -> Message:
+        return next(sent)
+
+    request = starlette_request("POST", "/", headers={"content-length": "100"})
+    with caplog.at_level(logging.INFO, logger="opentrail"):
+        status, _, _ = asyncio.run(answer(app, Request(request.scope, receive)))
+    assert status == 499
+    assert caplog.records == []
+    metrics = asyncio.run(answer(app, starlette_request("GET", "/metrics")))[2].decode()
+    assert 'opentrail_requests_total{operation="unknown",status="499"} 1.0' in metrics
+    assert 'status="5' not in metrics
+
+
+def test_a_websocket_is_refused_not_failed(app: Starlette) -> None:
+    """Under a server that offers websockets (a deployment's own uvicorn), the upgrade is refused."""
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "websocket.connect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {**starlette_request("GET", "/").scope, "type": "websocket"}
+    asyncio.run(app(scope, receive, send))
+    assert sent == [{"type": "websocket.close", "code": 1008}]
 
 
 def test_a_signed_request_for_health_is_an_api_request(app: Starlette) -> None:

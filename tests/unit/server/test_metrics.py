@@ -49,3 +49,18 @@ def test_the_rendering_is_prometheus_text() -> None:
     assert {"opentrail_requests", "opentrail_events_ingested", "opentrail_request_seconds"} <= set(families)
     (counted,) = [s for s in families["opentrail_requests"].samples if s.name == "opentrail_requests_total"]
     assert (counted.labels, counted.value) == ({"operation": "GetTrail", "status": "404"}, 1.0)
+
+
+def test_connections_open_are_read_when_rendered_and_drops_counted_by_reason() -> None:
+    metrics = Metrics()
+    open_now = [3]
+    metrics.count_connections(lambda: open_now[0])
+    metrics.connection_dropped("header_timeout")
+    metrics.connection_dropped("header_timeout")
+    metrics.connection_dropped("evicted")
+    sample = metrics.registry.get_sample_value
+    assert sample("opentrail_connections_open") == 3
+    open_now[0] = 7
+    assert sample("opentrail_connections_open") == 7
+    assert sample("opentrail_connections_dropped_total", {"reason": "header_timeout"}) == 2
+    assert sample("opentrail_connections_dropped_total", {"reason": "evicted"}) == 1
