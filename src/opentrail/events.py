@@ -54,6 +54,8 @@ class Identity(msgspec.Struct):
 class _Resource(msgspec.Struct):
     ARN: str | None = None
     type: str | None = None
+    # What S3 writes instead of ARN for the objects a listing covers (``arn:aws:s3:::bucket/prefix``).
+    ARNPrefix: str | None = None
 
 
 class _InsightDetails(msgspec.Struct):

@@ -70,7 +70,8 @@ def index_record(raw: bytes, account: str, times: EventTimes | None = None) -> E
     else:
         _require(source, "eventSource")
         _require(name, "eventName")
-    resources = [(r.type, r.ARN) for r in view.resources or ()]
+    # A listing's ARNPrefix stands for its ARN: selectors select it by the objects it covers.
+    resources = [(r.type, r.ARN if r.ARN is not None else r.ARNPrefix) for r in view.resources or ()]
     facts = selector_facts(raw, view, resources) if kind in _WITH_FACTS else None
     return EventRow(
         account=account,

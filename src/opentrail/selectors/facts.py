@@ -121,6 +121,17 @@ class Resource(msgspec.Struct, gc=False):
     ARN: str | None = None
 
 
+class _RecordResource(Resource, gc=False):
+    """A ``Resource`` read from a record's JSON, where S3 writes a listing's ``ARNPrefix`` (the bucket
+    and the prefix listed) instead of an ARN: selectors select the listing by the objects it covers."""
+
+    ARNPrefix: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.ARN is None:
+            self.ARN = self.ARNPrefix
+
+
 class Facts(msgspec.Struct, gc=False):
     """A record's selector fields as text (``readOnly`` as ``"true"``/``"false"``), None when absent,
     and its ``resources[]``. A Struct outside the cycle collector: one is built per data event read,
@@ -160,7 +171,7 @@ def _lenient(raw: bytes, category: str | None) -> Facts:
     values["eventCategory"] = category
     values["userIdentity.arn"] = _text(identity.get("arn")) if isinstance(identity, dict) else None
     entries = [
-        Resource(_text(r.get("type")), _text(r.get("ARN")))
+        Resource(_text(r.get("type")), _text(r["ARN"] if r.get("ARN") is not None else r.get("ARNPrefix")))
         for r in (resources if isinstance(resources, list) else ())
         if isinstance(r, dict)
     ]
@@ -204,7 +215,7 @@ class Reader:
             members.append(("userIdentity", _IdentityArn | None, None))
         self.resources = not fields.isdisjoint(RESOURCE_FIELDS)
         if self.resources:
-            members.append(("resources", list[Resource] | None, None))
+            members.append(("resources", list[_RecordResource] | None, None))
         self.decoder = msgspec.json.Decoder(msgspec.defstruct("Selected", members, gc=False))
         self.empty = not members
 

@@ -105,6 +105,27 @@ def test_json_escapes_do_not_hide_a_match() -> None:
     assert picker(row_of(s3_object(OBJECT_B), 3)) is False
 
 
+def test_a_listing_is_selected_by_the_objects_its_arn_prefix_covers() -> None:
+    """S3 writes ``ARNPrefix`` (the bucket and the listed prefix) instead of ``ARN`` for ListObjects: a
+    data selector on the bucket's objects selects the listing, one on another bucket does not."""
+    listing = s3_object(OBJECT_A, eventName="ListObjects", readOnly=True)
+    bucket = listing["resources"][1]["ARN"]
+    listing["resources"][0] = {"type": "AWS::S3::Object", "ARNPrefix": f"{bucket}/logs/"}
+    for value, expected in ((f"{bucket}/", True), ("arn:aws:s3:::another-bucket/", False)):
+        wire = {
+            "EventSelectors": [
+                {
+                    "ReadWriteType": "All",
+                    "IncludeManagementEvents": False,
+                    "DataResources": [{"Type": "AWS::S3::Object", "Values": [value]}],
+                }
+            ]
+        }
+        row = row_of(listing)
+        assert Picker(trail_with(wire))(row) is expected, value
+        assert matcher(trail_with(wire)).selects(row[2], facts.facts_of(row[6], row[2])) is expected, value
+
+
 # -- basic selectors and their advanced equivalent (Hypothesis) ----------------------------------------------
 
 S3_VALUES = [
