@@ -5,7 +5,8 @@
     GET /<bucket>?location         GetBucketLocation (empty: us-east-1)
     GET /<bucket>[?list-type=2]    ListObjects v1 / v2
     GET|HEAD|PUT|DELETE /<b>/<k>   GetObject (with Range), HeadObject, PutObject, DeleteObject
-    POST /<b>/<k>?uploads|uploadId multipart uploads (`aws s3 cp` splits files above 8 MB)
+    GET /<bucket>?uploads          ListMultipartUploads
+    POST|PUT|GET|DELETE /<b>/<k>?uploads|uploadId   multipart uploads (``multipart/``)
 
 The edge has authenticated the call; this module checks bucket ownership (a bucket recorded for another
 account is AccessDenied, one with no recorded owner is served to any caller) and speaks S3's XML.
@@ -114,7 +115,7 @@ class S3Api:
             if method == "GET" and "location" in query:
                 return xml_response(xml_element("LocationConstraint"))
             if method == "GET" and "uploads" in query:
-                raise not_implemented("ListMultipartUploads")
+                return await self.uploads.list_uploads(call, target)
             if method == "GET":
                 found = await run_in_threadpool(
                     listing.list_objects, call.services.storage, target.bucket, query
