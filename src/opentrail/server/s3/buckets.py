@@ -83,7 +83,7 @@ async def delete_bucket(call: Call, bucket: str) -> Response:
 
 def _max_buckets(query: dict[str, str]) -> int:
     text = query.get("max-buckets", str(MAX_BUCKETS))
-    if not text.isdigit() or not 1 <= int(text) <= MAX_BUCKETS:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_BUCKETS:
         raise S3Error(
             "InvalidArgument",
             400,

@@ -106,7 +106,13 @@ def test_list_buckets_pages_and_filters_as_s3_does(env: Env) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    [{"max-buckets": "0"}, {"max-buckets": "10001"}, {"max-buckets": "x"}, {"continuation-token": "%%"}],
+    [
+        {"max-buckets": "0"},
+        {"max-buckets": "10001"},
+        {"max-buckets": "x"},
+        {"max-buckets": "\u00b2"},
+        {"continuation-token": "%%"},
+    ],
 )
 def test_bad_list_buckets_parameters_are_invalid_arguments(env: Env, query: dict[str, str]) -> None:
     with pytest.raises(S3Error) as caught:

@@ -34,7 +34,7 @@ def listed_parts(body: bytes) -> list[tuple[int, str | None]]:
             continue
         fields = {_local(child.tag): (child.text or "").strip() for child in part}
         number = fields.get("PartNumber", "")
-        if not number.isdigit() or len(number) > 5:
+        if not (number.isascii() and number.isdigit()) or len(number) > 5:
             raise S3Error("MalformedXML", 400, _MALFORMED)
         etag = fields.get("ETag")
         listed.append((int(number), etag.strip('"') if etag is not None else None))

@@ -121,7 +121,7 @@ class MultipartUploads:
     async def _upload_part(
         self, spool: UploadSpool, call: Call, request: Request, body: Payload, upload: Upload, number: str
     ) -> Response:
-        if not number.isdigit() or not 1 <= int(number) <= 10000:
+        if not (number.isascii() and number.isdigit()) or not 1 <= int(number) <= 10000:
             raise S3Error(
                 "InvalidArgument",
                 400,

@@ -46,6 +46,7 @@ def test_the_list_botocore_sends() -> None:
         b"<CompleteMultipartUpload/>",
         b"<Other><Part><PartNumber>1</PartNumber></Part></Other>",
         b"<CompleteMultipartUpload><Part><PartNumber>one</PartNumber></Part></CompleteMultipartUpload>",
+        "<CompleteMultipartUpload><Part><PartNumber>\u00b2</PartNumber></Part></CompleteMultipartUpload>".encode(),
         b"<CompleteMultipartUpload><Part><PartNumber>123456</PartNumber></Part></CompleteMultipartUpload>",
         b"<CompleteMultipartUpload><Part><ETag>x</ETag></Part></CompleteMultipartUpload>",
     ],
