@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from opentrail.clock import FixedClock
 from opentrail.errors import S3Error
 from opentrail.server.payload import Payload
 from opentrail.server.s3.multipart import MultipartUploads
@@ -323,3 +324,22 @@ def test_an_upload_survives_a_restart(env: Env, client: Client) -> None:
     restarted.complete(upload_id, [1, 2])
     info, data = env.services.storage.get_object(BUCKET, "big")
     assert (data, info.metadata) == (PARTS[1] + PARTS[3], {"signature": "ab12"})
+
+
+def test_the_expiry_loop_aborts_abandoned_uploads_as_soon_as_it_starts(env: Env, client: Client) -> None:
+    abandoned = client.start()
+    client.part(abandoned, 1, PARTS[3])
+    clock = env.services.clock
+    assert isinstance(clock, FixedClock)
+    clock.advance(7 * 24 * 3600 - 1)
+    fresh = client.start(key="fresh")
+    clock.advance(2)  # the first upload is now a week and a second old
+
+    async def first_pass() -> None:
+        loop = asyncio.create_task(client.uploads.expire_forever(env.services))
+        await asyncio.sleep(0.3)
+        loop.cancel()
+
+    asyncio.run(first_pass())
+    assert client.refused("ListParts", Key="big", UploadId=abandoned) == ("NoSuchUpload", 404)
+    assert [u["UploadId"] for u in client.send("ListMultipartUploads")["Uploads"]] == [fresh]
