@@ -8,8 +8,11 @@
 Nothing of an upload lives in memory but each account's quota tally (the bytes its uploads hold on
 disk, ``records.part_charge``), rebuilt from the records when the spool opens; so an upload survives a
 restart, and a crash leaves nothing a restart does not clean (files in ``.tmp`` and ``.trash``, data
-files no record names, an upload folder with no record). The folder belongs to one server process: on
-several nodes, an upload lives on the node that started it (docs/api.md, "S3 subset").
+files no record names, an upload folder with no record). The folder belongs to one server process, which
+holds an exclusive lock on ``.lock`` while it is open: a second process on the same data dir (nodes
+sharing one) would clean away the first one's writes in flight and count quotas apart, so it serves no
+multipart upload (503) instead. On several nodes, an upload lives on the node that started it
+(docs/api.md, "S3 subset").
 
 Every method blocks (disk I/O, fsync): call them on a worker thread. Writes to one upload are serialised
 by a lock of its own; a part is written outside it, then renamed into place under it.
@@ -18,6 +21,7 @@ by a lock of its own; a part is written outside it, then renamed into place unde
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import re
@@ -58,6 +62,23 @@ class UploadSpool:
         self._guard = threading.Lock()
         self._held: dict[str, int] = {}
         self._locks: dict[str, tuple[threading.Lock, list[int]]] = {}
+        with _disk("open the multipart upload spool"):
+            makedirs(root)
+            self._owner = _own(root / ".lock")
+        try:
+            self._recover_all()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Let another process open the spool (a process's exit does the same). Idempotent."""
+        owner, self._owner = self._owner, -1
+        if owner >= 0:
+            os.close(owner)
+
+    def _recover_all(self) -> None:
+        root = self.root
         with _disk("open the multipart upload spool"):
             for scratch in (root / ".tmp", root / ".trash"):
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -298,6 +319,20 @@ class UploadSpool:
                 users[0] -= 1
                 if not users[0]:
                     del self._locks[upload_id]
+
+
+def _own(path: Path) -> int:
+    """An open descriptor holding the exclusive lock on ``path``."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StorageError(
+            f"the multipart upload spool {path.parent} is in use by another server process; give each node "
+            "its own data dir, or send S3 multipart uploads to one node"
+        ) from None
+    return fd
 
 
 def _part_record(number: int) -> str:

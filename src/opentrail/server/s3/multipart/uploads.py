@@ -54,6 +54,13 @@ class MultipartUploads:
                 self._spool = UploadSpool(settings.data_dir / "uploads", settings.multipart_quota_bytes)
             return self._spool
 
+    def close(self) -> None:
+        """Close the spool (releasing its lock for another process), when the app stops."""
+        with self._opening:
+            if self._spool is not None:
+                self._spool.close()
+                self._spool = None
+
     async def handle(self, call: Call, request: Request, body: Payload, target: S3Target) -> Response:
         """A request on an object with ``?uploads`` or ``?uploadId``: the bucket is authorized."""
         spool = await run_in_threadpool(self.spool, call.services)
@@ -90,18 +97,22 @@ class MultipartUploads:
 
     async def expire_forever(self, services: Services) -> None:
         """Abort uploads older than OPENTRAIL_MULTIPART_EXPIRY_SECONDS: at once (the spool opens, a
-        crash's leftovers go), then every quarter of that time, an hour at most."""
+        crash's leftovers go), then every quarter of that time, an hour at most. The app runs it for as
+        long as it serves; when it is cancelled, the spool closes."""
         max_age = services.settings.multipart_expiry_seconds
         period = min(MAX_SWEEP_SECONDS, max(0.5, max_age / 4))
-        while True:
-            try:
-                spool = await run_in_threadpool(self.spool, services)
-                expired = await run_in_threadpool(spool.expire, services.clock.now(), max_age)
-                if expired:
-                    log.info("aborted %d multipart uploads older than %s seconds", expired, max_age)
-            except StorageError as exc:
-                log.warning("multipart upload expiry failed, retrying later: %s", exc)
-            await asyncio.sleep(period)
+        try:
+            while True:
+                try:
+                    spool = await run_in_threadpool(self.spool, services)
+                    expired = await run_in_threadpool(spool.expire, services.clock.now(), max_age)
+                    if expired:
+                        log.info("aborted %d multipart uploads older than %s seconds", expired, max_age)
+                except StorageError as exc:
+                    log.warning("multipart upload expiry failed, retrying later: %s", exc)
+                await asyncio.sleep(period)
+        finally:
+            self.close()
 
     async def _start(self, spool: UploadSpool, call: Call, request: Request, target: S3Target) -> Response:
         check_key(target.key)

@@ -5,6 +5,7 @@ aborted with their parts."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,8 +37,10 @@ def root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def spool(root: Path) -> UploadSpool:
-    return UploadSpool(root, quota=1024 * 1024)
+def spool(root: Path) -> Iterator[UploadSpool]:
+    spool = UploadSpool(root, quota=1024 * 1024)
+    yield spool
+    spool.close()
 
 
 def test_the_quota_counts_whole_blocks_and_each_record(spool: UploadSpool) -> None:
@@ -62,6 +65,7 @@ def test_a_flood_of_tiny_parts_meets_the_quota(root: Path) -> None:
     # Nothing of the refused part is left, on disk or in the tally.
     assert len(list((root / ".tmp").iterdir())) == 0
     assert [p.number for p in spool.parts(upload)] == list(range(1, 11))
+    spool.close()
 
 
 def test_a_restart_finds_the_uploads_and_their_quota(root: Path, spool: UploadSpool) -> None:
@@ -69,6 +73,7 @@ def test_a_restart_finds_the_uploads_and_their_quota(root: Path, spool: UploadSp
     spool.put_part(upload, 2, Payload(b"two"), START)
     spool.put_part(upload, 1, Payload(b"one"), START + 1)
     held = spool.held(ACCOUNT)
+    spool.close()
     reopened = UploadSpool(root, quota=1024 * 1024)
     assert reopened.held(ACCOUNT) == held
     again = reopened.find(ACCOUNT, BUCKET, "big", upload.upload_id)
@@ -92,6 +97,7 @@ def test_what_a_crash_leaves_is_cleaned_when_the_spool_opens(root: Path, spool: 
     (root / ".trash" / "half-removed").mkdir()
     unstarted = root / ACCOUNT / BUCKET / new_upload_id(START, "f" * 20)
     unstarted.mkdir()
+    spool.close()
     reopened = UploadSpool(root, quota=1024 * 1024)
     assert [p.number for p in reopened.parts(upload)] == [1]
     assert sorted(p.name for p in folder.iterdir() if p.name.endswith(".data")) == [
@@ -100,6 +106,7 @@ def test_what_a_crash_leaves_is_cleaned_when_the_spool_opens(root: Path, spool: 
     assert list((root / ".tmp").iterdir()) == list((root / ".trash").iterdir()) == []
     assert not unstarted.exists()
     assert reopened.held(ACCOUNT) == UPLOAD_CHARGE + 2 * BLOCK
+    reopened.close()
 
 
 def test_uploads_older_than_the_expiry_are_aborted(root: Path, spool: UploadSpool) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from opentrail.clock import FixedClock
-from opentrail.errors import S3Error
+from opentrail.errors import S3Error, StorageError
 from opentrail.server.payload import Payload
 from opentrail.server.s3.multipart import MultipartUploads
 from opentrail.server.s3.target import target_of
@@ -90,8 +90,10 @@ class Client:
 
 
 @pytest.fixture
-def client(env: Env) -> Client:
-    return Client(env, MultipartUploads())
+def client(env: Env) -> Iterator[Client]:
+    client = Client(env, MultipartUploads())
+    yield client
+    client.uploads.close()
 
 
 def test_an_upload_becomes_one_object_with_the_metadata_it_began_with(env: Env, client: Client) -> None:
@@ -304,6 +306,7 @@ def test_one_accounts_abandoned_parts_never_fail_anothers_upload(env: Env) -> No
     hoarder.send("AbortMultipartUpload", Key="big", UploadId=abandoned)
     assert uploads.spool(env.services).held(OTHER) == 0
     hoarder.part(hoarder.start(), 1, PARTS[1])
+    uploads.close()
 
 
 def test_parts_wait_on_disk_not_in_memory(env: Env, client: Client) -> None:
@@ -319,11 +322,13 @@ def test_parts_wait_on_disk_not_in_memory(env: Env, client: Client) -> None:
 def test_an_upload_survives_a_restart(env: Env, client: Client) -> None:
     upload_id = client.start(Metadata={"signature": "ab12"})
     client.part(upload_id, 1, PARTS[1])
+    client.uploads.close()  # as the app does when it stops
     restarted = Client(env, MultipartUploads())
     restarted.part(upload_id, 2, PARTS[3])
     restarted.complete(upload_id, [1, 2])
     info, data = env.services.storage.get_object(BUCKET, "big")
     assert (data, info.metadata) == (PARTS[1] + PARTS[3], {"signature": "ab12"})
+    restarted.uploads.close()
 
 
 def test_the_expiry_loop_aborts_abandoned_uploads_as_soon_as_it_starts(env: Env, client: Client) -> None:
@@ -343,3 +348,15 @@ def test_the_expiry_loop_aborts_abandoned_uploads_as_soon_as_it_starts(env: Env,
     asyncio.run(first_pass())
     assert client.refused("ListParts", Key="big", UploadId=abandoned) == ("NoSuchUpload", 404)
     assert [u["UploadId"] for u in client.send("ListMultipartUploads")["Uploads"]] == [fresh]
+
+
+def test_a_second_process_on_the_same_spool_serves_no_upload(env: Env, client: Client) -> None:
+    """Two servers sharing a data dir would each clean away the other's writes in flight: the second is
+    refused the spool (503, retryable) rather than let to."""
+    client.start()
+    second = Client(env, MultipartUploads())
+    with pytest.raises(StorageError, match="in use by another server process"):
+        second.start()
+    client.uploads.close()
+    second.start()
+    second.uploads.close()
