@@ -30,6 +30,18 @@ def not_implemented(operation: str) -> S3Error:
     return S3Error("NotImplemented", 501, f"{operation} is not part of OpenTrail's S3 subset")
 
 
+def method_not_allowed(method: str, resource_type: str) -> S3Error:
+    """A method the resource does not take, in S3's words (``resource_type``: SERVICE, BUCKET, OBJECT or
+    MULTIPARTUPLOAD)."""
+    return S3Error(
+        "MethodNotAllowed",
+        405,
+        "The specified method is not allowed against this resource.",
+        Method=method,
+        ResourceType=resource_type,
+    )
+
+
 def header_not_implemented(header: str) -> S3Error:
     """A request header that asks for what the subset does not do, in S3's words for it."""
     return S3Error(

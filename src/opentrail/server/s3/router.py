@@ -41,7 +41,13 @@ from opentrail.server.s3.buckets import REGION, authorize, create_bucket, delete
 from opentrail.server.s3.deletion import delete_object, delete_objects
 from opentrail.server.s3.multipart import MultipartUploads
 from opentrail.server.s3.objects import get_object, put_object
-from opentrail.server.s3.responses import not_implemented, xml_element, xml_error, xml_response
+from opentrail.server.s3.responses import (
+    method_not_allowed,
+    not_implemented,
+    xml_element,
+    xml_error,
+    xml_response,
+)
 from opentrail.server.s3.subset import refuse_what_is_outside
 from opentrail.server.s3.target import S3Target, target_of
 from opentrail.storage import SSE_S3
@@ -84,7 +90,7 @@ class S3Api:
         if not target.bucket:
             if method == "GET":
                 return await list_buckets(call, target.query)
-            raise S3Error("MethodNotAllowed", 405, f"{method} / is not allowed; only GET / (ListBuckets)")
+            raise method_not_allowed(method, "SERVICE")
         if not target.key:
             return await self._bucket(call, request, body, target)
         if method in ("GET", "HEAD") and "uploadId" not in target.query and "uploads" not in target.query:
@@ -101,7 +107,7 @@ class S3Api:
             return response
         if method == "DELETE":
             return await delete_object(call, target)
-        raise S3Error("MethodNotAllowed", 405, f"{method} is not allowed on an object")
+        raise method_not_allowed(method, "OBJECT")
 
     async def _bucket(self, call: Call, request: Request, body: Payload, target: S3Target) -> Response:
         method, query = request.method, target.query
@@ -124,7 +130,7 @@ class S3Api:
             # S3 discards a deleted bucket's uploads in progress.
             await self.uploads.forget_bucket(call, target.bucket)
             return response
-        raise S3Error("MethodNotAllowed", 405, f"{method} is not allowed on a bucket")
+        raise method_not_allowed(method, "BUCKET")
 
 
 def _context(err: ApiError, target: S3Target) -> dict[str, str]:

@@ -224,7 +224,10 @@ def test_a_method_a_resource_does_not_take_is_not_allowed(
     env: Env, api: S3Api, method: str, path: str
 ) -> None:
     response = answer(api, env.call(ACCOUNT), starlette_request(method, path), b"")
-    assert error_of(parsed("ListBuckets", response)) == ("MethodNotAllowed", 405)
+    error = parsed("ListBuckets", response)
+    assert error_of(error) == ("MethodNotAllowed", 405)
+    assert error["Error"]["Message"] == "The specified method is not allowed against this resource."
+    assert error["Error"]["Method"] == method
 
 
 # -- the bucket store's failures in S3's words ------------------------------------------------------------

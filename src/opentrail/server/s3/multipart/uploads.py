@@ -27,7 +27,13 @@ from opentrail.server.s3.multipart.completion import listed_parts
 from opentrail.server.s3.multipart.records import Upload, UploadRecord, new_upload_id
 from opentrail.server.s3.multipart.spool import UploadSpool
 from opentrail.server.s3.objects import check_integrity, payload, request_metadata
-from opentrail.server.s3.responses import http_time, not_implemented, xml_element, xml_response
+from opentrail.server.s3.responses import (
+    http_time,
+    method_not_allowed,
+    not_implemented,
+    xml_element,
+    xml_response,
+)
 from opentrail.server.s3.target import S3Target
 from opentrail.storage import SSE_S3
 from opentrail.storage.base import check_key
@@ -81,7 +87,7 @@ class MultipartUploads:
         if method == "GET":
             parts = await run_in_threadpool(spool.parts, upload)
             return xml_response(listing.parts_result(upload, parts, query), headers=_expiry(call, upload))
-        raise S3Error("MethodNotAllowed", 405, f"{method} is not allowed on a multipart upload")
+        raise method_not_allowed(method, "MULTIPARTUPLOAD")
 
     async def list_uploads(self, call: Call, target: S3Target) -> Response:
         """ListMultipartUploads: the caller's uploads into the (authorized) bucket."""
