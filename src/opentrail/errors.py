@@ -14,7 +14,8 @@
     ├── ConflictError                  a unique key already exists in the store
     ├── StoreError                     the store failed; the API answers a retryable 503
     ├── StorageError                   the bucket store failed; delivery retries later
-    │   └── InvalidBucketName, InvalidKey, BucketExists, NoSuchBucket, NoSuchKey, SealFailed
+    │   └── InvalidBucketName, InvalidKey, BucketExists, BucketNotEmpty, NoSuchBucket, NoSuchKey,
+    │       SealFailed
     ├── RecordError                    one CloudTrail record is malformed (reported per record, not per call)
     ├── RemoteError                    a client of the server (the CLI) got an error answer
     ├── ValidationAborted              validate-logs cannot go on (exit 255)
@@ -271,6 +272,10 @@ class InvalidKey(StorageError):
 
 class BucketExists(StorageError):
     pass
+
+
+class BucketNotEmpty(StorageError):
+    """A bucket that still holds objects cannot be deleted."""
 
 
 class NoSuchBucket(StorageError):

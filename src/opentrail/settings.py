@@ -50,6 +50,11 @@ class Settings:
     body_timeout: float = 20.0
     body_min_rate: int = 500
     max_connections: int = 1000
+    # S3 multipart uploads in progress (server/s3/multipart): the bytes of parts each account may keep
+    # spooled in the data dir, and how long an upload may stay unfinished before its parts are removed
+    # (a week, the AbortIncompleteMultipartUpload rule AWS's S3 guide gives as its example).
+    multipart_quota_bytes: int = 1024 * 1024 * 1024
+    multipart_expiry_seconds: float = 7 * 24 * 3600.0
 
     @property
     def database(self) -> str:
@@ -121,6 +126,14 @@ class Settings:
             )
         if self.max_connections < 1:
             raise ConfigError(f"OPENTRAIL_MAX_CONNECTIONS must be at least 1, got {self.max_connections}")
+        if self.multipart_quota_bytes < 1:
+            raise ConfigError(
+                f"OPENTRAIL_MULTIPART_QUOTA_BYTES must be positive, got {self.multipart_quota_bytes}"
+            )
+        if self.multipart_expiry_seconds <= 0:
+            raise ConfigError(
+                f"OPENTRAIL_MULTIPART_EXPIRY_SECONDS must be positive, got {self.multipart_expiry_seconds}"
+            )
         if self.role not in ROLES:
             raise ConfigError(f"OPENTRAIL_ROLE must be one of {', '.join(ROLES)}, got {self.role!r}")
         if self.account_id and not (len(self.account_id) == 12 and self.account_id.isdigit()):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import time
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from opentrail.storage import (
     SSE_KMS,
     SSE_S3,
     BucketExists,
+    BucketNotEmpty,
     Encryption,
     InvalidBucketName,
     InvalidKey,
@@ -129,6 +131,42 @@ def test_create_bucket_then_it_exists_and_is_listed(storage: Storage) -> None:
     storage.create_bucket("digests.example-1")
     assert storage.bucket_exists("trail-logs")
     assert storage.list_buckets() == ["digests.example-1", "trail-logs"]
+
+
+def test_buckets_are_described_with_their_creation_time(storage: Storage) -> None:
+    before = time.time()
+    storage.create_bucket("trail-logs")
+    storage.create_bucket("digests.example-1")
+    described = storage.describe_buckets()
+    assert [b.name for b in described] == ["digests.example-1", "trail-logs"]
+    for bucket in described:
+        # Whole seconds on some services, the filesystem's clock on others: a second of slack.
+        assert before - 1 <= bucket.created <= time.time() + 1
+    # A creation time does not move as the bucket fills.
+    storage.put_object("trail-logs", "k", b"x")
+    assert storage.describe_buckets() == described
+
+
+def test_an_empty_bucket_is_deleted_and_its_name_is_free(storage: Storage) -> None:
+    storage.create_bucket("trail-logs")
+    storage.put_object("trail-logs", "a/b/c", b"x")
+    storage.delete_object("trail-logs", "a/b/c")
+    storage.delete_bucket("trail-logs")
+    assert not storage.bucket_exists("trail-logs")
+    assert storage.list_buckets() == []
+    with pytest.raises(NoSuchBucket, match="trail-logs"):
+        storage.delete_bucket("trail-logs")
+    storage.create_bucket("trail-logs")
+    assert storage.list_objects("trail-logs").objects == []
+
+
+def test_a_bucket_holding_an_object_is_not_deleted(storage: Storage) -> None:
+    storage.create_bucket("trail-logs")
+    storage.put_object("trail-logs", "deep/in/the/bucket", b"x", SIGNED)
+    with pytest.raises(BucketNotEmpty, match="trail-logs"):
+        storage.delete_bucket("trail-logs")
+    info, data = storage.get_object("trail-logs", "deep/in/the/bucket")
+    assert (data, info.metadata) == (b"x", SIGNED)
 
 
 def test_duplicate_bucket_is_refused(storage: Storage) -> None:

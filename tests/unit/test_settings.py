@@ -46,6 +46,8 @@ def test_every_field_has_its_variable_and_type() -> None:
         "OPENTRAIL_BODY_TIMEOUT": "30",
         "OPENTRAIL_BODY_MIN_RATE": "0",
         "OPENTRAIL_MAX_CONNECTIONS": "4000",
+        "OPENTRAIL_MULTIPART_QUOTA_BYTES": "10485760",
+        "OPENTRAIL_MULTIPART_EXPIRY_SECONDS": "86400",
     }
     names = {f"OPENTRAIL_{f.name.upper()}" for f in dataclasses.fields(Settings)}
     assert set(env) == names  # a new setting gets a line here
@@ -57,6 +59,7 @@ def test_every_field_has_its_variable_and_type() -> None:
     assert (settings.retention_days, settings.max_body_bytes) == (7, 1024)
     assert (settings.lookup_rate, settings.lease_seconds) == (2.0, 5.0)
     assert settings.notification_retry_delay == 0.0
+    assert (settings.multipart_quota_bytes, settings.multipart_expiry_seconds) == (10485760, 86400.0)
     assert (settings.account_id, settings.node_id, settings.role) == ("111122223333", "node-a", "worker")
     assert settings.database == "postgresql://db/ot"
     assert settings.storage == "s3://"
@@ -117,6 +120,8 @@ def test_a_number_that_is_not_one_is_named(name: str) -> None:
             r"OPENTRAIL_BODY_MIN_RATE must be 0 \(no minimum\) or positive \(bytes/s\), got -1",
         ),
         ({"max_connections": 0}, "OPENTRAIL_MAX_CONNECTIONS must be at least 1, got 0"),
+        ({"multipart_quota_bytes": 0}, "OPENTRAIL_MULTIPART_QUOTA_BYTES must be positive, got 0"),
+        ({"multipart_expiry_seconds": 0.0}, "OPENTRAIL_MULTIPART_EXPIRY_SECONDS must be positive, got 0.0"),
         ({"role": "both"}, "OPENTRAIL_ROLE must be one of all, api, worker, got 'both'"),
         ({"account_id": "12345"}, "OPENTRAIL_ACCOUNT_ID must be 12 digits, got '12345'"),
         ({"account_id": "11112222333x"}, "OPENTRAIL_ACCOUNT_ID must be 12 digits"),

@@ -1,7 +1,8 @@
 """The app factory: ``create_app(settings)``, the one way the CLI, the tests and deployments build the
 service. It opens the store and the bucket storage, wires the domains together (trail listeners), makes
 sure the first account exists, and runs the background work beside the edge: delivery, notifications,
-retention, and the grouped commit of read calls' audit events.
+retention, the grouped commit of read calls' audit events, and the expiry of abandoned S3 multipart
+uploads.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def _background(services: Services, edge: Edge, hooks: DeliveryHooks) -> list[Co
             delivery.run_worker(services, hooks, notifier.submit),
         ]
     if settings.serves_api:
-        loops.append(edge.flush_reads_forever())
+        loops += [edge.flush_reads_forever(), edge.s3.uploads.expire_forever(services)]
     return loops
 
 

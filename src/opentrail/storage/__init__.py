@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from opentrail.errors import (
     BucketExists,
+    BucketNotEmpty,
     ConfigError,
     InvalidBucketName,
     InvalidKey,
@@ -17,6 +18,7 @@ from opentrail.errors import (
 from opentrail.storage.base import (
     SSE_KMS,
     SSE_S3,
+    BucketInfo,
     Encryption,
     Listing,
     ObjectInfo,
@@ -30,6 +32,8 @@ __all__ = [
     "SSE_KMS",
     "SSE_S3",
     "BucketExists",
+    "BucketInfo",
+    "BucketNotEmpty",
     "Encryption",
     "InvalidBucketName",
     "InvalidKey",

@@ -5,7 +5,7 @@ input) before any backend sees them, so every backend refuses the same things in
 Object metadata (``x-amz-meta-*``) must survive exactly, lower-case names included: the digest signature
 lives there. An object may be stored with server-side encryption (``Encryption``): readers get the
 plaintext either way, and head/get report how it is stored, as S3's ``x-amz-server-side-encryption``
-headers do.
+headers do. Buckets have a creation time (``BucketInfo``) and are deleted only when empty.
 """
 
 from __future__ import annotations
@@ -59,6 +59,12 @@ class ObjectInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class BucketInfo:
+    name: str
+    created: float  # epoch seconds
+
+
+@dataclass(frozen=True, slots=True)
 class Listing:
     objects: list[ObjectInfo]
     truncated: bool
@@ -101,6 +107,19 @@ class Storage(abc.ABC):
     def create_bucket(self, name: str) -> None:
         check_bucket_name(name)
         self._create_bucket(name)
+
+    def list_buckets(self) -> list[str]:
+        return [bucket.name for bucket in self.describe_buckets()]
+
+    def describe_buckets(self) -> list[BucketInfo]:
+        """Every bucket with its creation time, by name."""
+        return sorted(self._describe_buckets(), key=lambda bucket: bucket.name)
+
+    def delete_bucket(self, name: str) -> None:
+        """Delete an empty bucket: ``BucketNotEmpty`` while it holds an object (or a write is under way
+        into it), ``NoSuchBucket`` if there is none."""
+        check_bucket_name(name)
+        self._delete_bucket(name)
 
     def bucket_exists(self, name: str) -> bool:
         try:
@@ -184,10 +203,13 @@ class Storage(abc.ABC):
         return self._list_objects(bucket, prefix, after, max(1, min(limit, 1000)))
 
     @abc.abstractmethod
-    def list_buckets(self) -> list[str]: ...
+    def _describe_buckets(self) -> list[BucketInfo]: ...
 
     @abc.abstractmethod
     def _create_bucket(self, name: str) -> None: ...
+
+    @abc.abstractmethod
+    def _delete_bucket(self, name: str) -> None: ...
 
     @abc.abstractmethod
     def _bucket_exists(self, name: str) -> bool: ...

@@ -4,7 +4,8 @@ Layout: ``<root>/<bucket>/<key>`` holds an object's bytes; ``<root>/.meta/<bucke
 relative path) holds its sidecar, a small JSON document with the ETag, size, content type and user
 metadata. The sidecar mirrors the data path exactly rather than adding a suffix such as ``.json``,
 because a suffix can collide with a real key (the sidecar of ``a`` would be the folder of ``a.json/b``).
-Bucket names cannot start with ``.``, so ``.meta`` never collides with a bucket.
+Bucket names cannot start with ``.``, so ``.meta`` never collides with a bucket. Buckets' creation times
+and their deletion are ``folders``'s.
 
 Server-side encryption is recorded in the sidecar (``sse``: mode and KMS key id). ``aws:kms`` objects are
 really encrypted at rest (``kms.ObjectSealer``, under a key derived from the master key); the sidecar
@@ -36,8 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from opentrail.errors import BucketExists, InvalidKey, NoSuchBucket, NoSuchKey, SealFailed, StorageError
+from opentrail.storage import folders
 from opentrail.storage.base import (
     SSE_KMS,
+    BucketInfo,
     Encryption,
     Listing,
     ObjectInfo,
@@ -55,9 +58,9 @@ from opentrail.storage.files import (
     write_atomic,
     writing,
 )
+from opentrail.storage.folders import META_DIR
 from opentrail.storage.kms import MAGIC, ObjectSealer
 
-META_DIR = ".meta"
 NAME_MAX = 255
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 # A reader that sees a sidecar from another write than the bytes waits for the writer, whose data
@@ -118,14 +121,21 @@ class LocalStorage(Storage):
             if entry.is_dir(follow_symlinks=False) and not entry.name.startswith(".")
         )
 
+    def _describe_buckets(self) -> list[BucketInfo]:
+        return [BucketInfo(name, folders.created(self.root, name)) for name in self.list_buckets()]
+
     def _create_bucket(self, name: str) -> None:
         try:
             (self.root / name).mkdir()
+            fsync_dir(self.root)
+            folders.record_created(self.root, name)
         except FileExistsError:
             raise BucketExists(f"bucket {name} already exists") from None
         except OSError as exc:
             raise StorageError(f"cannot create bucket {name} under {self.root}: {exc}") from None
-        fsync_dir(self.root)
+
+    def _delete_bucket(self, name: str) -> None:
+        folders.remove_empty(self.root, name)
 
     def _bucket_exists(self, name: str) -> bool:
         return (self.root / name).is_dir()

@@ -17,9 +17,17 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
-from opentrail.errors import BucketExists, InvalidBucketName, NoSuchBucket, NoSuchKey, StorageError
+from opentrail.errors import (
+    BucketExists,
+    BucketNotEmpty,
+    InvalidBucketName,
+    NoSuchBucket,
+    NoSuchKey,
+    StorageError,
+)
 from opentrail.storage.base import (
     SSE_KMS,
+    BucketInfo,
     Encryption,
     Listing,
     ObjectInfo,
@@ -75,17 +83,29 @@ class S3Storage(Storage):
                 return BucketExists(f"bucket {bucket} already exists")
             if code == "InvalidBucketName":
                 return InvalidBucketName(f"bucket name {bucket!r} is refused by S3")
+            if code == "BucketNotEmpty":
+                return BucketNotEmpty(f"bucket {bucket} is not empty")
         target = f"object {key!r} in bucket {bucket}" if key is not None else f"bucket {bucket}"
         return StorageError(f"S3 failed to {what} {target}: {exc}")
 
     # Buckets
 
-    def list_buckets(self) -> list[str]:
+    def _describe_buckets(self) -> list[BucketInfo]:
+        buckets: list[BucketInfo] = []
+        args: dict[str, Any] = {}
         try:
-            response = self.client.list_buckets()
+            while True:
+                response = self.client.list_buckets(**args)
+                buckets += [
+                    BucketInfo(str(b["Name"]), b["CreationDate"].timestamp())
+                    for b in response.get("Buckets", [])
+                ]
+                # Services that page ListBuckets (AWS since 2024, with MaxBuckets) return a token.
+                if not response.get("ContinuationToken"):
+                    return buckets
+                args = {"ContinuationToken": response["ContinuationToken"]}
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
             raise StorageError(f"S3 failed to list buckets: {exc}") from None
-        return sorted(str(b["Name"]) for b in response.get("Buckets", []))
 
     def _create_bucket(self, name: str) -> None:
         # us-east-1 answers a repeated CreateBucket by its owner with success (a legacy rule), so ask
@@ -100,6 +120,12 @@ class S3Storage(Storage):
             self.client.create_bucket(**args)
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
             raise self._fail(exc, "create", name) from None
+
+    def _delete_bucket(self, name: str) -> None:
+        try:
+            self.client.delete_bucket(Bucket=name)
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            raise self._fail(exc, "delete", name) from None
 
     def _bucket_exists(self, name: str) -> bool:
         try:

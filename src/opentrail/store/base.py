@@ -251,6 +251,12 @@ class Store(abc.ABC):
         with self._guard("reading"):
             return self._bucket_owner(name)
 
+    def remove_bucket(self, name: str) -> None:
+        """Forget a deleted bucket's owner, so the name is free again; a name never recorded is no
+        error."""
+        with self._guard("writing to"):
+            self._remove_bucket(name)
+
     # -- documents ---------------------------------------------------------------------------------
     def insert_doc(self, doc: Doc, check: InsertCheck | None = None) -> Doc:
         """Insert atomically. ``check`` sees the account's docs of the same kind and may raise."""
@@ -379,6 +385,9 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def _bucket_owner(self, name: str) -> str | None: ...
+
+    @abc.abstractmethod
+    def _remove_bucket(self, name: str) -> None: ...
 
     @abc.abstractmethod
     def _insert_doc(self, doc: Doc, check: InsertCheck | None) -> Doc: ...

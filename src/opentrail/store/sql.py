@@ -215,6 +215,10 @@ class SQLStore(Store, Generic[C]):
         row = self._read(lambda conn: conn.execute(sql, (name,)).fetchone())
         return None if row is None else str(row[0])
 
+    def _remove_bucket(self, name: str) -> None:
+        sql = self._q("DELETE FROM buckets WHERE name = ?")
+        self._write(lambda conn: conn.execute(sql, (name,)))
+
     # -- documents -------------------------------------------------------------------------------------
     def _docs(self, conn: C, kind: str, account: str | None) -> list[Doc]:
         sql = f"SELECT {_DOC_COLUMNS} FROM docs WHERE kind = ?"

@@ -83,3 +83,12 @@ def test_buckets_have_one_owner(store: Store) -> None:
     with pytest.raises(ConflictError, match="logs"):
         store.add_bucket("logs", OTHER)
     assert store.bucket_owner("logs") == ACCOUNT
+
+
+def test_a_removed_buckets_name_is_free_again(store: Store) -> None:
+    store.add_bucket("logs", ACCOUNT)
+    store.remove_bucket("logs")
+    assert store.bucket_owner("logs") is None
+    store.add_bucket("logs", OTHER)
+    assert store.bucket_owner("logs") == OTHER
+    store.remove_bucket("never-recorded")  # forgetting what was never recorded is no error

@@ -93,6 +93,9 @@ class FakeStore(Store):
     def _bucket_owner(self, name: str) -> str | None:
         return self._io("bucket_owner")  # type: ignore[no-any-return]
 
+    def _remove_bucket(self, name: str) -> None:
+        self._io("remove_bucket")
+
     def _insert_doc(self, doc: Doc, check: InsertCheck | None) -> Doc:
         return self._io("insert_doc")  # type: ignore[no-any-return]
 
@@ -208,6 +211,7 @@ def test_an_empty_group_is_durable_at_once(fake: FakeStore) -> None:
         (lambda store: store.high_sequence(), "reading"),
         (lambda store: store.set_meta_default("k", "v"), "writing to"),
         (lambda store: store.add_bucket("b", ACCOUNT), "writing to"),
+        (lambda store: store.remove_bucket("b"), "writing to"),
         (lambda store: store.delete_doc("trail", ACCOUNT, "arn"), "writing to"),
         (lambda store: store.purge_ingested_before(0.0), "purging"),
     ],

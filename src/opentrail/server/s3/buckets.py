@@ -1,7 +1,15 @@
-"""Buckets: who may use one (ownership as the store records it), ListBuckets and CreateBucket."""
+"""Buckets: who may use one (ownership as the store records it), ListBuckets, CreateBucket and
+DeleteBucket.
+
+ListBuckets answers each bucket's creation time as the bucket store keeps it (``Storage.describe_buckets``)
+and pages as S3 does since 2024 (``max-buckets``, ``continuation-token``, ``prefix``); every bucket is in
+the one region the subset has, us-east-1.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import xml.etree.ElementTree as ET
 
 from starlette.concurrency import run_in_threadpool
@@ -11,7 +19,10 @@ from opentrail.context import Call
 from opentrail.errors import BucketExists, ConflictError, S3Error
 from opentrail.server.s3.listing import iso_time
 from opentrail.server.s3.responses import parse_xml, xml_element, xml_response
-from opentrail.storage import check_bucket_name
+from opentrail.storage import BucketInfo, check_bucket_name
+
+REGION = "us-east-1"
+MAX_BUCKETS = 10_000
 
 
 def check_access(call: Call, bucket: str) -> None:
@@ -29,21 +40,79 @@ async def authorize(call: Call, bucket: str) -> None:
     await run_in_threadpool(check_access, call, bucket)
 
 
-async def list_buckets(call: Call) -> Response:
-    names = await run_in_threadpool(call.services.storage.list_buckets)
-    root = xml_element("ListAllMyBucketsResult")
-    owner = ET.SubElement(root, "Owner")
-    ET.SubElement(owner, "ID").text = call.account
-    ET.SubElement(owner, "DisplayName").text = call.account
-    buckets = ET.SubElement(root, "Buckets")
-    for name in names:
-        if await run_in_threadpool(call.store.bucket_owner, name) not in (None, call.account):
+async def list_buckets(call: Call, query: dict[str, str]) -> Response:
+    prefix, limit = query.get("prefix", ""), _max_buckets(query)
+    after = _untoken(query["continuation-token"]) if "continuation-token" in query else ""
+    described = await run_in_threadpool(call.services.storage.describe_buckets)
+    shown: list[BucketInfo] = []
+    more = False
+    for bucket in described:
+        if not bucket.name.startswith(prefix) or bucket.name <= after:
             continue
+        if await run_in_threadpool(call.store.bucket_owner, bucket.name) not in (None, call.account):
+            continue
+        if len(shown) == limit:
+            more = True
+            break
+        shown.append(bucket)
+    root = xml_element("ListAllMyBucketsResult")
+    buckets = ET.SubElement(root, "Buckets")
+    for bucket in shown:
         entry = ET.SubElement(buckets, "Bucket")
-        ET.SubElement(entry, "Name").text = name
-        # The store keeps no creation time; the epoch is a stable, honest "unknown".
-        ET.SubElement(entry, "CreationDate").text = iso_time(0)
+        ET.SubElement(entry, "Name").text = bucket.name
+        ET.SubElement(entry, "CreationDate").text = iso_time(bucket.created)
+        ET.SubElement(entry, "BucketRegion").text = REGION
+    owner = ET.SubElement(root, "Owner")
+    ET.SubElement(owner, "DisplayName").text = call.account
+    ET.SubElement(owner, "ID").text = call.account
+    if more:
+        ET.SubElement(root, "ContinuationToken").text = _token(shown[-1].name)
+    if "prefix" in query:
+        ET.SubElement(root, "Prefix").text = prefix
     return xml_response(root)
+
+
+async def delete_bucket(call: Call, bucket: str) -> Response:
+    """DeleteBucket of an authorized bucket: the bucket store refuses one that is not empty; then the
+    owner is forgotten, so the name is free again (in that order: a crash between leaves the name still
+    the owner's, never a bucket anyone may use)."""
+    await run_in_threadpool(call.services.storage.delete_bucket, bucket)
+    await run_in_threadpool(call.store.remove_bucket, bucket)
+    return Response(status_code=204)
+
+
+def _max_buckets(query: dict[str, str]) -> int:
+    text = query.get("max-buckets", str(MAX_BUCKETS))
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_BUCKETS:
+        raise S3Error(
+            "InvalidArgument",
+            400,
+            f"Argument max-buckets must be an integer between 1 and {MAX_BUCKETS}",
+            ArgumentName="max-buckets",
+            ArgumentValue=text[:100],
+        )
+    return int(text)
+
+
+def _token(name: str) -> str:
+    return base64.urlsafe_b64encode(name.encode()).decode()
+
+
+def _untoken(token: str) -> str:
+    try:
+        name = base64.urlsafe_b64decode(token.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        name = ""
+    # The decoder skips characters outside its alphabet: only the spelling this server issues is a token.
+    if not name or _token(name) != token:
+        raise S3Error(
+            "InvalidArgument",
+            400,
+            "The continuation token provided is incorrect",
+            ArgumentName="continuation-token",
+            ArgumentValue=token[:100],
+        )
+    return name
 
 
 async def create_bucket(call: Call, bucket: str, body: bytes) -> Response:

@@ -69,7 +69,7 @@ def iso_time(epoch: float) -> str:
 
 def _max_keys(query: dict[str, str]) -> int:
     text = query.get("max-keys", str(MAX_KEYS))
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise ListError(f"max-keys must be a non-negative integer, got {text!r}")
     return min(int(text), MAX_KEYS)
 

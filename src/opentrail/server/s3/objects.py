@@ -18,7 +18,7 @@ from opentrail.server.payload import Payload
 from opentrail.server.s3.buckets import check_access
 from opentrail.server.s3.responses import http_time, not_implemented
 from opentrail.server.s3.target import S3Target
-from opentrail.storage import ObjectInfo
+from opentrail.storage import SSE_S3, Encryption, ObjectInfo
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -40,10 +40,12 @@ def _object_headers(info: ObjectInfo) -> dict[str, str]:
     # Names go out lower-case exactly as stored: awscli looks up Metadata['signature'] verbatim.
     for name, value in info.metadata.items():
         headers[f"x-amz-meta-{name.lower()}"] = _meta_header(value)
-    if info.sse is not None:
-        headers["x-amz-server-side-encryption"] = info.sse.mode
-        if info.sse.key_id is not None:
-            headers["x-amz-server-side-encryption-aws-kms-key-id"] = info.sse.key_id
+    # S3 encrypts every new object with SSE-S3 unless told to use KMS, and says so; the local bucket
+    # store's at-rest protection of such objects is the data dir's (docs/api.md, "S3 subset").
+    sse = info.sse or Encryption(SSE_S3)
+    headers["x-amz-server-side-encryption"] = sse.mode
+    if sse.key_id is not None:
+        headers["x-amz-server-side-encryption-aws-kms-key-id"] = sse.key_id
     return headers
 
 

@@ -26,7 +26,30 @@ MAX_XML_BODY = 1024 * 1024
 
 
 def not_implemented(operation: str) -> S3Error:
+    """An operation outside the subset (the router adds the ``Resource`` it was asked of)."""
     return S3Error("NotImplemented", 501, f"{operation} is not part of OpenTrail's S3 subset")
+
+
+def method_not_allowed(method: str, resource_type: str) -> S3Error:
+    """A method the resource does not take, in S3's words (``resource_type``: SERVICE, BUCKET, OBJECT or
+    MULTIPARTUPLOAD)."""
+    return S3Error(
+        "MethodNotAllowed",
+        405,
+        "The specified method is not allowed against this resource.",
+        Method=method,
+        ResourceType=resource_type,
+    )
+
+
+def header_not_implemented(header: str) -> S3Error:
+    """A request header that asks for what the subset does not do, in S3's words for it."""
+    return S3Error(
+        "NotImplemented",
+        501,
+        "A header you provided implies functionality that is not implemented",
+        Header=header,
+    )
 
 
 # Authentication and edge errors (raised before this module runs) in S3's words.

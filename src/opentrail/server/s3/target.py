@@ -16,6 +16,11 @@ class S3Target:
     key: str
     query: dict[str, str]
 
+    @property
+    def resource(self) -> str:
+        """The bucket or object named, as S3's errors name it (``Resource``)."""
+        return f"/{self.bucket}/{self.key}" if self.key else f"/{self.bucket}"
+
 
 def target_of(request: Request) -> S3Target:
     raw = request.scope.get("raw_path") or request.url.path.encode()

@@ -2,18 +2,21 @@
 account's alone (AccessDenied, 403, for anyone else; left out of their ListBuckets), one with no recorded
 owner (made in the bucket store by hand) is served to any caller, and CreateBucket answers as S3 does:
 BucketAlreadyExists (409) for another's name, BucketAlreadyOwnedByYou (409) for one's own, any
-LocationConstraint accepted, a body that is not XML MalformedXML (400)."""
+LocationConstraint accepted, a body that is not XML MalformedXML (400). ListBuckets gives each bucket's
+creation time and pages by ``max-buckets`` and ``continuation-token``; DeleteBucket deletes an empty
+bucket and frees its name (BucketNotEmpty, 409, while it holds an object)."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from opentrail.errors import InvalidBucketName, S3Error
+from opentrail.errors import BucketNotEmpty, InvalidBucketName, S3Error
 from opentrail.server.s3 import buckets
 from tests.support.calls import Env
 from tests.support.s3 import parsed
@@ -67,15 +70,71 @@ def test_a_missing_bucket_or_a_name_no_bucket_can_have(env: Env) -> None:
         buckets.check_access(env.call(OWNER), "Not_A_Bucket")
 
 
+def list_buckets(env: Env, account: str, **query: str) -> dict[str, Any]:
+    return parsed("ListBuckets", asyncio.run(buckets.list_buckets(env.call(account), query)))
+
+
 def test_list_buckets_shows_the_callers_and_the_unowned(env: Env) -> None:
     env.services.storage.create_bucket("theirs")
     env.store.add_bucket("theirs", OTHER)
     for account, names in ((OWNER, ["owned", "unowned"]), (OTHER, ["theirs", "unowned"])):
-        listed = parsed("ListBuckets", asyncio.run(buckets.list_buckets(env.call(account))))
+        listed = list_buckets(env, account)
         assert [b["Name"] for b in listed["Buckets"]] == names
+        assert {b["BucketRegion"] for b in listed["Buckets"]} == {"us-east-1"}
         assert listed["Owner"] == {"ID": account, "DisplayName": account}
-        # The store keeps no creation time: every bucket says the epoch, a valid S3 timestamp.
-        assert {b["CreationDate"] for b in listed["Buckets"]} == {datetime(1970, 1, 1, tzinfo=UTC)}
+        assert "ContinuationToken" not in listed
+
+
+def test_list_buckets_tells_when_each_was_created(env: Env) -> None:
+    before = time.time()
+    create(env, OWNER, "fresh-bucket")
+    dates = {b["Name"]: b["CreationDate"].timestamp() for b in list_buckets(env, OWNER)["Buckets"]}
+    assert before - 1 <= dates["fresh-bucket"] <= time.time() + 1
+    assert dates["owned"] <= dates["fresh-bucket"]
+
+
+def test_list_buckets_pages_and_filters_as_s3_does(env: Env) -> None:
+    for name in ("logs-a", "logs-b", "logs-c"):
+        create(env, OWNER, name)
+    first = list_buckets(env, OWNER, prefix="logs-", **{"max-buckets": "2"})
+    assert ([b["Name"] for b in first["Buckets"]], first["Prefix"]) == (["logs-a", "logs-b"], "logs-")
+    token = first["ContinuationToken"]
+    rest = list_buckets(env, OWNER, prefix="logs-", **{"max-buckets": "2", "continuation-token": token})
+    assert [b["Name"] for b in rest["Buckets"]] == ["logs-c"]
+    assert "ContinuationToken" not in rest
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"max-buckets": "0"},
+        {"max-buckets": "10001"},
+        {"max-buckets": "x"},
+        {"max-buckets": "\u00b2"},
+        {"continuation-token": "%%"},
+    ],
+)
+def test_bad_list_buckets_parameters_are_invalid_arguments(env: Env, query: dict[str, str]) -> None:
+    with pytest.raises(S3Error) as caught:
+        list_buckets(env, OWNER, **query)
+    assert (caught.value.s3_code, caught.value.s3_status) == ("InvalidArgument", 400)
+
+
+def test_deleting_a_bucket_frees_its_name(env: Env) -> None:
+    deleted = asyncio.run(buckets.delete_bucket(env.call(OWNER), "owned"))
+    assert deleted.status_code == 204
+    assert not env.services.storage.bucket_exists("owned")
+    assert env.store.bucket_owner("owned") is None
+    create(env, OTHER, "owned")
+    assert env.store.bucket_owner("owned") == OTHER
+
+
+def test_a_bucket_holding_objects_keeps_them_and_its_owner(env: Env) -> None:
+    env.services.storage.put_object("owned", "k", b"x")
+    with pytest.raises(BucketNotEmpty):
+        asyncio.run(buckets.delete_bucket(env.call(OWNER), "owned"))
+    assert env.store.bucket_owner("owned") == OWNER
+    assert env.services.storage.get_object("owned", "k")[1] == b"x"
 
 
 def test_a_created_bucket_is_recorded_for_its_creator(env: Env) -> None:

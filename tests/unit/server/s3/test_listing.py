@@ -134,6 +134,7 @@ def test_max_keys_is_capped_at_1000(storage: LocalStorage) -> None:
     [
         {"max-keys": "-1"},
         {"max-keys": "ten"},
+        {"max-keys": "\u00b2"},  # a digit to str.isdigit, none to int()
         {"encoding-type": "base64"},
         {"continuation-token": "not a token"},
     ],
