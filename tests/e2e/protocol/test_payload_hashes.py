@@ -16,7 +16,6 @@ from tests.support.server import Credentials, Server, management_record
 UNSIGNED = ["UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"]
 
 
-@pytest.mark.xfail(strict=True, reason="defect 5: unsigned payloads are accepted on every service")
 @pytest.mark.parametrize("claim", UNSIGNED)
 def test_a_cloudtrail_call_signed_without_its_body_cannot_be_replayed(
     server: Server, creds: Credentials, claim: str
@@ -32,7 +31,6 @@ def test_a_cloudtrail_call_signed_without_its_body_cannot_be_replayed(
     check_error(post(server, signed, headers), 403, "InvalidSignatureException", claim)
 
 
-@pytest.mark.xfail(strict=True, reason="defect 5: unsigned payloads are accepted on every service")
 @pytest.mark.parametrize("claim", UNSIGNED)
 def test_an_ingest_call_signed_without_its_body_cannot_be_replayed(
     server: Server, creds: Credentials, claim: str
