@@ -89,7 +89,6 @@ def refused(case: str, creds: Credentials) -> dict[str, str]:
     return {**now_headers(authorization(key, signed=signed)), "X-Amz-Content-Sha256": "0" * 64}
 
 
-@pytest.mark.xfail(strict=True, reason="defect 3: the body is read before the headers are checked")
 @pytest.mark.parametrize(
     ("case", "code"),
     [
@@ -117,7 +116,6 @@ def test_a_json_call_is_refused_before_its_body(
     assert answer.get("connection") == "close"  # the unread body is not drained
 
 
-@pytest.mark.xfail(strict=True, reason="defect 3: the body is read before the headers are checked")
 def test_the_data_plane_is_refused_before_its_body(server: Server) -> None:
     headers = {
         "Content-Type": "application/json",
@@ -129,7 +127,6 @@ def test_the_data_plane_is_refused_before_its_body(server: Server) -> None:
     assert answer["x-amzn-errortype"] == "UnrecognizedClientException"
 
 
-@pytest.mark.xfail(strict=True, reason="defect 3: the body is read before the headers are checked")
 @pytest.mark.parametrize(
     ("key", "code"),
     [("AKIANOSUCHKEY0000000", "InvalidAccessKeyId"), (None, "SignatureDoesNotMatch")],

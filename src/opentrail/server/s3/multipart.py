@@ -16,7 +16,7 @@ from starlette.responses import Response
 from opentrail.context import Call
 from opentrail.errors import S3Error
 from opentrail.server.payload import Payload
-from opentrail.server.s3.objects import check_integrity, payload, request_metadata
+from opentrail.server.s3.objects import check_integrity, request_metadata
 from opentrail.server.s3.responses import not_implemented, parse_xml, xml_element, xml_response
 from opentrail.server.s3.target import S3Target
 
@@ -74,7 +74,7 @@ class MultipartUploads:
     def _upload_part(self, request: Request, body: Payload, upload: Upload, number: str) -> Response:
         if not number.isdigit() or not 1 <= int(number) <= 10000:
             raise S3Error("InvalidArgument", 400, f"partNumber must be 1 to 10000, got {number!r}")
-        data = payload(request, body.read())
+        data = body.read()
         check_integrity(request, data)
         pending = sum(len(part) for up in self._uploads.values() for part in up.parts.values())
         if pending + len(data) > MAX_PENDING_UPLOAD_BYTES:
