@@ -109,8 +109,10 @@ class Bodies:
         declared = declared_length(request, plan.limit)
         reservation = Reservation(self.budget, s3)
         sink = Sink(plan.hash_raw, plan.decoder)
+        # No Content-Length and no chunked transfer: HTTP says there is no body (every GET and HEAD).
+        unknown = declared is None and "chunked" in request.headers.get("transfer-encoding", "").lower()
         try:
-            if plan.spool and (declared is None or declared > self.threshold):
+            if plan.spool and (unknown or (declared is not None and declared > self.threshold)):
                 await run_in_threadpool(sink.open, self.folder)
                 await self._spool(request, plan, sink, reservation)
                 payload = Payload(path=sink.path)

@@ -112,6 +112,15 @@ def test_a_large_s3_body_is_spooled_and_its_file_removed(tmp_path: Path, declare
     assert list((tmp_path / "tmp" / "bodies").iterdir()) == []
 
 
+def test_a_request_without_a_body_makes_no_spool_file(tmp_path: Path) -> None:
+    """Every S3 GET and HEAD: no Content-Length, no chunked transfer, so no body and no file."""
+    reader = bodies(tmp_path, threshold=0)
+    request = Request(starlette_request("GET", "/b/k").scope, streamed([b""]).receive)
+    payload, _ = read(reader, request, Plan(100, spool=True), s3=True)
+    assert (payload.path, payload.read()) == (None, b"")
+    assert list((tmp_path / "tmp" / "bodies").iterdir()) == []
+
+
 def test_a_spooled_body_that_fails_leaves_no_file(tmp_path: Path) -> None:
     reader = bodies(tmp_path)
     with pytest.raises(RequestEntityTooLarge):
