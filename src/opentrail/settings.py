@@ -33,6 +33,10 @@ class Settings:
     # account and region); CloudTrail's own limit is 2.
     lookup_rate: float = 0.0
     max_body_bytes: int = 10 * 1024 * 1024
+    # Request bodies held in memory across every request in flight; past it a request is told to retry
+    # (503). S3 bodies over the spool threshold go to a file under <data_dir>/tmp instead of memory.
+    max_inflight_body_bytes: int = 64 * 1024 * 1024
+    spool_threshold_bytes: int = 1024 * 1024
     log_level: str = "info"
     # Several nodes on one PostgreSQL: this node's name in delivery leases ("": a fresh one per
     # process), how long a lease lasts unrenewed (a dead node's trails move after this), and what the
@@ -113,6 +117,18 @@ class Settings:
         if self.lookup_rate < 0:
             raise ConfigError(
                 f"OPENTRAIL_LOOKUP_RATE must be 0 (no limit) or positive, got {self.lookup_rate}"
+            )
+        if self.max_body_bytes < 1:
+            raise ConfigError(f"OPENTRAIL_MAX_BODY_BYTES must be positive, got {self.max_body_bytes}")
+        if self.max_inflight_body_bytes < self.max_body_bytes:
+            raise ConfigError(
+                f"OPENTRAIL_MAX_INFLIGHT_BODY_BYTES must be at least OPENTRAIL_MAX_BODY_BYTES "
+                f"({self.max_body_bytes}), or no body of the largest size could ever be read; "
+                f"got {self.max_inflight_body_bytes}"
+            )
+        if self.spool_threshold_bytes < 0:
+            raise ConfigError(
+                f"OPENTRAIL_SPOOL_THRESHOLD_BYTES must be 0 or positive, got {self.spool_threshold_bytes}"
             )
         if self.lease_seconds <= 0:
             raise ConfigError(f"OPENTRAIL_LEASE_SECONDS must be positive, got {self.lease_seconds}")

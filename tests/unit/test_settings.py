@@ -37,6 +37,8 @@ def test_every_field_has_its_variable_and_type() -> None:
         "OPENTRAIL_NOTIFICATION_RETRY_DELAY": "0",
         "OPENTRAIL_LOOKUP_RATE": "2",
         "OPENTRAIL_MAX_BODY_BYTES": "1024",
+        "OPENTRAIL_MAX_INFLIGHT_BODY_BYTES": "4096",
+        "OPENTRAIL_SPOOL_THRESHOLD_BYTES": "0",
         "OPENTRAIL_LOG_LEVEL": "debug",
         "OPENTRAIL_NODE_ID": "node-a",
         "OPENTRAIL_LEASE_SECONDS": "5",
@@ -57,6 +59,7 @@ def test_every_field_has_its_variable_and_type() -> None:
     assert (settings.delivery_interval, type(settings.delivery_interval)) == (2.5, float)
     assert (settings.digest_interval, type(settings.digest_interval)) == (60.0, float)
     assert (settings.retention_days, settings.max_body_bytes) == (7, 1024)
+    assert (settings.max_inflight_body_bytes, settings.spool_threshold_bytes) == (4096, 0)
     assert (settings.lookup_rate, settings.lease_seconds) == (2.0, 5.0)
     assert settings.notification_retry_delay == 0.0
     assert (settings.multipart_quota_bytes, settings.multipart_expiry_seconds) == (10485760, 86400.0)
@@ -127,6 +130,12 @@ def test_a_number_that_is_not_one_is_named(name: str) -> None:
         ({"account_id": "11112222333x"}, "OPENTRAIL_ACCOUNT_ID must be 12 digits"),
         ({"root_access_key_id": "AKIAEXAMPLE"}, "must be set together"),
         ({"root_secret_access_key": "secret"}, "must be set together"),
+        ({"max_body_bytes": 0}, "OPENTRAIL_MAX_BODY_BYTES must be positive, got 0"),
+        (
+            {"max_inflight_body_bytes": 1000},
+            r"OPENTRAIL_MAX_INFLIGHT_BODY_BYTES must be at least OPENTRAIL_MAX_BODY_BYTES \(10485760\)",
+        ),
+        ({"spool_threshold_bytes": -1}, "OPENTRAIL_SPOOL_THRESHOLD_BYTES must be 0 or positive, got -1"),
     ],
 )
 def test_check_refuses_each_wrong_value(changes: dict[str, Any], message: str) -> None:

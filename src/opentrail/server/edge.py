@@ -41,11 +41,15 @@ from opentrail.ingest import audit_events
 from opentrail.ingest import native as ingest
 from opentrail.protocol import JSON_11_CONTENT_TYPE as JSON_11
 from opentrail.server import audit, sigv4
+from opentrail.server.bodies.budget import Budget
+from opentrail.server.bodies.reader import Bodies, Plan, declared_length, leaves_costly_body
 from opentrail.server.metrics import CLIENT_CLOSED_REQUEST, Metrics
 from opentrail.server.operations import JSON_SERVICES, MAX_API_BODY, JsonService
 from opentrail.server.payload import Payload
+from opentrail.server.s3.chunked import decoder_for
 from opentrail.server.s3.responses import xml_error
 from opentrail.server.s3.router import S3Api, is_s3
+from opentrail.server.sigv4.chunks import ChunkChain
 
 log = logging.getLogger("opentrail")
 
@@ -94,20 +98,6 @@ def error_response(err: ApiError, request_id: str, rest: bool = False) -> Respon
     return json_response(error_body(err), err.status, request_id)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise RequestEntityTooLarge(f"request body is {declared} bytes; the limit is {limit} bytes")
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestEntityTooLarge(f"request body exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 class Edge:
     """Authenticates, routes and renders; owns nothing but the services it was given."""
 
@@ -115,20 +105,47 @@ class Edge:
         self.services = services
         self.metrics = metrics
         self.s3 = S3Api()
+        settings = services.settings
+        self.bodies = Bodies(
+            settings.data_dir / "tmp" / "bodies",
+            Budget(settings.max_inflight_body_bytes),
+            settings.spool_threshold_bytes,
+        )
         self._keys: dict[str, Any] = {}
         # Audit rows of successful read calls, committed together by ``flush_reads`` instead of one
         # fsync'd commit per call (reads are not acknowledged as durable; changes and failures are).
         self._reads: list[Any] = []
 
-    async def authenticate(self, request: Request, body: bytes) -> tuple[sigv4.Credential, Any]:
+    async def authenticate(self, request: Request) -> tuple[sigv4.Credential, Any, Payload]:
+        """The credential, its key and the body. Everything the headers can tell is checked before a
+        byte of the body is read: the declared length, the signature's form, scope and date, the key,
+        and the signature itself when the headers name the payload hash it covers."""
+        declared_length(request, self.services.settings.max_body_bytes)
         signed = sigv4.Request(
             method=request.method,
             raw_path=request.scope.get("raw_path", b"/").decode("latin-1") or request.url.path,
             query_string=request.scope.get("query_string", b"").decode("latin-1"),
             headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]},
-            body=body,
         )
         credential, verifier = sigv4.read_credential(signed, self.services.clock.now())
+        key = self.key_of(credential)
+        claim = sigv4.payload_claim(signed, credential)
+        if claim is not None:
+            verifier(signed, credential, key.secret, claim)
+        payload, digest = await self.bodies.read(
+            request, self.body_plan(signed, credential, key.secret, claim), credential.service == "s3"
+        )
+        try:
+            if claim is None:
+                verifier(signed, credential, key.secret, digest)
+            elif digest is not None:
+                sigv4.check_payload(claim, digest)
+        except BaseException:
+            payload.close()
+            raise
+        return credential, key, payload
+
+    def key_of(self, credential: sigv4.Credential) -> Any:
         key = self._keys.get(credential.access_key_id)
         if key is None:
             key = self.services.store.get_access_key(credential.access_key_id)
@@ -140,8 +157,23 @@ class Edge:
                 f"The security token included in the request is invalid: unknown access key "
                 f"{credential.access_key_id}"
             )
-        verifier(signed, credential, key.secret)
-        return credential, key
+        return key
+
+    def body_plan(
+        self, signed: sigv4.Request, credential: sigv4.Credential, secret: str, claim: str | None
+    ) -> Plan:
+        """How the body is read: JSON API calls within their own limit; S3 bodies may be spooled and
+        decoded from aws-chunked, their chunk signatures chained to the request's."""
+        if credential.service in JSON_SERVICES:
+            return Plan(MAX_API_BODY)
+        limit = self.services.settings.max_body_bytes
+        if credential.service != "s3":
+            return Plan(limit)
+        chain = None
+        if claim in (sigv4.STREAMING_SIGNED, sigv4.STREAMING_SIGNED_TRAILER):
+            chain = ChunkChain(credential, secret)
+        decoder = decoder_for(signed.headers, claim or "", chain)
+        return Plan(limit, spool=True, hash_raw=claim not in sigv4.S3_PAYLOAD_CLAIMS, decoder=decoder)
 
     def call_for(self, request: Request, credential: sigv4.Credential, key: Any, request_id: str) -> Call:
         client = request.client
@@ -166,22 +198,21 @@ class Edge:
 
         started = time.perf_counter()
         operation = "unknown"
+        payload = Payload()
         try:
-            body = await read_body(request, self.services.settings.max_body_bytes)
-            credential, key = await self.authenticate(request, body)
+            credential, key, payload = await self.authenticate(request)
             call = self.call_for(request, credential, key, request_id)
             service = JSON_SERVICES.get(credential.service)
             if service is not None:
                 rest = False
                 operation = self.operation_name(request, service)
-                response = await self.json_api(call, operation, request, body, service)
+                response = await self.json_api(call, operation, request, payload.read(), service)
             elif credential.service == "cloudtrail-data" and request.method == "POST" and rest:
                 operation = request.url.path.lstrip("/")
-                response = await self.data_plane(call, operation, request, body)
+                response = await self.data_plane(call, operation, request, payload.read())
             elif credential.service == "s3" and is_s3(request):
                 operation = "s3"
-                with Payload(body) as payload:
-                    response = await self.s3.handle(call, request, payload)
+                response = await self.s3.handle(call, request, payload)
             else:
                 raise UnknownOperationException(
                     f"no operation for service {credential.service!r} at {request.method} {request.url.path}"
@@ -201,6 +232,11 @@ class Edge:
             # operator gets the traceback in the server log.
             log.exception("unexpected failure in %s (request %s)", operation, request_id)
             response = render(InternalFailure("internal error; see the server log"))
+        finally:
+            payload.close()
+        if leaves_costly_body(request):
+            # Answered before its body was read (refused from the headers): close rather than drain it.
+            response.headers["connection"] = "close"
         self.metrics.observe(operation, response.status_code, time.perf_counter() - started)
         return response
 

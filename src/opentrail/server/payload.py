@@ -1,8 +1,10 @@
-"""An S3 request's body as the S3 subset receives it: read in full, checked against what was signed.
+"""A request's body as the edge hands it on: read in full, checked against what was signed, and
+decoded when it came aws-chunked.
 
-Small bodies are held in memory; a large one can wait in a spool file under the data dir (``path``), so
+Small bodies are held in memory; a large S3 one waits in a spool file under the data dir (``path``), so
 an object upload need not sit in the server's memory. Whoever is handed a ``Payload`` either moves its
-bytes somewhere (``move_to``) or leaves it to be closed by the edge, which removes any spool file.
+bytes somewhere (``move_to``) or leaves it to be closed by the edge, which removes any spool file and
+gives the memory it held back to the budget of bodies in flight (``release``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import contextlib
 import io
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,10 +21,13 @@ from typing import BinaryIO
 class Payload:
     """The body bytes, in memory (``data``) or in a spool file (``path``)."""
 
-    def __init__(self, data: bytes = b"", path: Path | None = None) -> None:
+    def __init__(
+        self, data: bytes = b"", path: Path | None = None, release: Callable[[], None] | None = None
+    ) -> None:
         self._data = data
         self.path = path
         self.size = path.stat().st_size if path is not None else len(data)
+        self._release = release
 
     def read(self) -> bytes:
         if self.path is None:
@@ -53,6 +59,9 @@ class Payload:
                 self.path.unlink()
             self.path = None
         self._data = b""
+        if self._release is not None:
+            release, self._release = self._release, None
+            release()
 
     def __enter__(self) -> Payload:
         return self

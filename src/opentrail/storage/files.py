@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import secrets
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -46,6 +48,30 @@ def stage(path: Path, data: bytes) -> str:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def stage_file(path: Path, source: Path) -> str:
+    """The bytes of ``source`` staged and synced beside ``path`` like ``stage``'s, without reading them
+    into memory whole: a hard link to ``source`` where the filesystem allows one (the caller may then
+    remove ``source``), else a copy a piece at a time."""
+    tmp = os.path.join(path.parent, f"{TMP_PREFIX}{secrets.token_hex(8)}")
+    try:
+        try:
+            os.link(source, tmp)  # fails rather than replace anything already there
+        except OSError:
+            fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
+            with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+                shutil.copyfileobj(src, out, 1 << 20)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

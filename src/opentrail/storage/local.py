@@ -32,7 +32,7 @@ import errno
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,7 @@ from opentrail.storage.files import (
     md5_file,
     place,
     stage,
+    stage_file,
     write_atomic,
     writing,
 )
@@ -157,22 +158,40 @@ class LocalStorage(Storage):
         content_type: str,
         sse: Encryption | None = None,
     ) -> ObjectInfo:
+        doc = _sidecar_doc(md5(data), len(data), metadata, content_type, sse)
+        stored = data
+        if sse is not None and sse.mode == SSE_KMS and sse.key_id:
+            stored = self._sealer_for(bucket, key).seal(sse.key_id, bucket, key, data)
+            doc["stored_size"] = len(stored)
+        return self._write(bucket, key, doc, lambda target: stage(target, stored))
+
+    def _put_object_file(
+        self,
+        bucket: str,
+        key: str,
+        path: Path,
+        metadata: dict[str, str],
+        content_type: str,
+        sse: Encryption | None,
+    ) -> ObjectInfo:
+        """The file becomes the object without passing through memory: hard-linked into the bucket (a
+        copy where it cannot be linked), hashed a piece at a time. SSE-KMS objects are sealed whole, so
+        those are read into memory like any ``put_object``."""
+        if sse is not None and sse.mode == SSE_KMS:
+            return super()._put_object_file(bucket, key, path, metadata, content_type, sse)
+        try:
+            doc = _sidecar_doc(md5_file(path), path.stat().st_size, metadata, content_type, sse)
+        except OSError as exc:
+            raise StorageError(f"cannot read the upload of {key!r} for bucket {bucket}: {exc}") from None
+        return self._write(bucket, key, doc, lambda target: stage_file(target, path))
+
+    def _write(
+        self, bucket: str, key: str, doc: dict[str, Any], staged_at: Callable[[Path], str]
+    ) -> ObjectInfo:
+        """Stage the bytes beside the object (``staged_at``), then sidecar, then the bytes in place."""
         parts = _segments(key)
         base = self._bucket_dir(bucket)
         self._check_shape(base, key, parts)
-        etag = md5(data)
-        doc: dict[str, Any] = {
-            "etag": etag,
-            "size": len(data),
-            "content_type": content_type,
-            "metadata": metadata,
-        }
-        stored = data
-        if sse is not None:
-            doc["sse"] = {"mode": sse.mode, "key_id": sse.key_id} if sse.key_id else {"mode": sse.mode}
-            if sse.mode == SSE_KMS and sse.key_id:
-                stored = self._sealer_for(bucket, key).seal(sse.key_id, bucket, key, data)
-                doc["stored_size"] = len(stored)
         sidecar = json.dumps(doc, sort_keys=True).encode()
         meta = self.root / META_DIR / bucket
         target = base.joinpath(*parts)
@@ -185,7 +204,7 @@ class LocalStorage(Storage):
                     # replaced, so a reader that meets the new sidecar with the old bytes sees that a
                     # write is under way and waits for it (``_get_object``).
                     makedirs(target.parent)
-                    staged = stage(target, stored)
+                    staged = staged_at(target)
                     self._write_sidecar(meta, parts, sidecar)
                     place(staged, target)
                     break
@@ -198,7 +217,8 @@ class LocalStorage(Storage):
             stat = target.stat()
         except OSError as exc:
             raise StorageError(f"cannot write object {key!r} in bucket {bucket}: {exc}") from None
-        return ObjectInfo(key, len(data), etag, stat.st_mtime, content_type, dict(metadata), sse)
+        metadata, sse = dict(doc["metadata"]), _sse(doc)
+        return ObjectInfo(key, doc["size"], doc["etag"], stat.st_mtime, doc["content_type"], metadata, sse)
 
     def _check_shape(self, base: Path, key: str, parts: list[str]) -> None:
         """Refuse a key that would make one object both a file and a folder."""
@@ -437,6 +457,15 @@ class LocalStorage(Storage):
                 yield from self._walk_folder(folder / name[len(path) : -1], name, prefix, after)
             elif name > after and name.startswith(prefix):
                 yield name
+
+
+def _sidecar_doc(
+    etag: str, size: int, metadata: dict[str, str], content_type: str, sse: Encryption | None
+) -> dict[str, Any]:
+    doc: dict[str, Any] = {"etag": etag, "size": size, "content_type": content_type, "metadata": metadata}
+    if sse is not None:
+        doc["sse"] = {"mode": sse.mode, "key_id": sse.key_id} if sse.key_id else {"mode": sse.mode}
+    return doc
 
 
 def _content_type(side: dict[str, Any]) -> str:

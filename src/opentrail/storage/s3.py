@@ -11,7 +11,8 @@ adds no key rules of its own.
 from __future__ import annotations
 
 import time
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import boto3
 import botocore.config
@@ -149,6 +150,35 @@ class S3Storage(Storage):
         content_type: str,
         sse: Encryption | None = None,
     ) -> ObjectInfo:
+        return self._put(bucket, key, data, len(data), metadata, content_type, sse)
+
+    def _put_object_file(
+        self,
+        bucket: str,
+        key: str,
+        path: Path,
+        metadata: dict[str, str],
+        content_type: str,
+        sse: Encryption | None,
+    ) -> ObjectInfo:
+        """One PutObject streamed from the file (botocore reads it a piece at a time). Not boto3's
+        ``upload_file``: above its multipart threshold that would make the ETag another than the MD5."""
+        try:
+            with path.open("rb") as body:
+                return self._put(bucket, key, body, path.stat().st_size, metadata, content_type, sse)
+        except OSError as exc:
+            raise StorageError(f"cannot read the upload of {key!r} for bucket {bucket}: {exc}") from None
+
+    def _put(
+        self,
+        bucket: str,
+        key: str,
+        body: bytes | BinaryIO,
+        size: int,
+        metadata: dict[str, str],
+        content_type: str,
+        sse: Encryption | None,
+    ) -> ObjectInfo:
         args: dict[str, Any] = {}
         if sse is not None:
             args["ServerSideEncryption"] = sse.mode
@@ -156,14 +186,14 @@ class S3Storage(Storage):
                 args["SSEKMSKeyId"] = sse.key_id
         try:
             response = self.client.put_object(
-                Bucket=bucket, Key=key, Body=data, Metadata=metadata, ContentType=content_type, **args
+                Bucket=bucket, Key=key, Body=body, Metadata=metadata, ContentType=content_type, **args
             )
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
             raise self._fail(exc, "write", bucket, key) from None
         etag = str(response.get("ETag", "")).strip('"')
         # PutObject does not return Last-Modified; the write time is close enough for callers that only
         # record when they delivered.
-        return ObjectInfo(key, len(data), etag, time.time(), content_type, dict(metadata), _sse(response))
+        return ObjectInfo(key, size, etag, time.time(), content_type, dict(metadata), _sse(response))
 
     def _get_object(self, bucket: str, key: str) -> tuple[ObjectInfo, bytes]:
         try:

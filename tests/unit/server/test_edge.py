@@ -6,6 +6,7 @@ failure is logged)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
@@ -21,19 +22,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from opentrail.clock import SystemClock
-from opentrail.errors import (
-    InvalidInput,
-    RequestEntityTooLarge,
-    SerializationException,
-    StoreError,
-    TrailNotFound,
-)
+from opentrail.errors import InvalidInput, SerializationException, StoreError, TrailNotFound
 from opentrail.events import decode
 from opentrail.ingest.records import index_record
 from opentrail.organizations import accounts
 from opentrail.protocol import CLOUDTRAIL_TARGET_PREFIX as TARGET_PREFIX
 from opentrail.protocol import JSON_11_CONTENT_TYPE as JSON_11
-from opentrail.server.edge import Edge, JsonResponse, error_response, read_body, report_lost_reads
+from opentrail.server.edge import Edge, JsonResponse, error_response, report_lost_reads
 from opentrail.server.metrics import Metrics
 from opentrail.store.sqlite.store import SQLiteStore
 from tests.support.asgi import from_botocore
@@ -115,14 +110,21 @@ def signed(
     region: str = "eu-west-1",
     content_type: str = JSON_11,
     secret: str | None = None,
+    key: str | None = None,
+    content_sha256: bool = False,
 ) -> Request:
-    """A call signed as the account's root (created in the store on first use)."""
-    key = accounts.root_key_of(env.store, ACCOUNT)
-    if key is None:
-        _, key = accounts.new_account(env.store, env.services.clock, "edge", ACCOUNT)
+    """A call signed as the account's root (created in the store on first use), or with another
+    ``secret`` or access ``key``; ``content_sha256`` names the payload hash in x-amz-content-sha256."""
+    root = accounts.root_key_of(env.store, ACCOUNT)
+    if root is None:
+        _, root = accounts.new_account(env.store, env.services.clock, "edge", ACCOUNT)
+    body = json.dumps(params).encode()
     headers = {"Content-Type": content_type, "X-Amz-Target": prefix + operation, "User-Agent": "unit/1"}
-    request = AWSRequest("POST", "http://127.0.0.1:8790/", data=json.dumps(params).encode(), headers=headers)
-    SigV4Auth(Credentials(key.access_key_id, secret or key.secret), service, region).add_auth(request)
+    if content_sha256:
+        headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
+    request = AWSRequest("POST", "http://127.0.0.1:8790/", data=body, headers=headers)
+    credentials = Credentials(key or root.access_key_id, secret or root.secret)
+    SigV4Auth(credentials, service, region).add_auth(request)
     return from_botocore(request)
 
 
@@ -214,11 +216,36 @@ def test_an_unknown_access_key_is_unrecognized(env: Env) -> None:
     assert "AKIANOSUCHKEY0000000" in body["message"]
 
 
-def test_a_body_over_the_limit_is_refused_before_it_is_read(env: Env) -> None:
-    request = signed(env, "ListTrails", {"padding": "x" * 100})
-    with pytest.raises(RequestEntityTooLarge, match=r"request body is \d+ bytes; the limit is 10 bytes"):
-        asyncio.run(read_body(request, 10))
-    assert asyncio.run(read_body(signed(env, "ListTrails", {}), 10)) == b"{}"
+def unread(request: Request) -> Request:
+    """The request with a body that fails the test if anyone reads it."""
+
+    async def receive() -> dict[str, Any]:
+        raise AssertionError("the body was read")
+
+    return Request(request.scope, receive)
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"secret": "not-the-secret"}, "InvalidSignatureException"),
+        ({"key": "AKIANOSUCHKEY0000000"}, "UnrecognizedClientException"),
+    ],
+)
+def test_a_refusal_from_the_headers_reads_no_body(env: Env, change: dict[str, str], code: str) -> None:
+    """With x-amz-content-sha256 naming the payload hash, even the signature is checked before the body."""
+    request = signed(env, "ListTrails", {"padding": "x" * 100_000}, content_sha256=True, **change)
+    status, body, response = dispatch(Edge(env.services, Metrics()), unread(request))
+    assert (status, body["__type"]) == (403, code)
+    assert response.headers["connection"] == "close"
+
+
+def test_a_body_over_the_json_limit_is_refused_before_it_is_read(env: Env) -> None:
+    params = {"padding": "x" * 1_100_000}
+    status, body, _ = dispatch(Edge(env.services, Metrics()), unread(signed(env, "ListTrails", params)))
+    assert (status, body["__type"]) == (400, "RequestEntityTooLargeException")
+    size = len(json.dumps(params))
+    assert body["message"] == f"request body is {size} bytes; the limit is 1048576 bytes"
 
 
 def test_a_changes_record_is_retried_while_the_store_refuses_it(

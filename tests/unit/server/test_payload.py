@@ -30,3 +30,11 @@ def test_a_spooled_payload_moves_by_rename_and_close_removes_the_spool(tmp_path:
     other.write_bytes(b"y")
     Payload(path=other).close()
     assert not other.exists()
+
+
+def test_closing_gives_the_memory_back_once() -> None:
+    released = []
+    payload = Payload(b"x" * 10, release=lambda: released.append(1))
+    payload.close()
+    payload.close()
+    assert released == [1]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -226,3 +227,55 @@ def test_put_object_file_stores_the_files_bytes(tmp_path: Path) -> None:
     assert info.etag == md5(b"spooled upload")
     stored, data = storage.get_object("trail-logs", "from/file")
     assert (data, stored.metadata, stored.content_type) == (b"spooled upload", {"a": "1"}, "text/plain")
+
+
+def test_put_object_file_links_the_file_into_the_bucket(tmp_path: Path) -> None:
+    """On one filesystem the spool file becomes the object without a copy; removing the spool file
+    afterwards (the caller's job) leaves the object whole."""
+    storage = LocalStorage(tmp_path / "buckets")
+    storage.create_bucket("uploads")
+    spool = tmp_path / "body-1"
+    spool.write_bytes(b"x" * 300_000)
+    info = storage.put_object_file("uploads", "big", spool, sse=Encryption(SSE_S3))
+    target = tmp_path / "buckets" / "uploads" / "big"
+    assert target.stat().st_ino == spool.stat().st_ino
+    spool.unlink()
+    assert (info.size, info.etag, info.sse) == (300_000, md5(b"x" * 300_000), Encryption(SSE_S3))
+    stored, data = storage.get_object("uploads", "big")
+    assert (data, stored.sse) == (b"x" * 300_000, Encryption(SSE_S3))
+    assert not [p for p in target.parent.iterdir() if p.name.startswith(".opentrail-tmp-")]
+
+
+def test_put_object_file_copies_where_it_cannot_link(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another filesystem (a bucket store outside the data dir): a copy, a piece at a time."""
+
+    def cross_device(source: object, target: object) -> None:
+        raise OSError(18, "Invalid cross-device link")
+
+    storage = LocalStorage(tmp_path / "buckets")
+    storage.create_bucket("uploads")
+    spool = tmp_path / "body-2"
+    spool.write_bytes(b"copied upload")
+    monkeypatch.setattr(os, "link", cross_device)
+    storage.put_object_file("uploads", "copied", spool)
+    target = tmp_path / "buckets" / "uploads" / "copied"
+    assert target.stat().st_ino != spool.stat().st_ino
+    assert storage.get_object("uploads", "copied")[1] == b"copied upload"
+
+
+def test_put_object_file_seals_kms_objects(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "buckets", MASTER)
+    storage.create_bucket("uploads")
+    spool = tmp_path / "body-3"
+    spool.write_bytes(b"plaintext upload")
+    storage.put_object_file("uploads", "sealed", spool, sse=Encryption(SSE_KMS, KMS_KEY))
+    assert b"plaintext" not in (tmp_path / "buckets" / "uploads" / "sealed").read_bytes()
+    assert spool.read_bytes() == b"plaintext upload"  # the spool file is the caller's, untouched
+    assert storage.get_object("uploads", "sealed")[1] == b"plaintext upload"
+
+
+def test_put_object_file_of_a_missing_file_is_a_storage_error(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "buckets")
+    storage.create_bucket("uploads")
+    with pytest.raises(StorageError, match="cannot read the upload"):
+        storage.put_object_file("uploads", "k", tmp_path / "gone")

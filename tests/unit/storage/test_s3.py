@@ -6,6 +6,7 @@ an encryption S3 reports that the seam does not model reads as none."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +92,21 @@ def test_an_encryption_the_seam_does_not_model_reads_as_none(endpoint: str) -> N
     # AES256, which the seam models, is reported with no key id.
     storage.put_object("encrypted", "sse-s3", b"z", sse=Encryption(SSE_S3))
     assert storage.head_object("encrypted", "sse-s3").sse == Encryption(SSE_S3)
+
+
+def test_put_object_file_streams_one_put_from_the_file(endpoint: str, tmp_path: Path) -> None:
+    """One PutObject (not a multipart upload, whose ETag would not be the MD5), its body read from the
+    file as it is sent."""
+    storage = s3_storage(endpoint)
+    storage.create_bucket("uploads")
+    sent: list[Any] = []
+    storage.client.meta.events.register("before-send.s3.*", lambda request, **_: sent.append(request))
+    spool = tmp_path / "body-1"
+    data = bytes(range(256)) * 40_000  # 10 MB, over boto3's multipart threshold
+    spool.write_bytes(data)
+    info = storage.put_object_file("uploads", "big", spool, {"signature": "ab"}, "text/plain")
+    assert [request.url.rsplit("/", 2)[-2:] for request in sent] == [["uploads", "big"]]
+    assert not isinstance(sent[0].body, bytes)  # the file, not its bytes read into memory
+    assert (info.size, info.etag) == (len(data), hashlib.md5(data, usedforsecurity=False).hexdigest())
+    stored, got = storage.get_object("uploads", "big")
+    assert (got, stored.metadata, stored.content_type) == (data, {"signature": "ab"}, "text/plain")

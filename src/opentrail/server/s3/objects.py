@@ -1,4 +1,5 @@
-"""Objects: GetObject and HeadObject (with Range), PutObject (plain or aws-chunked), their headers."""
+"""Objects: GetObject and HeadObject (with Range), PutObject (its body read, checked and decoded from
+aws-chunked by the edge, in memory or spooled), their headers."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import base64
 import hashlib
 import re
 import zlib
+from collections.abc import Iterator
 from email.header import Header
 
 from starlette.concurrency import run_in_threadpool
@@ -16,7 +18,7 @@ from opentrail.context import Call
 from opentrail.errors import S3Error
 from opentrail.server.payload import Payload
 from opentrail.server.s3.buckets import check_access
-from opentrail.server.s3.responses import http_time, not_implemented
+from opentrail.server.s3.responses import http_time
 from opentrail.server.s3.target import S3Target
 from opentrail.storage import SSE_S3, Encryption, ObjectInfo
 
@@ -105,72 +107,46 @@ def request_metadata(request: Request) -> dict[str, str]:
     }
 
 
-def payload(request: Request, body: bytes) -> bytes:
-    """The object bytes: the body, or its aws-chunked decoding."""
-    mode = request.headers.get("x-amz-content-sha256", "")
-    if not mode.startswith("STREAMING-"):
-        return body
-    if mode != "STREAMING-UNSIGNED-PAYLOAD-TRAILER":
-        # Signed chunks would need each chunk signature verified; until then, refuse rather than
-        # store a body nobody authenticated.
-        raise not_implemented(f"PutObject with x-amz-content-sha256 {mode} (signed aws-chunked)")
-    data, trailers = decode_aws_chunked(body)
-    crc = trailers.get("x-amz-checksum-crc32")
-    if crc is not None and base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode() != crc:
-        raise S3Error("BadDigest", 400, "the x-amz-checksum-crc32 trailer did not match the body")
-    declared = request.headers.get("x-amz-decoded-content-length")
-    if declared is not None and declared != str(len(data)):
-        raise S3Error(
-            "IncompleteBody", 400, f"decoded {len(data)} bytes, x-amz-decoded-content-length says {declared}"
-        )
-    return data
-
-
-def decode_aws_chunked(body: bytes) -> tuple[bytes, dict[str, str]]:
-    """``<hex size>[;chunk-signature=...]\r\n<data>\r\n`` ... then a 0-size chunk and trailer lines."""
-    out: list[bytes] = []
-    pos = 0
-    while True:
-        end = body.find(b"\r\n", pos)
-        if end < 0:
-            raise S3Error("IncompleteBody", 400, f"aws-chunked body ends inside a chunk header at byte {pos}")
-        size_text = body[pos:end].split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise S3Error("InvalidArgument", 400, f"aws-chunked size {size_text[:20]!r} is not hex") from None
-        if size == 0:
-            trailers = body[end + 2 :].decode("latin-1").split("\r\n")
-            pairs = (line.partition(":") for line in trailers if ":" in line)
-            return b"".join(out), {k.strip().lower(): v.strip() for k, _, v in pairs}
-        start = end + 2
-        if body[start + size : start + size + 2] != b"\r\n":
-            raise S3Error("IncompleteBody", 400, f"aws-chunked chunk at byte {pos} is shorter than {size}")
-        out.append(body[start : start + size])
-        pos = start + size + 2
-
-
-def check_integrity(request: Request, data: bytes) -> None:
-    """The integrity checks clients send (Content-MD5; CRC32 that botocore adds by default, as a header or
-    an aws-chunked trailer)."""
+def check_integrity(request: Request, data: bytes | Payload) -> None:
+    """The integrity checks clients send: Content-MD5, and the CRC32 botocore adds by default as a header
+    (as an aws-chunked trailer, the edge checked it while decoding). A spooled payload is read a piece
+    at a time, never whole."""
     declared = request.headers.get("content-md5")
-    md5 = hashlib.md5(data, usedforsecurity=False).digest()
-    if declared is not None and base64.b64encode(md5).decode() != declared:
-        raise S3Error("BadDigest", 400, "the Content-MD5 you specified did not match what was received")
     crc = request.headers.get("x-amz-checksum-crc32")
-    if crc is not None and base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode() != crc:
+    if declared is None and crc is None:
+        return
+    md5 = hashlib.md5(usedforsecurity=False)
+    crc_value = 0
+    for piece in _pieces(data):
+        md5.update(piece)
+        crc_value = zlib.crc32(piece, crc_value)
+    if declared is not None and base64.b64encode(md5.digest()).decode() != declared:
+        raise S3Error("BadDigest", 400, "The Content-MD5 you specified did not match what we received.")
+    if crc is not None and base64.b64encode(crc_value.to_bytes(4, "big")).decode() != crc:
         raise S3Error("BadDigest", 400, "the x-amz-checksum-crc32 you specified did not match the body")
 
 
+def _pieces(data: bytes | Payload) -> Iterator[bytes]:
+    if isinstance(data, bytes):
+        yield data
+        return
+    with data.open() as src:
+        yield from iter(lambda: src.read(1 << 20), b"")
+
+
+def _store(call: Call, request: Request, body: Payload, target: S3Target) -> ObjectInfo:
+    """Check and store the object: from the spool file when the body was spooled (the storage backend
+    may then write it without reading it into memory), from memory otherwise."""
+    check_integrity(request, body)
+    storage = call.services.storage
+    metadata = request_metadata(request)
+    content_type = request.headers.get("content-type") or "binary/octet-stream"
+    if body.path is not None:
+        return storage.put_object_file(target.bucket, target.key, body.path, metadata, content_type)
+    return storage.put_object(target.bucket, target.key, body.read(), metadata, content_type)
+
+
 async def put_object(call: Call, request: Request, body: Payload, target: S3Target) -> Response:
-    data = payload(request, body.read())
-    check_integrity(request, data)
-    info = await run_in_threadpool(
-        call.services.storage.put_object,
-        target.bucket,
-        target.key,
-        data,
-        request_metadata(request),
-        request.headers.get("content-type") or "binary/octet-stream",
-    )
+    """PutObject of a body the edge has read, checked and (if aws-chunked) decoded."""
+    info = await run_in_threadpool(_store, call, request, body, target)
     return Response(headers={"ETag": f'"{info.etag}"'})

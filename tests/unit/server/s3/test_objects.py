@@ -1,6 +1,6 @@
-"""Objects in the S3 subset (``server/s3/objects.py``): aws-chunked bodies as botocore encodes them
-(chunks, then trailers such as the CRC32 botocore adds by default), the integrity checks clients send,
-and GetObject/HeadObject byte ranges as HTTP defines them (RFC 9110 §14)."""
+"""Objects in the S3 subset (``server/s3/objects.py``): the integrity checks clients send, on a body in
+memory or spooled; PutObject from memory or from a spool file; GetObject/HeadObject byte ranges as HTTP
+defines them (RFC 9110 §14)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,15 @@ import asyncio
 import base64
 import email.header
 import hashlib
-import io
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum
 from starlette.responses import Response
 
 from opentrail.errors import S3Error
+from opentrail.server.payload import Payload
 from opentrail.server.s3 import objects
 from opentrail.server.s3.target import S3Target
 from tests.support.asgi import starlette_request
@@ -28,70 +27,8 @@ ACCOUNT = "111122223333"
 DATA = bytes(range(10))  # ten bytes: 0..9
 
 
-def chunked(data: bytes, chunk_size: int = 8) -> bytes:
-    """What botocore sends for a PutObject with a CRC32 trailer."""
-    wrapper = AwsChunkedWrapper(
-        io.BytesIO(data),
-        checksum_cls=Crc32Checksum,
-        checksum_name="x-amz-checksum-crc32",
-        chunk_size=chunk_size,
-    )
-    return wrapper.read()
-
-
 def crc32(data: bytes) -> str:
     return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
-
-
-@pytest.mark.parametrize("data", [b"", b"hello world" * 3, bytes(range(256)) * 40])
-def test_botocores_aws_chunked_bodies_decode(data: bytes) -> None:
-    decoded, trailers = objects.decode_aws_chunked(chunked(data))
-    assert decoded == data
-    assert trailers == {"x-amz-checksum-crc32": crc32(data)}
-
-
-def test_chunk_signatures_and_trailer_names_are_read() -> None:
-    body = b"5;chunk-signature=abc\r\nhello\r\n0;chunk-signature=def\r\nX-Amz-Checksum-CRC32: AAAA \r\n\r\n"
-    assert objects.decode_aws_chunked(body) == (b"hello", {"x-amz-checksum-crc32": "AAAA"})
-
-
-@pytest.mark.parametrize(
-    ("body", "code"),
-    [
-        (b"5\r\nhello", "IncompleteBody"),  # ends inside a chunk
-        (b"5\r\nhel\r\n0\r\n\r\n", "IncompleteBody"),
-        (b"5", "IncompleteBody"),  # ends inside a chunk header
-        (b"zz\r\nhello\r\n0\r\n\r\n", "InvalidArgument"),
-    ],
-)
-def test_broken_aws_chunked_bodies(body: bytes, code: str) -> None:
-    with pytest.raises(S3Error) as caught:
-        objects.decode_aws_chunked(body)
-    assert (caught.value.s3_code, caught.value.s3_status) == (code, 400)
-
-
-def test_the_payload_of_an_unsigned_trailer_upload() -> None:
-    data = b"log file bytes" * 100
-    body = chunked(data)
-    headers = {
-        "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
-        "x-amz-decoded-content-length": str(len(data)),
-    }
-    assert objects.payload(starlette_request("PUT", "/b/k", headers=headers), body) == data
-    lying = {**headers, "x-amz-decoded-content-length": str(len(data) + 1)}
-    with pytest.raises(S3Error, match="x-amz-decoded-content-length says"):
-        objects.payload(starlette_request("PUT", "/b/k", headers=lying), body)
-    damaged = body.replace(b"log", b"LOG", 1)
-    with pytest.raises(S3Error, match="trailer did not match"):
-        objects.payload(starlette_request("PUT", "/b/k", headers=headers), damaged)
-
-
-def test_a_plain_body_is_the_payload_and_signed_chunks_are_not_implemented() -> None:
-    assert objects.payload(starlette_request("PUT", "/b/k"), b"plain") == b"plain"
-    signed = {"x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"}
-    with pytest.raises(S3Error) as caught:
-        objects.payload(starlette_request("PUT", "/b/k", headers=signed), b"")
-    assert (caught.value.s3_code, caught.value.s3_status) == ("NotImplemented", 501)
 
 
 def test_integrity_headers() -> None:
@@ -103,6 +40,36 @@ def test_integrity_headers() -> None:
         with pytest.raises(S3Error) as caught:
             objects.check_integrity(starlette_request("PUT", "/b/k", headers={name: good[name]}), b"other")
         assert caught.value.s3_code == "BadDigest"
+
+
+def test_integrity_of_a_spooled_body_is_read_a_piece_at_a_time(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 10_000  # 2.5 MB: three pieces
+    spool = tmp_path / "spool"
+    spool.write_bytes(data)
+    md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+    good = {"content-md5": md5, "x-amz-checksum-crc32": crc32(data)}
+    objects.check_integrity(starlette_request("PUT", "/b/k", headers=good), Payload(path=spool))
+    spool.write_bytes(data[:-1] + b"x")
+    with pytest.raises(S3Error, match="Content-MD5 you specified did not match what we received"):
+        objects.check_integrity(starlette_request("PUT", "/b/k", headers=good), Payload(path=spool))
+
+
+@pytest.mark.parametrize("spooled", [False, True])
+def test_put_object_from_memory_or_a_spool_file(env: Env, tmp_path: Path, spooled: bool) -> None:
+    data = b"spooled object" * 1000
+    spool = tmp_path / "body-1"
+    spool.write_bytes(data)
+    body = Payload(path=spool) if spooled else Payload(data)
+    headers = {"content-type": "text/plain", "x-amz-meta-signature": "abc"}
+    request = starlette_request("PUT", "/objects/put", headers=headers)
+    with body:
+        response = asyncio.run(
+            objects.put_object(env.call(ACCOUNT), request, body, S3Target("objects", "put", {}))
+        )
+    assert response.headers["etag"] == f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
+    info, stored = env.services.storage.get_object("objects", "put")
+    assert (stored, info.content_type, info.metadata) == (data, "text/plain", {"signature": "abc"})
+    assert not spool.exists() or not spooled  # the edge's close removes the spool file
 
 
 @pytest.fixture

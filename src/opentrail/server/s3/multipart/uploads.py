@@ -26,7 +26,7 @@ from opentrail.server.s3.multipart import listing
 from opentrail.server.s3.multipart.completion import listed_parts
 from opentrail.server.s3.multipart.records import Upload, UploadRecord, new_upload_id
 from opentrail.server.s3.multipart.spool import UploadSpool
-from opentrail.server.s3.objects import check_integrity, payload, request_metadata
+from opentrail.server.s3.objects import check_integrity, request_metadata
 from opentrail.server.s3.responses import (
     http_time,
     method_not_allowed,
@@ -146,9 +146,9 @@ class MultipartUploads:
                 ArgumentName="partNumber",
                 ArgumentValue=number[:100],
             )
-        data = payload(request, body.read())
-        check_integrity(request, data)
-        part = await run_in_threadpool(spool.put_part, upload, int(number), Payload(data), call.now)
+        # The edge has read, checked and (if aws-chunked) decoded the body; spooled ones stay on disk.
+        await run_in_threadpool(check_integrity, request, body)
+        part = await run_in_threadpool(spool.put_part, upload, int(number), body, call.now)
         return Response(headers={"ETag": f'"{part.md5}"', **_ENCRYPTED})
 
     async def _complete(self, spool: UploadSpool, call: Call, body: Payload, upload: Upload) -> Response:

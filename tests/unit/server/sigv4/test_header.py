@@ -1,54 +1,30 @@
-"""SigV4 verification (``server/sigv4.py``) against botocore's own signers: what boto3 and the AWS CLI
-sign verifies -- JSON API calls, S3 requests with a payload hash, SigV4 and SigV2 presigned URLs, in any
-region -- and a changed byte, a wrong secret, another scope or an old date does not (reference §1.5)."""
+"""The Authorization header form (``server/sigv4/header.py``) against botocore's own signers: what boto3
+and the AWS CLI sign verifies -- JSON API calls, S3 requests with a payload hash, in any region -- and a
+changed byte, a wrong secret, another scope or an old date does not (reference §1.5). What the payload
+hash may claim: UNSIGNED-PAYLOAD and STREAMING-* for S3 only (issue 13, defect 5)."""
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
-from urllib.parse import urlsplit
 
 import pytest
-from botocore.auth import HmacV1QueryAuth, S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth
+from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
 from opentrail import errors
 from opentrail.server import sigv4
-
-SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # noqa: S105 - AWS's documented example
-CREDENTIALS = Credentials("AKIAIOSFODNN7EXAMPLE", SECRET)
-ENDPOINT = "http://127.0.0.1:8790"
-JSON_HEADERS = {
-    "Content-Type": "application/x-amz-json-1.1",
-    "X-Amz-Target": "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents",
-}
-
-
-def received(request: AWSRequest) -> sigv4.Request:
-    """The request as the server receives it: the path as sent, the Host header the client adds."""
-    prepared = request.prepare()
-    url = urlsplit(prepared.url)
-    headers = {name.lower(): value for name, value in prepared.headers.items()}
-    headers.setdefault("host", url.netloc)
-    body = prepared.body or b""
-    return sigv4.Request(
-        prepared.method, url.path, url.query, headers, body.encode() if isinstance(body, str) else body
-    )
-
-
-def api_call(
-    body: bytes = b'{"MaxResults": 5}', region: str = "eu-west-1", service: str = "cloudtrail"
-) -> sigv4.Request:
-    request = AWSRequest("POST", f"{ENDPOINT}/", data=body, headers=dict(JSON_HEADERS))
-    SigV4Auth(CREDENTIALS, service, region).add_auth(request)
-    return received(request)
-
-
-def verify(request: sigv4.Request, now: float | None = None, secret: str = SECRET) -> sigv4.Credential:
-    credential, verifier = sigv4.read_credential(request, time.time() if now is None else now)
-    verifier(request, credential, secret)
-    return credential
+from tests.support.sigv4 import (
+    CREDENTIALS,
+    ENDPOINT,
+    JSON_HEADERS,
+    SECRET,
+    api_call,
+    received,
+    s3_put,
+    verify,
+)
 
 
 def test_a_botocore_signed_api_call_verifies_in_any_region() -> None:
@@ -143,18 +119,12 @@ def test_a_signed_header_that_did_not_arrive_fails() -> None:
         verify(dataclasses.replace(request, headers=dropped))
 
 
-def s3_put(url: str, body: bytes, region: str = "us-west-2") -> sigv4.Request:
-    request = AWSRequest("PUT", url, data=body, headers={"Content-Type": "text/plain"})
-    S3SigV4Auth(CREDENTIALS, "s3", region).add_auth(request)
-    return received(request)
-
-
 def test_s3_requests_sign_their_payload_hash_and_raw_path() -> None:
     request = s3_put(
         f"{ENDPOINT}/my-bucket/AWSLogs/a%20b/c~d.json.gz?partNumber=1&uploadId=x%2Fy", b"object bytes"
     )
     assert verify(request).service == "s3"
-    with pytest.raises(errors.PayloadHashMismatch, match="does not match the SHA-256"):
+    with pytest.raises(errors.PayloadHashMismatch, match="does not match what was computed"):
         verify(dataclasses.replace(request, body=b"other bytes"))
 
 
@@ -166,57 +136,55 @@ def test_a_streaming_payload_is_not_hashed_here() -> None:
         verify(dataclasses.replace(request, headers=streaming, body=b"anything"))
 
 
-def test_a_sigv4_presigned_url_verifies_until_it_expires() -> None:
-    request = AWSRequest("GET", f"{ENDPOINT}/my-bucket/some%20key.json.gz")
-    S3SigV4QueryAuth(CREDENTIALS, "s3", "eu-central-1", expires=60).add_auth(request)
-    url = received(request)
-    assert sigv4.is_presigned(url)
-    now = time.time()
-    assert verify(url, now).region == "eu-central-1"
-    with pytest.raises(errors.AccessDeniedException, match="Request has expired"):
-        verify(url, now + 120)
+def claiming(claim: str, service: str, method: str = "POST", path: str = "/") -> sigv4.Request:
+    """A request signed with x-amz-content-sha256 ``claim`` (botocore's plain signer uses the header)."""
+    headers = {**JSON_HEADERS, "X-Amz-Content-SHA256": claim}
+    request = AWSRequest(method, f"{ENDPOINT}{path}", data=b"{}", headers=headers)
+    SigV4Auth(CREDENTIALS, service, "us-east-1").add_auth(request)
+    return received(request)
+
+
+@pytest.mark.parametrize("claim", ["UNSIGNED-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-X"])
+@pytest.mark.parametrize("service", ["cloudtrail", "cloudtrail-data", "organizations"])
+def test_a_claim_that_leaves_the_body_out_is_for_s3_only(service: str, claim: str) -> None:
+    """Signed with the header, so the signature matches; the body it would leave out is what matters."""
+    signed = claiming(claim, service)
+    credential, _ = sigv4.read_credential(signed, time.time())
+    with pytest.raises(errors.PayloadHashMismatch, match=f"accepts for service s3 only; service {service}"):
+        sigv4.payload_claim(signed, credential)
+    with pytest.raises(errors.PayloadHashMismatch):
+        verify(signed)
+
+
+def test_s3_claims() -> None:
+    for claim in sigv4.S3_PAYLOAD_CLAIMS:
+        request = claiming(claim, "s3", "PUT", "/b/k")
+        credential, verifier = sigv4.read_credential(request, time.time())
+        assert sigv4.payload_claim(request, credential) == claim
+        verifier(request, credential, SECRET, claim)
+    request = claiming("STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD", "s3", "PUT", "/b/k")
+    credential, _ = sigv4.read_credential(request, time.time())
+    with pytest.raises(errors.S3Error, match="must be UNSIGNED-PAYLOAD") as caught:
+        sigv4.payload_claim(request, credential)
+    assert (caught.value.s3_code, caught.value.s3_status) == ("InvalidArgument", 400)
+
+
+def test_the_signature_is_checked_against_the_claim_before_the_body() -> None:
+    """What the edge does: verify with the claimed hash (no body yet), then check the body's hash."""
+    body = b"object bytes"
+    request = dataclasses.replace(s3_put(f"{ENDPOINT}/b/k", body), body=b"")
+    credential, verifier = sigv4.read_credential(request, time.time())
+    claim = sigv4.payload_claim(request, credential)
+    assert claim == hashlib.sha256(body).hexdigest()
+    verifier(request, credential, SECRET, claim)
+    sigv4.check_payload(claim, hashlib.sha256(body).hexdigest())
+    with pytest.raises(errors.PayloadHashMismatch):
+        sigv4.check_payload(claim, hashlib.sha256(b"other bytes").hexdigest())
+    sigv4.check_payload("UNSIGNED-PAYLOAD", hashlib.sha256(b"anything").hexdigest())
+    # A JSON call without the header: the signature covers a hash only the body tells.
+    call = api_call()
+    credential, verifier = sigv4.read_credential(call, time.time())
+    assert sigv4.payload_claim(call, credential) is None
+    verifier(call, credential, SECRET, hashlib.sha256(call.body).hexdigest())
     with pytest.raises(errors.InvalidSignature):
-        verify(dataclasses.replace(url, raw_path="/my-bucket/other.json.gz"), now)
-
-
-def test_a_presigned_url_is_for_s3_only() -> None:
-    request = AWSRequest("GET", f"{ENDPOINT}/")
-    S3SigV4QueryAuth(CREDENTIALS, "cloudtrail", "us-east-1", expires=60).add_auth(request)
-    with pytest.raises(errors.IncompleteSignature, match="accepted for service s3 only"):
-        verify(received(request))
-
-
-def test_a_sigv2_presigned_url_verifies_until_it_expires() -> None:
-    """What ``aws s3 presign`` (CLI v1) makes."""
-    request = AWSRequest("GET", f"{ENDPOINT}/my-bucket/key.json.gz")
-    HmacV1QueryAuth(CREDENTIALS, expires=60).add_auth(request)
-    url = received(request)
-    credential = verify(url)
-    assert (credential.service, credential.access_key_id) == ("s3", "AKIAIOSFODNN7EXAMPLE")
-    with pytest.raises(errors.AccessDeniedException, match="Request has expired"):
-        verify(url, time.time() + 120)
-    with pytest.raises(errors.InvalidSignature):
-        verify(url, secret=SECRET + "x")
-
-
-def test_canonical_query_sorts_and_encodes_once() -> None:
-    assert sigv4.canonical_query("b=2&a=1&a=0&c") == "a=0&a=1&b=2&c="
-    assert sigv4.canonical_query("prefix=a%2Fb c&x=%7E") == "prefix=a%2Fb%20c&x=~"
-
-
-def test_the_signing_key_of_awss_documented_example() -> None:
-    """AWS's SigV4 documentation derives this key for its example secret, date, region and service."""
-    key = sigv4.signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20120215", "us-east-1", "iam")
-    assert key.hex() == "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d"
-
-
-def test_signing_keys_depend_on_every_part_of_the_scope() -> None:
-    base = sigv4.signing_key(SECRET, "20240101", "us-east-1", "cloudtrail")
-    assert sigv4.signing_key(SECRET, "20240101", "us-east-1", "cloudtrail") == base
-    for other in (
-        (SECRET + "x", "20240101", "us-east-1", "cloudtrail"),
-        (SECRET, "20240102", "us-east-1", "cloudtrail"),
-        (SECRET, "20240101", "us-west-2", "cloudtrail"),
-        (SECRET, "20240101", "us-east-1", "s3"),
-    ):
-        assert sigv4.signing_key(*other) != base
+        verifier(call, credential, SECRET, hashlib.sha256(b"{}").hexdigest())
