@@ -11,16 +11,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.types import Message
 
 from opentrail.context import Services
 from opentrail.delivery import state as delivery
+from opentrail.organizations import accounts
+from opentrail.protocol import CLOUDTRAIL_TARGET_PREFIX
+from opentrail.protocol import JSON_11_CONTENT_TYPE as JSON_11
 from opentrail.server.app import build_services, create_app, listen_to_trails
 from opentrail.settings import Settings
 from opentrail.trails import operations as trails
-from tests.support.asgi import answer, starlette_request
+from tests.support.asgi import answer, from_botocore, starlette_request
 from tests.support.calls import Env
 
 ACCOUNT = "111122223333"
@@ -68,7 +74,15 @@ def test_a_client_that_leaves_mid_body_is_counted_as_499_and_not_logged_as_a_fai
     async def receive() -> Message:
         return next(sent)
 
-    request = starlette_request("POST", "/", headers={"content-length": "100"})
+    # Signed (by the deployment's root), so the edge gets as far as reading the body.
+    services = app.state.services
+    key = accounts.root_key_of(services.store, services.store.get_meta(accounts.BOOTSTRAP_KEY))
+    assert key is not None
+    body = b'{"trailNameList": []}'.ljust(100)
+    target = {"X-Amz-Target": CLOUDTRAIL_TARGET_PREFIX + "DescribeTrails", "Content-Type": JSON_11}
+    signing = AWSRequest("POST", "http://127.0.0.1:8790/", data=body, headers=target)
+    SigV4Auth(Credentials(key.access_key_id, key.secret), "cloudtrail", "us-east-1").add_auth(signing)
+    request = from_botocore(signing)
     with caplog.at_level(logging.INFO, logger="opentrail"):
         status, _, _ = asyncio.run(answer(app, Request(request.scope, receive)))
     assert status == 499
