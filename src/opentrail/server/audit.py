@@ -103,6 +103,22 @@ def _record(
     return rec
 
 
+CLOUDTRAIL_DATA_SOURCE = "cloudtrail-data.amazonaws.com"
+CHANNEL_TYPE = "AWS::CloudTrail::Channel"
+
+
+def channel_event(call: Call, channel_arn: str, query: dict[str, str], error: ApiError | None) -> EventRow:
+    """PutAuditEvents as CloudTrail records it: a data event on the channel (``AWS::CloudTrail::Channel``),
+    kept only where a logging trail's advanced selectors select it."""
+    requested = {name: value[:1024] for name, value in query.items()} or None
+    rec = _record(call, "PutAuditEvents", requested, None, error, CLOUDTRAIL_DATA_SOURCE)
+    rec["readOnly"] = False
+    rec["resources"] = [{"accountId": call.account, "type": CHANNEL_TYPE, "ARN": channel_arn[:2048]}]
+    rec["managementEvent"] = False
+    rec["eventCategory"] = "Data"
+    return index_record(encode(rec), call.account, call.services.event_times)
+
+
 def audit_row(
     call: Call,
     operation: str,

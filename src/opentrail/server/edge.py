@@ -37,8 +37,10 @@ from opentrail.errors import (
     UnrecognizedClient,
     error_body,
 )
+from opentrail.events import EventRow, encode
 from opentrail.ingest import audit_events
 from opentrail.ingest import native as ingest
+from opentrail.ingest.records import index_record
 from opentrail.protocol import JSON_11_CONTENT_TYPE as JSON_11
 from opentrail.server import audit, sigv4
 from opentrail.server.bodies.budget import Budget
@@ -46,9 +48,11 @@ from opentrail.server.bodies.reader import Bodies, Plan, declared_length, leaves
 from opentrail.server.metrics import CLIENT_CLOSED_REQUEST, Metrics
 from opentrail.server.operations import JSON_SERVICES, MAX_API_BODY, JsonService
 from opentrail.server.payload import Payload
+from opentrail.server.s3 import audit as s3_audit
 from opentrail.server.s3.chunked import decoder_for
 from opentrail.server.s3.responses import xml_error
 from opentrail.server.s3.router import S3Api, is_s3
+from opentrail.server.s3.target import target_of
 from opentrail.server.sigv4.chunks import ChunkChain
 
 log = logging.getLogger("opentrail")
@@ -212,7 +216,10 @@ class Edge:
                 response = await self.data_plane(call, operation, request, payload.read())
             elif credential.service == "s3" and is_s3(request):
                 operation = "s3"
-                response = await self.s3.handle(call, request, payload)
+                response, failure = await self.s3.answer(call, request, payload)
+                # Every S3 answer names its request, as S3's do (botocore's ResponseMetadata.RequestId).
+                response.headers.setdefault("x-amz-request-id", call.request_id)
+                await self.record_s3(call, request, payload.size, response, failure)
             else:
                 raise UnknownOperationException(
                     f"no operation for service {credential.service!r} at {request.method} {request.url.path}"
@@ -285,7 +292,7 @@ class Edge:
             error = ServiceError(f"a concurrent change conflicted, retry: {err}")
         if not call.audited:
             audited.resources = call.resources
-            await self.record(operation, entry.row(result, error), error)
+            await self.store_row(entry.row(result, error), audit.is_read_only(operation), error)
         if error is not None:
             return error_response(error, call.request_id)
         return json_response(result or {}, 200, call.request_id)
@@ -318,9 +325,9 @@ class Edge:
             raise SerializationException(f"request body must be a JSON object, got {type(params).__name__}")
         return params
 
-    async def record(self, operation: str, row: Any, error: ApiError | None) -> None:
+    async def store_row(self, row: EventRow, read_only: bool, error: ApiError | None) -> None:
         """Store the call's audit row. Changes and failures wait for it to be durable; reads do not."""
-        if audit.is_read_only(operation) and error is None:
+        if read_only and error is None:
             self._reads.append(row)
             return
         # A change is made: its record is retried for a while before the store's failure is answered.
@@ -329,9 +336,42 @@ class Edge:
                 await asyncio.wrap_future(self.services.store.submit([row]))
                 return
             except StoreError:
-                log.warning("audit record of %s not stored yet; retrying", operation)
+                log.warning("audit record of %s not stored yet; retrying", row.event_name)
                 await asyncio.sleep(wait)
         await asyncio.wrap_future(self.services.store.submit([row]))
+
+    async def record_s3(
+        self, call: Call, request: Request, bytes_in: int, response: Response, failure: ApiError | None
+    ) -> None:
+        """Audit an S3 call as CloudTrail does: bucket-level calls always (management events), object
+        calls and listings only where a logging trail selects them (data events)."""
+        target = target_of(request)
+        operation = s3_audit.operation_of(
+            request.method, target.bucket, target.key, target.query, "x-amz-copy-source" in request.headers
+        )
+        store = self.services.store
+        owner = await run_in_threadpool(store.bucket_owner, target.bucket) if target.bucket else None
+        call_facts = s3_audit.S3Call(
+            operation,
+            target.bucket,
+            target.key,
+            request.headers.get("host", ""),
+            dict(target.query),
+            owner,
+            bytes_in,
+            int(response.headers.get("content-length") or 0),
+            failure,
+        )
+        row = index_record(encode(s3_audit.record(call, call_facts)), call.account, self.services.event_times)
+        if not operation.management and not self.services.coverage.drop_unselected([row]):
+            return  # a data event no logging trail selects, as CloudTrail keeps none
+        await self.store_row(row, operation.read_only, failure)
+
+    async def record_channel_call(self, call: Call, query: dict[str, str], error: ApiError | None) -> None:
+        """PutAuditEvents's own record: a data event on its channel, kept where a trail selects it."""
+        row = audit.channel_event(call, query.get("channelArn", ""), query, error)
+        if self.services.coverage.drop_unselected([row]):
+            await self.store_row(row, False, error)
 
     def flush_reads(self) -> None:
         if self._reads:
@@ -347,10 +387,17 @@ class Edge:
             self.flush_reads()
 
     async def data_plane(self, call: Call, operation: str, request: Request, body: bytes) -> Response:
+        query = dict(request.query_params)
         if operation == "PutAuditEvents":
-            result = await audit_events.put_audit_events(call, dict(request.query_params), body)
+            try:
+                result = await audit_events.put_audit_events(call, query, body)
+            except ApiError as err:
+                await self.record_channel_call(call, query, err)
+                raise
+            await self.record_channel_call(call, query, None)
         else:
-            result = await ingest.ingest_records(call, dict(request.query_params), body)
+            # OpenTrail's own bulk path (no CloudTrail call to mirror): its records are the events.
+            result = await ingest.ingest_records(call, query, body)
         self.metrics.events_accepted(result.pop("_accepted", 0))
         return Response(
             msgspec.json.encode(result),

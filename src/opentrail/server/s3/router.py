@@ -74,15 +74,19 @@ class S3Api:
         self.uploads = MultipartUploads()
 
     async def handle(self, call: Call, request: Request, body: Payload) -> Response:
+        return (await self.answer(call, request, body))[0]
+
+    async def answer(self, call: Call, request: Request, body: Payload) -> tuple[Response, ApiError | None]:
+        """The response, and the error it renders (None on success) for the call's audit record."""
         target = target_of(request)
         head = request.method == "HEAD"
         try:
-            return await self._route(call, request, body, target)
+            return await self._route(call, request, body, target), None
         except ApiError as err:
-            return xml_error(err, call.request_id, head, **_context(err, target))
+            return xml_error(err, call.request_id, head, **_context(err, target)), err
         except StorageError as err:
             s3_err = _storage_error(err)
-            return xml_error(s3_err, call.request_id, head, **_context(s3_err, target))
+            return xml_error(s3_err, call.request_id, head, **_context(s3_err, target)), s3_err
 
     async def _route(self, call: Call, request: Request, body: Payload, target: S3Target) -> Response:
         refuse_what_is_outside(request, target)
