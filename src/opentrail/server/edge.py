@@ -29,7 +29,6 @@ from opentrail.errors import (
     ApiError,
     ConflictError,
     InternalFailure,
-    RequestEntityTooLarge,
     SerializationException,
     ServiceError,
     StoreError,
@@ -269,8 +268,6 @@ class Edge:
         )
         entry = audit.Entry.unrecordable(audited, operation, source)
         try:
-            if len(body) > MAX_API_BODY:
-                raise RequestEntityTooLarge(f"request body is {len(body)} bytes; the limit is {MAX_API_BODY}")
             content_type = request.headers.get("content-type", "").split(";")[0].strip()
             if content_type not in (JSON_11, "application/x-amz-json-1.0", "application/json"):
                 raise SerializationException(
