@@ -1,0 +1,108 @@
+"""The outbox: notifications waiting to be sent, kept in the store so that none is lost.
+
+Each waiting notification is a document of kind ``notice`` in the delivery state's account. Its id is a
+function of (trail, bucket, keys), so delivery adding it again after a crash (the range is delivered
+again, with the same keys) finds it already there instead of queueing a second one. The notifier of any
+node sends it: it first *claims* it (``claim``: an atomic update that sets its node and a deadline), so
+nodes sharing one PostgreSQL never send the same notification at once, and a node that dies mid-send
+leaves a claim that simply runs out. After an attempt the notification is either done (sent, or failed
+for good: ``finish``) or waits for its next attempt (``postpone``).
+
+So a notification is sent at least once while it is retried (``OPENTRAIL_NOTIFICATION_MAX_AGE``), and
+exactly once unless a process dies between the topic's answer and ``finish``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from typing import Any
+
+import msgspec
+
+from opentrail.errors import ConflictError
+from opentrail.store import Doc, Store
+
+KIND = "notice"
+
+
+class Pending(msgspec.Struct, kw_only=True):
+    """One notification in the outbox."""
+
+    trail_arn: str
+    topic_arn: str
+    bucket: str
+    keys: list[str]
+    # A webhook endpoint sees the same MessageId on every attempt, as SNS keeps it on its retries.
+    message_id: str
+    created: float
+    due: float  # no attempt before this time
+    attempts: int = 0
+    claimed_by: str | None = None
+    claimed_until: float = 0.0
+
+    def claimable(self, now: float, node: str) -> bool:
+        """Due, and claimed by nobody, by ``node`` itself (a process before a restart under the same
+        node id), or by a node whose claim ran out."""
+        free = self.claimed_by in (None, node) or self.claimed_until <= now
+        return self.due <= now and free
+
+
+def notice_id(trail_arn: str, bucket: str, keys: tuple[str, ...]) -> str:
+    return hashlib.sha256("\0".join((trail_arn, bucket, *keys)).encode()).hexdigest()
+
+
+def add(store: Store, account: str, pending: Pending) -> bool:
+    """Keep ``pending`` (of the delivery state of ``account``); False when it is already waiting."""
+    ident = notice_id(pending.trail_arn, pending.bucket, tuple(pending.keys))
+    region = pending.trail_arn.split(":")[3]
+    try:
+        store.insert_doc(Doc(KIND, account, region, ident, ident, msgspec.to_builtins(pending)))
+    except ConflictError:
+        return False
+    return True
+
+
+def waiting(store: Store) -> list[tuple[str, str, Pending]]:
+    """Every waiting notification of every account: (account, id, notification)."""
+    return [(doc.account, doc.arn, msgspec.convert(doc.body, Pending)) for doc in store.list_docs(KIND)]
+
+
+def claim(store: Store, account: str, ident: str, node: str, now: float, hold: float) -> Pending | None:
+    """Take the notification for an attempt of at most ``hold`` seconds; None when it is gone, not due,
+    or claimed by a node whose claim has not run out."""
+    taken: list[Pending] = []
+
+    def change(current: Doc) -> Doc:
+        pending = msgspec.convert(current.body, Pending)
+        if pending.claimable(now, node):
+            pending.claimed_by, pending.claimed_until = node, now + hold
+            taken.append(pending)
+        current.body = msgspec.to_builtins(pending)
+        return current
+
+    try:
+        store.update_doc(KIND, account, ident, change)
+    except KeyError:
+        return None
+    return taken[0] if taken else None
+
+
+def postpone(store: Store, account: str, ident: str, node: str, due: float, attempts: int) -> None:
+    """Release ``node``'s claim; the next attempt is not before ``due``. A claim that ran out and was
+    taken by another node meanwhile is that node's to release."""
+
+    def change(current: Doc) -> Doc:
+        body: dict[str, Any] = dict(current.body)
+        if body.get("claimed_by") == node:
+            body.update(due=due, attempts=attempts, claimed_by=None, claimed_until=0.0)
+        current.body = body
+        return current
+
+    # Gone: finished elsewhere meanwhile (a claim that ran out), so there is nothing to put off.
+    with contextlib.suppress(KeyError):
+        store.update_doc(KIND, account, ident, change)
+
+
+def finish(store: Store, account: str, ident: str) -> None:
+    store.delete_doc(KIND, account, ident)
