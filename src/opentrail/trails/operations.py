@@ -135,7 +135,7 @@ def configure(call: Call, trail: Trail, p: dict[str, Any]) -> Trail:
     if topic is not None:
         name_arn = destinations.sns_topic(topic, region, call.account) if topic else (None, None)
         if name_arn[1] is not None:
-            destinations.check_topic(call, name_arn[1])
+            name_arn = name_arn[0], destinations.check_topic(call, name_arn[1], trail.trail_arn)
         changes["sns_topic_name"], changes["sns_topic_arn"] = name_arn
     key = params.string(p, "KmsKeyId")
     if key is not None:
