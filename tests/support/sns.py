@@ -1,6 +1,7 @@
 """SNS for the tests: moto's server on loopback as the SNS-compatible service, a topic with the policy
 CloudTrail needs, and an SQS queue subscribed to it, which is how a test reads what was published
-(every message once, in the SNS envelope SQS subscribers get).
+(every message once, in the SNS envelope SQS subscribers get); and for the end-to-end tests, an account
+of a real server whose trails notify such a topic (``Publisher``).
 
 moto keeps its state in the test process, not in the server: a moto server stopped and started again on
 the same port (``MotoSns.stop``, ``MotoSns.start``) comes back with the same topics and queues, which is
@@ -17,8 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from botocore.credentials import ReadOnlyCredentials
 
-from tests.support.server import free_port
+from opentrail.client.remote import Client
+from tests.support.server import Server, free_port, management_record, wait_for
+from tests.support.trails import Tenant, unique
 
 REGION = "us-east-1"
 # moto accepts any key pair; these keep boto3 (and the server under test) away from real credentials.
@@ -137,3 +141,57 @@ class Subscribed:
         """CloudTrail's messages after ``seconds`` more (to show that no second one follows)."""
         time.sleep(seconds)
         return self.messages()
+
+
+@dataclass
+class Publisher:
+    """An account of a real server with a bucket, and a topic on moto (``topic``) its trails may notify."""
+
+    tenant: Tenant
+    topic: Subscribed
+
+    @classmethod
+    def create(cls, server: Server, endpoint: str) -> Publisher:
+        return cls(Tenant.create(server), Subscribed.create(endpoint))
+
+    @property
+    def cloudtrail(self) -> Any:
+        return self.tenant.client()
+
+    def trail(self, topic: str, name: str = "") -> str:
+        """A logging trail that names ``topic`` (a name or an ARN); its name."""
+        name = name or unique("notified")
+        self.cloudtrail.create_trail(Name=name, S3BucketName=self.tenant.bucket, SnsTopicName=topic)
+        self.cloudtrail.start_logging(Name=name)
+        return name
+
+    def ingest(self, count: int = 3) -> None:
+        creds = self.tenant.creds
+        records = [management_record(creds.account_id) for _ in range(count)]
+        with Client(
+            self.tenant.server.endpoint, ReadOnlyCredentials(creds.access_key_id, creds.secret, None)
+        ) as c:
+            assert c.ingest_records(json.dumps({"Records": records}).encode())["failed"] == []
+
+    def log_keys(self) -> set[str]:
+        s3 = self.tenant.server.client("s3", self.tenant.creds)
+        prefix = f"AWSLogs/{self.tenant.account_id}/CloudTrail/"
+        listed = s3.list_objects_v2(Bucket=self.tenant.bucket, Prefix=prefix)
+        return {item["Key"] for item in listed.get("Contents", [])}
+
+    def status(self, name: str) -> dict[str, Any]:
+        answer = self.cloudtrail.get_trail_status(Name=name)
+        return {k: v for k, v in answer.items() if k != "ResponseMetadata"}
+
+    def announced(self) -> list[str]:
+        """Every key the topic was told of, in order, repeats included."""
+        return [key for message in self.topic.messages() for key in message["s3ObjectKey"]]
+
+    def all_announced(self, timeout: float = 30.0) -> set[str]:
+        """Waits until log files exist and the topic was told of each; their keys."""
+
+        def settled() -> set[str]:
+            keys = self.log_keys()
+            return keys if keys and keys <= set(self.announced()) else set()
+
+        return wait_for(settled, "an SNS message for every delivered log file", timeout)
