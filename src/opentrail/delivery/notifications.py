@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from opentrail.clock import Clock, format_time_millis
 from opentrail.delivery import outbox, topics
 from opentrail.delivery.leases import new_node_id
-from opentrail.delivery.outbox import Pending
+from opentrail.delivery.outbox import Pending, Schedule
 from opentrail.delivery.policies import allows_cloudtrail
 from opentrail.delivery.sns import Sns
 from opentrail.errors import SnsError, StoreError
@@ -50,18 +51,18 @@ TIMEOUT_SECONDS = 5.0
 MAX_IN_FLIGHT = 16
 # SNS calls block: they get threads of their own, so a hanging SNS never takes the API's threads.
 SNS_THREADS = 4
-# More waiting than this and new notices are dropped (with a warning), so a topic that is down for
-# long cannot fill the store.
-MAX_WAITING = 100_000
+# More waiting than this and new notices are dropped (reported as the trail's notification error), so
+# a topic that is down for long cannot fill the store: a day of files every 30 s for several trails.
+MAX_WAITING = 20_000
 MAX_AGE_SECONDS = 86_400.0
 MAX_RETRY_DELAY = 300.0
 MIN_RETRY_DELAY = 0.1
 # How long one attempt may hold a notice (well over an HTTP timeout or two bounded SNS calls); a node
 # that dies mid-attempt leaves it to another after this.
 CLAIM_SECONDS = 120.0
-# The outbox is looked at this often even when nothing wakes the loop: other nodes' notices whose claim
-# ran out, and notices left by a previous run.
-SWEEP_SECONDS = 5.0
+# The whole outbox is looked at this often (and at start): notices left by a previous run or by another
+# node whose claim ran out. This node's own new notices and retries need no look (``Schedule``).
+LOOK_SECONDS = 30.0
 USER_AGENT = "Amazon Simple Notification Service Agent (OpenTrail)"
 _RETRIED_STATUSES = {408, 429}
 
@@ -135,7 +136,8 @@ class Notifier:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup = asyncio.Event()
         self._running: dict[str, asyncio.Task[None]] = {}
-        self._waiting = 0  # in the outbox at the last look, plus those added since
+        self._schedule = Schedule()
+        self._next_look = 0.0  # time.monotonic() of the next look at the whole outbox
         self._client: httpx.AsyncClient | None = None
         self._threads: ThreadPoolExecutor | None = None
 
@@ -143,10 +145,13 @@ class Notifier:
         """Keep ``notice`` in the outbox and wake the sender. Blocking (a store write): delivery calls it
         from its thread before moving its cursor, so a ``StoreError`` here makes it deliver the range
         again rather than lose the notice. A notice already waiting is not added twice."""
-        if self._waiting >= MAX_WAITING:
-            log.warning("notification for %s dropped: %d already waiting", notice.trail_arn, self._waiting)
-            return
         now = self.clock.now()
+        if len(self._schedule) >= MAX_WAITING:
+            error = f"NotificationDropped: {len(self._schedule)} notifications are waiting already"
+            log.warning("notification for %s dropped: %s", notice.trail_arn, error)
+            with contextlib.suppress(StoreError, KeyError):  # reported where possible, never raised
+                self.record(notice, Outcome(at=now, error=error))
+            return
         pending = Pending(
             trail_arn=notice.trail_arn,
             topic_arn=notice.topic_arn,
@@ -157,19 +162,23 @@ class Notifier:
             due=now,
         )
         if outbox.add(self.store, notice.account, pending):
-            self._waiting += 1
-        self._wake()
+            ident = outbox.notice_id(notice.trail_arn, notice.bucket, notice.keys)
+            self._call_soon(self._schedule.put, notice.account, ident, now)
 
-    def _wake(self) -> None:
+    def _call_soon(self, fn: Callable[..., object], *args: object) -> None:
+        """Run ``fn`` on the notifier's loop and wake it; nothing when it is not running (its first look
+        at the outbox will find what was added)."""
         loop = self._loop
         if loop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop closed between the check and the call
+                loop.call_soon_threadsafe(fn, *args)
                 loop.call_soon_threadsafe(self._wakeup.set)
 
     async def run(self) -> None:
         """Send due notices until cancelled; in-flight attempts are cancelled with it (their claims run
         out and the notices are sent again later)."""
         self._wakeup = asyncio.Event()
+        self._next_look = 0.0
         self._loop = asyncio.get_running_loop()
         # trust_env off: proxy variables must not divert notifications meant for the topic's URL.
         self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False, trust_env=False)
@@ -190,28 +199,28 @@ class Notifier:
 
     async def _sweep(self) -> float:
         """Start an attempt for each due notice, up to ``MAX_IN_FLIGHT`` at once; seconds until the
-        next look (a finished attempt or a new notice wakes the loop sooner)."""
-        try:
-            found = await run_in_threadpool(outbox.waiting, self.store)
-        except StoreError as err:
-            log.warning("notifications not looked at, will retry: %s", err)
-            return SWEEP_SECONDS
-        self._waiting = len(found)
+        next sweep (a finished attempt or a new notice wakes the loop sooner)."""
+        if time.monotonic() >= self._next_look:
+            try:
+                found = await run_in_threadpool(outbox.waiting, self.store)
+            except StoreError as err:
+                log.warning("notifications not looked at, will retry: %s", err)
+                return LOOK_SECONDS
+            self._schedule.reload(found, self.node, self._running)
+            self._next_look = time.monotonic() + LOOK_SECONDS
         now = self.clock.now()
-        pause = SWEEP_SECONDS
-        for account, ident, pending in sorted(found, key=lambda item: item[2].due):
-            if ident in self._running:
-                continue
-            if not pending.claimable(now, self.node):
-                held = pending.claimed_until if pending.claimed_by not in (None, self.node) else 0.0
-                pause = min(pause, max(pending.due, held) - now)
-                continue
-            if len(self._running) >= MAX_IN_FLIGHT:
+        while len(self._running) < MAX_IN_FLIGHT:
+            taken = self._schedule.take(now)
+            if taken is None:
                 break
-            task = asyncio.get_running_loop().create_task(self._attempt(account, ident))
-            self._running[ident] = task
-            task.add_done_callback(self._done)
-        return max(pause, 0.01)
+            account, ident = taken
+            if ident not in self._running:
+                task = asyncio.get_running_loop().create_task(self._attempt(account, ident))
+                self._running[ident] = task
+                task.add_done_callback(self._done)
+        until_look = max(0.0, self._next_look - time.monotonic())
+        due = self._schedule.wait(now)
+        return max(0.01, until_look if due is None else min(due, until_look))
 
     def _done(self, task: asyncio.Task[None]) -> None:
         """An attempt ended: its slot is free for the next due notice."""
@@ -228,8 +237,10 @@ class Notifier:
             )
         except StoreError as err:
             log.warning("notification %s not claimed, will retry: %s", ident, err)
+            self._schedule.put(account, ident, self.clock.now() + LOOK_SECONDS)
             return
-        if pending is None:  # sent or claimed by another node meanwhile
+        if pending is None:  # sent, or claimed by another node: the next look finds which
+            self._schedule.forget(ident)
             return
         error, retry = await self._send(pending)
         attempts = pending.attempts + 1
@@ -241,12 +252,15 @@ class Notifier:
                 await run_in_threadpool(
                     outbox.postpone, self.store, account, ident, self.node, now + delay, attempts
                 )
+                self._schedule.put(account, ident, now + delay)
             else:
                 if error is not None and retry:
                     error = f"{error} (given up after {attempts} attempt{'s' if attempts > 1 else ''})"
+                self._schedule.forget(ident)
                 await run_in_threadpool(outbox.finish, self.store, account, ident)
         except StoreError as err:  # the claim runs out and the notice is attempted again
             log.warning("notification %s not updated after its attempt: %s", ident, err)
+            self._schedule.put(account, ident, now + CLAIM_SECONDS)
         if error is not None:
             log.warning("notification to %s failed: %s", pending.topic_arn, error)
         try:

@@ -10,12 +10,18 @@ for good: ``finish``) or waits for its next attempt (``postpone``).
 
 So a notification is sent at least once while it is retried (``OPENTRAIL_NOTIFICATION_MAX_AGE``), and
 exactly once unless a process dies between the topic's answer and ``finish``.
+
+Between its looks at the store, a notifier keeps a ``Schedule``: when each waiting notification may next
+be attempted. A look lists every notification, so it is rare; the schedule makes the choice of the next
+one cheap however many wait (an outage lets them pile up).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import heapq
+from collections.abc import Container
 from typing import Any
 
 import msgspec
@@ -106,3 +112,59 @@ def postpone(store: Store, account: str, ident: str, node: str, due: float, atte
 
 def finish(store: Store, account: str, ident: str) -> None:
     store.delete_doc(KIND, account, ident)
+
+
+class Schedule:
+    """When each waiting notification may next be attempted: its due time, or the end of another node's
+    claim on it. Bookkeeping only, no I/O; a notification being attempted is out of the queue until
+    ``put`` (tried again later) or ``forget`` (done) says what became of it."""
+
+    def __init__(self) -> None:
+        self._at: dict[str, tuple[str, float]] = {}  # id -> (account, when)
+        self._queue: list[
+            tuple[float, str]
+        ] = []  # (when, id); entries ``_at`` no longer agrees with are stale
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def reload(self, found: list[tuple[str, str, Pending]], node: str, busy: Container[str]) -> None:
+        """Start again from a look at the outbox (``waiting``); ``busy``: ids being attempted."""
+        self._at = {}
+        for account, ident, pending in found:
+            foreign = pending.claimed_by not in (None, node)
+            self._at[ident] = (account, max(pending.due, pending.claimed_until if foreign else 0.0))
+        self._queue = [(when, ident) for ident, (_, when) in self._at.items() if ident not in busy]
+        heapq.heapify(self._queue)
+
+    def put(self, account: str, ident: str, when: float) -> None:
+        self._at[ident] = (account, when)
+        heapq.heappush(self._queue, (when, ident))
+
+    def forget(self, ident: str) -> None:
+        self._at.pop(ident, None)
+
+    def take(self, now: float) -> tuple[str, str] | None:
+        """The (account, id) of the next notification due by ``now``, out of the queue; None if none is."""
+        while self._queue:
+            when, ident = self._queue[0]
+            known = self._at.get(ident)
+            if known is None or known[1] != when:
+                heapq.heappop(self._queue)
+                continue
+            if when > now:
+                return None
+            heapq.heappop(self._queue)
+            return known[0], ident
+        return None
+
+    def wait(self, now: float) -> float | None:
+        """Seconds until the next notification is due (0 if one is), None when none waits."""
+        while self._queue:
+            when, ident = self._queue[0]
+            known = self._at.get(ident)
+            if known is None or known[1] != when:
+                heapq.heappop(self._queue)
+                continue
+            return max(0.0, when - now)
+        return None

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from opentrail.clock import FixedClock
-from opentrail.delivery import outbox, topics
+from opentrail.delivery import notifications, outbox, topics
 from opentrail.delivery.notifications import Notice, Notifier, Outcome, envelope, message
 from opentrail.delivery.sns import Sns
 from opentrail.store import Store
@@ -339,3 +339,14 @@ def test_sns_down_is_retried_until_it_is_back(store: Store, sns: Sns, moto_sns: 
     # Back: the notice that waited in the store is published, once.
     harness.run(lambda: harness.outcomes[-1].succeeded and not outbox.waiting(store))
     assert topic.quiet_for(0.3) == [{"s3Bucket": "my-bucket", "s3ObjectKey": ["AWSLogs/k.json.gz"]}]
+
+
+def test_notices_beyond_the_limit_are_dropped_and_reported(
+    store: Store, endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(notifications, "MAX_WAITING", 0)  # as if a long outage had filled the outbox
+    harness = Harness(store)
+    harness.notifier.submit(topic_notice(store, endpoint))
+    assert outbox.waiting(store) == []
+    (outcome,) = harness.outcomes
+    assert outcome.error == "NotificationDropped: 0 notifications are waiting already"

@@ -1,6 +1,7 @@
 """The outbox (``delivery/outbox.py``): a notification is kept once per (trail, bucket, keys), claimed by
 one node at a time until its claim runs out, put off only by the node that holds it, and gone once
-finished."""
+finished; a notifier's schedule gives the next due one, earliest first, and starts again from a look at
+the store."""
 
 from __future__ import annotations
 
@@ -92,3 +93,51 @@ def test_finished_is_gone(store: Store) -> None:
     assert outbox.claim(store, ACCOUNT, ident, "node-a", NOW, hold=30.0) is None
     outbox.postpone(store, ACCOUNT, ident, "node-a", due=NOW, attempts=1)  # nothing left to put off
     assert outbox.waiting(store) == []
+
+
+# -- the schedule a notifier keeps between looks -----------------------------------------------------------
+
+
+def test_the_schedule_gives_what_is_due_earliest_first() -> None:
+    schedule = outbox.Schedule()
+    schedule.put("a", "late", NOW + 5)
+    schedule.put("a", "early", NOW + 1)
+    schedule.put("b", "now", NOW)
+    assert len(schedule) == 3
+    assert schedule.wait(NOW) == 0.0
+    assert schedule.take(NOW) == ("b", "now")
+    assert schedule.take(NOW) is None  # the others are not due yet
+    assert schedule.wait(NOW) == 1.0
+    assert schedule.take(NOW + 9) == ("a", "early")
+    assert schedule.take(NOW + 9) == ("a", "late")
+    assert schedule.wait(NOW + 9) is None
+    # Taken is not forgotten: an attempt is under way until put back or forgotten.
+    assert len(schedule) == 3
+
+
+def test_a_notification_put_again_or_forgotten_leaves_no_stale_turn() -> None:
+    schedule = outbox.Schedule()
+    schedule.put("a", "moved", NOW)
+    schedule.put("a", "moved", NOW + 10)  # its attempt failed: the next is later
+    schedule.put("a", "gone", NOW)
+    schedule.forget("gone")
+    assert schedule.take(NOW) is None
+    assert schedule.wait(NOW) == 10.0
+    assert schedule.take(NOW + 10) == ("a", "moved")
+
+
+def test_a_look_at_the_outbox_replaces_the_schedule(store: Store) -> None:
+    outbox.add(store, ACCOUNT, pending("AWSLogs/mine.json.gz"))
+    outbox.add(store, ACCOUNT, pending("AWSLogs/held.json.gz"))
+    outbox.add(store, ACCOUNT, pending("AWSLogs/busy.json.gz"))
+    idents = {p.keys[0]: ident for _, ident, p in outbox.waiting(store)}
+    outbox.claim(store, ACCOUNT, idents["AWSLogs/held.json.gz"], "node-b", NOW, hold=30.0)
+    schedule = outbox.Schedule()
+    schedule.put(ACCOUNT, "finished-since", NOW)
+    schedule.reload(outbox.waiting(store), "node-a", busy={idents["AWSLogs/busy.json.gz"]})
+    assert len(schedule) == 3
+    # Due now: only the free one (another node holds one for 30 s, this node is attempting the other).
+    assert schedule.take(NOW) == (ACCOUNT, idents["AWSLogs/mine.json.gz"])
+    assert schedule.take(NOW) is None
+    assert schedule.wait(NOW) == 30.0
+    assert schedule.take(NOW + 30) == (ACCOUNT, idents["AWSLogs/held.json.gz"])
