@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 import boto3
 import botocore.config
 import botocore.exceptions
+from cachetools import LRUCache
 
 from opentrail.errors import ConfigError, SnsError
 from opentrail.settings import Settings
@@ -30,6 +32,8 @@ ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_SNS"
 # ListTopics answers 100 topics a page: a name is looked for among the first 2,000 of a region.
 MAX_PAGES = 20
 ATTEMPTS = 2
+# Clients are heavy (a botocore client is about a megabyte): keep those of the regions used lately.
+MAX_CLIENTS = 16
 # Answers that another attempt may change; anything else from SNS with a 4xx status is final.
 _RETRIED_CODES = {
     "Throttling",
@@ -113,7 +117,8 @@ class Sns:
             read_timeout=timeout,
             retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
         )
-        self._clients: dict[str, Any] = {}
+        self.timeout = timeout
+        self._clients: LRUCache[str, Any] = LRUCache(maxsize=MAX_CLIENTS)
         self._lock = threading.Lock()
 
     def _client(self, region: str) -> Any:
@@ -147,8 +152,12 @@ class Sns:
         a name is all CloudTrail gets, and OpenTrail's account ids are not SNS's)."""
         what = f"list the topics of {region}"
         paginator = self._client(region).get_paginator("list_topics")
+        # Each page is bounded by the timeouts; the whole search too, as CreateTrail waits for it.
+        deadline = time.monotonic() + 4 * self.timeout
         try:
             for page in paginator.paginate(PaginationConfig={"MaxItems": MAX_PAGES * 100}):
+                if time.monotonic() > deadline:
+                    raise SnsError("EndpointTimeout", f"SNS took over {4 * self.timeout:g} s to {what}", True)
                 for item in page.get("Topics", []):
                     arn = str(item.get("TopicArn", ""))
                     if arn.rsplit(":", 1)[-1] == name:
