@@ -201,12 +201,13 @@ class Notifier:
         """Start an attempt for each due notice, up to ``MAX_IN_FLIGHT`` at once; seconds until the
         next sweep (a finished attempt or a new notice wakes the loop sooner)."""
         if time.monotonic() >= self._next_look:
+            mark = self._schedule.mark()
             try:
                 found = await run_in_threadpool(outbox.waiting, self.store)
             except StoreError as err:
                 log.warning("notifications not looked at, will retry: %s", err)
                 return LOOK_SECONDS
-            self._schedule.reload(found, self.node, self._running)
+            self._schedule.reload(found, self.node, self._running, mark)
             self._next_look = time.monotonic() + LOOK_SECONDS
         now = self.clock.now()
         while len(self._running) < MAX_IN_FLIGHT:

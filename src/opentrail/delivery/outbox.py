@@ -121,28 +121,42 @@ class Schedule:
 
     def __init__(self) -> None:
         self._at: dict[str, tuple[str, float]] = {}  # id -> (account, when)
-        self._queue: list[
-            tuple[float, str]
-        ] = []  # (when, id); entries ``_at`` no longer agrees with are stale
+        # (when, id), earliest first; an entry that ``_at`` no longer agrees with is stale and skipped.
+        self._queue: list[tuple[float, str]] = []
+        self._puts = 0
+        self._put: dict[str, int] = {}  # id -> the count of puts when it was last put
 
     def __len__(self) -> int:
         return len(self._at)
 
-    def reload(self, found: list[tuple[str, str, Pending]], node: str, busy: Container[str]) -> None:
-        """Start again from a look at the outbox (``waiting``); ``busy``: ids being attempted."""
+    def mark(self) -> int:
+        """Where things stand before a look at the outbox begins (see ``reload``)."""
+        return self._puts
+
+    def reload(
+        self, found: list[tuple[str, str, Pending]], node: str, busy: Container[str], mark: int
+    ) -> None:
+        """Start again from a look at the outbox (``waiting``) that began at ``mark``; ``busy``: ids
+        being attempted. What was put since ``mark`` is newer than the look and stays as put."""
+        newer = {ident: self._at[ident] for ident, n in self._put.items() if n > mark and ident in self._at}
+        self._put = {ident: self._put[ident] for ident in newer}
         self._at = {}
         for account, ident, pending in found:
             foreign = pending.claimed_by not in (None, node)
             self._at[ident] = (account, max(pending.due, pending.claimed_until if foreign else 0.0))
+        self._at.update(newer)
         self._queue = [(when, ident) for ident, (_, when) in self._at.items() if ident not in busy]
         heapq.heapify(self._queue)
 
     def put(self, account: str, ident: str, when: float) -> None:
+        self._puts += 1
+        self._put[ident] = self._puts
         self._at[ident] = (account, when)
         heapq.heappush(self._queue, (when, ident))
 
     def forget(self, ident: str) -> None:
         self._at.pop(ident, None)
+        self._put.pop(ident, None)
 
     def take(self, now: float) -> tuple[str, str] | None:
         """The (account, id) of the next notification due by ``now``, out of the queue; None if none is."""

@@ -13,6 +13,7 @@ Every method blocks: callers run them in a thread, never on the event loop.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -27,6 +28,8 @@ from cachetools import LRUCache
 
 from opentrail.errors import ConfigError, SnsError
 from opentrail.settings import Settings
+
+log = logging.getLogger("opentrail.sns")
 
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_SNS"
 # ListTopics answers 100 topics a page: a name is looked for among the first 2,000 of a region.
@@ -92,19 +95,22 @@ def _code(exc: botocore.exceptions.ClientError) -> tuple[str, int]:
 
 
 def _failure(exc: Exception, what: str) -> SnsError:
-    """The ``SnsError`` for a botocore failure while doing ``what`` (e.g. "publish to arn:...")."""
+    """The ``SnsError`` for a botocore failure while doing ``what`` (e.g. "publish to arn:..."). Its
+    text reaches API callers and GetTrailStatus, so it names SNS's own answer but not the endpoint or
+    credentials in use; the operator's log gets botocore's whole text."""
     if isinstance(exc, botocore.exceptions.ClientError):
         code, status = _code(exc)
-        text = exc.response.get("Error", {}).get("Message", "") or str(exc)
+        text = exc.response.get("Error", {}).get("Message", "") or f"HTTP {status}"
         retry = status >= 500 or status == 429 or code in _RETRIED_CODES
         return SnsError(code or f"HTTP{status}", f"SNS refused to {what}: {text}", retry)
+    log.warning("SNS call failed (%s): %s", what, exc)
     if isinstance(exc, botocore.exceptions.ConnectTimeoutError | botocore.exceptions.ReadTimeoutError):
-        return SnsError("EndpointTimeout", f"no answer from SNS to {what}: {exc}", True)
+        return SnsError("EndpointTimeout", f"no answer from SNS in time to {what}", True)
     if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
-        return SnsError("NoCredentials", f"cannot {what}: {exc}", True)
+        return SnsError("NoCredentials", f"no usable AWS credentials to {what}", True)
     if isinstance(exc, botocore.exceptions.HTTPClientError | botocore.exceptions.EndpointConnectionError):
-        return SnsError("EndpointUnreachable", f"cannot reach SNS to {what}: {exc}", True)
-    return SnsError(type(exc).__name__, f"cannot {what}: {exc}", True)
+        return SnsError("EndpointUnreachable", f"cannot reach SNS to {what}", True)
+    return SnsError(type(exc).__name__, f"cannot {what}", True)
 
 
 class Sns:
@@ -128,8 +134,11 @@ class Sns:
             if client is None:
                 try:
                     client = self.session.client("sns", region_name=region, config=self.config)
-                except botocore.exceptions.BotoCoreError as exc:
-                    raise SnsError("ClientSetup", f"cannot set up the SNS client: {exc}", True) from None
+                except botocore.exceptions.BotoCoreError as exc:  # e.g. a region name botocore refuses
+                    log.warning("SNS client for region %r not set up: %s", region, exc)
+                    raise SnsError(
+                        "ClientSetup", f"cannot set up an SNS client for {region!r}", True
+                    ) from None
                 self._clients[region] = client
             return client
 

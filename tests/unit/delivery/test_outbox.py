@@ -133,11 +133,16 @@ def test_a_look_at_the_outbox_replaces_the_schedule(store: Store) -> None:
     idents = {p.keys[0]: ident for _, ident, p in outbox.waiting(store)}
     outbox.claim(store, ACCOUNT, idents["AWSLogs/held.json.gz"], "node-b", NOW, hold=30.0)
     schedule = outbox.Schedule()
-    schedule.put(ACCOUNT, "finished-since", NOW)
-    schedule.reload(outbox.waiting(store), "node-a", busy={idents["AWSLogs/busy.json.gz"]})
-    assert len(schedule) == 3
+    schedule.put(ACCOUNT, "finished-before-the-look", NOW)
+    mark = schedule.mark()
+    found = outbox.waiting(store)
+    schedule.put(ACCOUNT, "added-during-the-look", NOW + 60)  # the look could not see it: it stays
+    schedule.reload(found, "node-a", busy={idents["AWSLogs/busy.json.gz"]}, mark=mark)
+    assert len(schedule) == 4
     # Due now: only the free one (another node holds one for 30 s, this node is attempting the other).
     assert schedule.take(NOW) == (ACCOUNT, idents["AWSLogs/mine.json.gz"])
     assert schedule.take(NOW) is None
     assert schedule.wait(NOW) == 30.0
     assert schedule.take(NOW + 30) == (ACCOUNT, idents["AWSLogs/held.json.gz"])
+    assert schedule.take(NOW + 60) == (ACCOUNT, "added-during-the-look")
+    assert schedule.take(NOW + 60) is None
