@@ -14,6 +14,7 @@ from opentrail.events import EventTimes
 if TYPE_CHECKING:
     from opentrail.clock import Clock
     from opentrail.delivery.signing import Signer
+    from opentrail.delivery.sns import Sns
     from opentrail.history.throttle import Throttle
     from opentrail.ingest.coverage import Coverage
     from opentrail.settings import Settings
@@ -49,6 +50,8 @@ class Services:
     rng: Random = field(default_factory=secrets.SystemRandom)
     # Signs digests; None only in tests that build Services by hand and deliver nothing.
     signer: Signer | None = None
+    # Topics on an SNS-compatible service; None when the deployment uses none (OPENTRAIL_SNS).
+    sns: Sns | None = None
     # eventTime texts and their epoch times, remembered for the latest few (ingest and audit).
     event_times: EventTimes = field(default_factory=EventTimes)
 

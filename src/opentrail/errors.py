@@ -16,6 +16,7 @@
     ├── StorageError                   the bucket store failed; delivery retries later
     │   └── InvalidBucketName, InvalidKey, BucketExists, BucketNotEmpty, NoSuchBucket, NoSuchKey,
     │       SealFailed
+    ├── SnsError                       SNS failed or refused; ``retry`` says whether a later attempt may work
     ├── RecordError                    one CloudTrail record is malformed (reported per record, not per call)
     ├── RemoteError                    a client of the server (the CLI) got an error answer
     ├── ValidationAborted              validate-logs cannot go on (exit 255)
@@ -288,6 +289,21 @@ class NoSuchKey(StorageError):
 
 class SealFailed(StorageError):
     """Sealed bytes did not open: altered, moved to another key, or sealed under another master key."""
+
+
+# -- SNS (topics on an SNS-compatible service) -------------------------------------------------------------
+
+
+class SnsError(OpenTrailError):
+    """SNS failed or refused a call. ``code`` is SNS's error code (or what went wrong on the way:
+    ``EndpointUnreachable``, ``EndpointTimeout``, ``NoCredentials``); ``retry``: whether a later attempt
+    may succeed (unreachable, throttled, 5xx) or not (the topic is gone, access is denied)."""
+
+    def __init__(self, code: str, message: str, retry: bool) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.retry = retry
 
 
 # -- clients of the server (the CLI, validate-logs) -------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 from opentrail.errors import ConfigError
 
 ROLES = ("all", "api", "worker")
+SNS_MODES = ("auto", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,16 @@ class Settings:
     retention_days: int = 90
     # Seconds before a failed notification's first retry; each further retry waits twice as long.
     notification_retry_delay: float = 2.0
+    # How long a notification that keeps failing (a topic or SNS unreachable) is retried before it is
+    # given up: notifications wait in the store meanwhile, so a restart does not lose them.
+    notification_max_age: float = 86400.0
+    # Topics on an SNS-compatible service (AWS, LocalStack, moto) through boto3's standard chain:
+    # "auto" uses SNS when AWS_ENDPOINT_URL_SNS is set, "on" always (real AWS), "off" never (webhook
+    # topics only). A profile of the AWS config to take credentials from ("": the default chain), and
+    # the connect and read timeouts of each SNS call, in seconds.
+    sns: str = "auto"
+    sns_profile: str = ""
+    sns_timeout: float = 5.0
     # Beyond CloudTrail: LookupEvents is not throttled unless an operator sets a rate (calls/s per
     # account and region); CloudTrail's own limit is 2.
     lookup_rate: float = 0.0
@@ -111,6 +122,16 @@ class Settings:
             raise ConfigError(
                 "OPENTRAIL_NOTIFICATION_RETRY_DELAY must be 0 or positive (seconds), got "
                 f"{self.notification_retry_delay}"
+            )
+        if self.notification_max_age <= 0:
+            raise ConfigError(
+                f"OPENTRAIL_NOTIFICATION_MAX_AGE must be positive (seconds), got {self.notification_max_age}"
+            )
+        if self.sns not in SNS_MODES:
+            raise ConfigError(f"OPENTRAIL_SNS must be one of {', '.join(SNS_MODES)}, got {self.sns!r}")
+        if not 0 < self.sns_timeout <= 300:
+            raise ConfigError(
+                f"OPENTRAIL_SNS_TIMEOUT must be more than 0 and at most 300 seconds, got {self.sns_timeout}"
             )
         if self.retention_days < 1:
             raise ConfigError(f"OPENTRAIL_RETENTION_DAYS must be at least 1, got {self.retention_days}")

@@ -35,6 +35,10 @@ def test_every_field_has_its_variable_and_type() -> None:
         "OPENTRAIL_DIGEST_INTERVAL": "60",
         "OPENTRAIL_RETENTION_DAYS": "7",
         "OPENTRAIL_NOTIFICATION_RETRY_DELAY": "0",
+        "OPENTRAIL_NOTIFICATION_MAX_AGE": "600",
+        "OPENTRAIL_SNS": "on",
+        "OPENTRAIL_SNS_PROFILE": "notifier",
+        "OPENTRAIL_SNS_TIMEOUT": "2.5",
         "OPENTRAIL_LOOKUP_RATE": "2",
         "OPENTRAIL_MAX_BODY_BYTES": "1024",
         "OPENTRAIL_MAX_INFLIGHT_BODY_BYTES": "4096",
@@ -63,6 +67,8 @@ def test_every_field_has_its_variable_and_type() -> None:
     assert (settings.lookup_rate, settings.lease_seconds) == (2.0, 5.0)
     assert settings.notification_retry_delay == 0.0
     assert (settings.multipart_quota_bytes, settings.multipart_expiry_seconds) == (10485760, 86400.0)
+    assert (settings.notification_max_age, type(settings.notification_max_age)) == (600.0, float)
+    assert (settings.sns, settings.sns_profile, settings.sns_timeout) == ("on", "notifier", 2.5)
     assert (settings.account_id, settings.node_id, settings.role) == ("111122223333", "node-a", "worker")
     assert settings.database == "postgresql://db/ot"
     assert settings.storage == "s3://"
@@ -125,6 +131,13 @@ def test_a_number_that_is_not_one_is_named(name: str) -> None:
         ({"max_connections": 0}, "OPENTRAIL_MAX_CONNECTIONS must be at least 1, got 0"),
         ({"multipart_quota_bytes": 0}, "OPENTRAIL_MULTIPART_QUOTA_BYTES must be positive, got 0"),
         ({"multipart_expiry_seconds": 0.0}, "OPENTRAIL_MULTIPART_EXPIRY_SECONDS must be positive, got 0.0"),
+        (
+            {"notification_max_age": 0.0},
+            r"OPENTRAIL_NOTIFICATION_MAX_AGE must be positive \(seconds\), got 0.0",
+        ),
+        ({"sns": "yes"}, "OPENTRAIL_SNS must be one of auto, on, off, got 'yes'"),
+        ({"sns_timeout": 0.0}, "OPENTRAIL_SNS_TIMEOUT must be more than 0 and at most 300 seconds, got 0.0"),
+        ({"sns_timeout": 301.0}, "OPENTRAIL_SNS_TIMEOUT must be more than 0 and at most 300 seconds"),
         ({"role": "both"}, "OPENTRAIL_ROLE must be one of all, api, worker, got 'both'"),
         ({"account_id": "12345"}, "OPENTRAIL_ACCOUNT_ID must be 12 digits, got '12345'"),
         ({"account_id": "11112222333x"}, "OPENTRAIL_ACCOUNT_ID must be 12 digits"),
@@ -153,6 +166,7 @@ def test_the_edges_of_each_range_are_accepted() -> None:
         notification_retry_delay=0.0,
         retention_days=1,
         lookup_rate=0.0,
+        sns_timeout=300.0,
         account_id="000000000000",
         root_access_key_id="AKIAEXAMPLE",
         root_secret_access_key="secret",  # noqa: S106 - a test's credential, used nowhere

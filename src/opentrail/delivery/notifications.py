@@ -1,16 +1,22 @@
 """Notifications: after a log file is delivered, tell the trail's topic, as CloudTrail tells SNS (§5.4).
 
-The message is CloudTrail's ``{"s3Bucket": "...", "s3ObjectKey": ["..."]}``; the topic's endpoint gets
-it inside an SNS ``Notification`` envelope, POSTed the way SNS posts to an HTTP(S) subscriber (header
-``x-amz-sns-message-type: Notification``, body ``Type``, ``MessageId``, ``TopicArn``, ``Message``,
-``Timestamp``). The envelope is not signed: there is no SNS certificate to sign it with, so endpoints
-should trust the network path, not a signature.
+The message is CloudTrail's ``{"s3Bucket": "...", "s3ObjectKey": ["..."]}``. Where it goes depends on the
+topic the trail names (``topics.resolve``):
 
-Sending never holds up delivery: the deliverer hands a ``Notice`` to ``Notifier.submit`` (any thread,
-never blocks) and an asyncio worker POSTs it, retrying connection errors, timeouts, 5xx, 408 and 429
-with exponential backoff a few times. Other 4xx answers are final, as they are for SNS. Each notice's
-outcome goes to ``record`` (the trail's GetTrailStatus facts). Notices live in memory only: a crash
-loses the unsent ones (the log files themselves are safe in the bucket).
+- a *webhook topic*: the endpoint gets it inside an SNS ``Notification`` envelope, POSTed the way SNS
+  posts to an HTTP(S) subscriber (header ``x-amz-sns-message-type: Notification``, body ``Type``,
+  ``MessageId``, ``TopicArn``, ``Message``, ``Timestamp``). The envelope is not signed: there is no SNS
+  certificate to sign it with, so endpoints should trust the network path, not a signature.
+- an *SNS topic*: it is published there (``sns.publish`` with the message as CloudTrail sends it), once
+  the topic's policy still lets CloudTrail publish for the trail (``policies``).
+
+Delivery hands each notice to ``Notifier.submit``, which keeps it in the ``outbox`` (the store) before the
+delivery's cursor moves past its file, so neither a crash nor a restart loses it; an asyncio loop sends
+what is due. Connection errors, timeouts, 5xx, 408, 429 and SNS's throttling and credential errors are
+retried with exponential backoff (``OPENTRAIL_NOTIFICATION_RETRY_DELAY``, doubling, at most
+``MAX_RETRY_DELAY``) for ``OPENTRAIL_NOTIFICATION_MAX_AGE`` seconds; other 4xx answers, a missing topic
+and a policy that refuses CloudTrail are final. Every attempt's outcome goes to ``record`` (the trail's
+GetTrailStatus facts), so a failing topic shows while it is retried.
 """
 
 from __future__ import annotations
@@ -19,23 +25,44 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
 from starlette.concurrency import run_in_threadpool
 
 from opentrail.clock import Clock, format_time_millis
-from opentrail.delivery import topics
-from opentrail.errors import StoreError
+from opentrail.delivery import outbox, topics
+from opentrail.delivery.leases import new_node_id
+from opentrail.delivery.outbox import Pending, Schedule
+from opentrail.delivery.policies import allows_cloudtrail
+from opentrail.delivery.sns import Sns
+from opentrail.errors import SnsError, StoreError
 from opentrail.store import Store
 
 log = logging.getLogger("opentrail.notifications")
 
-MAX_ATTEMPTS = 4
+T = TypeVar("T")
+
 TIMEOUT_SECONDS = 5.0
 MAX_IN_FLIGHT = 16
-MAX_QUEUED = 10_000
+# SNS calls block: they get threads of their own, so a hanging SNS never takes the API's threads.
+SNS_THREADS = 4
+# More waiting than this and new notices are dropped (reported as the trail's notification error), so
+# a topic that is down for long cannot fill the store: a day of files every 30 s for several trails.
+MAX_WAITING = 20_000
+MAX_AGE_SECONDS = 86_400.0
+MAX_RETRY_DELAY = 300.0
+MIN_RETRY_DELAY = 0.1
+# How long one attempt may hold a notice (well over an HTTP timeout or two bounded SNS calls); a node
+# that dies mid-attempt leaves it to another after this.
+CLAIM_SECONDS = 120.0
+# The whole outbox is looked at this often (and at start): notices left by a previous run or by another
+# node whose claim ran out. This node's own new notices and retries need no look (``Schedule``).
+LOOK_SECONDS = 30.0
 USER_AGENT = "Amazon Simple Notification Service Agent (OpenTrail)"
 _RETRIED_STATUSES = {408, 429}
 
@@ -54,7 +81,7 @@ class Notice:
 @dataclass(frozen=True)
 class Outcome:
     at: float
-    error: str | None = None  # None: the endpoint accepted the notification
+    error: str | None = None  # None: the topic accepted the notification
 
     @property
     def succeeded(self) -> bool:
@@ -76,8 +103,13 @@ def envelope(topic: topics.Topic, notice: Notice, message_id: str, timestamp: st
     }
 
 
+def _notice(account: str, pending: Pending) -> Notice:
+    return Notice(account, pending.trail_arn, pending.topic_arn, pending.bucket, tuple(pending.keys))
+
+
 class Notifier:
-    """Sends notices from the event loop ``run`` is started on; ``submit`` may be called from any thread."""
+    """Sends the outbox's notices from the event loop ``run`` is started on; ``submit`` is called from
+    delivery's thread."""
 
     def __init__(
         self,
@@ -86,97 +118,204 @@ class Notifier:
         record: Callable[[Notice, Outcome], None],
         retry_delay: float,
         new_id: Callable[[], str],
-        attempts: int = MAX_ATTEMPTS,
+        *,
+        sns: Sns | None = None,
+        node: str = "",
+        max_age: float = MAX_AGE_SECONDS,
         timeout: float = TIMEOUT_SECONDS,
     ) -> None:
         self.store = store
         self.clock = clock
         self.record = record
         self.new_id = new_id
-        # Waits between attempts: retry_delay, then doubling.
-        self.delays = [retry_delay * 2**i for i in range(max(0, attempts - 1))]
+        self.retry_delay = retry_delay
+        self.sns = sns
+        self.node = node or new_node_id()
+        self.max_age = max_age
         self.timeout = timeout
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queued = 0
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._wakeup = asyncio.Event()
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._schedule = Schedule()
+        self._next_look = 0.0  # time.monotonic() of the next look at the whole outbox
         self._client: httpx.AsyncClient | None = None
+        self._threads: ThreadPoolExecutor | None = None
 
     def submit(self, notice: Notice) -> None:
-        """Queue ``notice`` for sending; never blocks and never raises (a full or stopped notifier
-        drops it with a warning and records the failure)."""
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            log.warning("notification for %s dropped: the notifier is not running", notice.trail_arn)
+        """Keep ``notice`` in the outbox and wake the sender. Blocking (a store write): delivery calls it
+        from its thread before moving its cursor, so a ``StoreError`` here makes it deliver the range
+        again rather than lose the notice. A notice already waiting is not added twice."""
+        now = self.clock.now()
+        if len(self._schedule) >= MAX_WAITING:
+            error = f"NotificationDropped: {len(self._schedule)} notifications are waiting already"
+            log.warning("notification for %s dropped: %s", notice.trail_arn, error)
+            with contextlib.suppress(StoreError, KeyError):  # reported where possible, never raised
+                self.record(notice, Outcome(at=now, error=error))
             return
-        with contextlib.suppress(RuntimeError):  # the loop closed between the check and the call
-            loop.call_soon_threadsafe(self._start, notice)
+        pending = Pending(
+            trail_arn=notice.trail_arn,
+            topic_arn=notice.topic_arn,
+            bucket=notice.bucket,
+            keys=list(notice.keys),
+            message_id=self.new_id(),
+            created=now,
+            due=now,
+        )
+        if outbox.add(self.store, notice.account, pending):
+            ident = outbox.notice_id(notice.trail_arn, notice.bucket, notice.keys)
+            self._call_soon(self._schedule.put, notice.account, ident, now)
 
-    def _start(self, notice: Notice) -> None:
-        if self._queued >= MAX_QUEUED:
-            log.warning("notification for %s dropped: %d already waiting", notice.trail_arn, self._queued)
-            return
-        self._queued += 1
-        task = asyncio.get_running_loop().create_task(self._send(notice))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _call_soon(self, fn: Callable[..., object], *args: object) -> None:
+        """Run ``fn`` on the notifier's loop and wake it; nothing when it is not running (its first look
+        at the outbox will find what was added)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed between the check and the call
+                loop.call_soon_threadsafe(fn, *args)
+                loop.call_soon_threadsafe(self._wakeup.set)
 
     async def run(self) -> None:
-        """Accept notices until cancelled; in-flight sends are cancelled with it."""
+        """Send due notices until cancelled; in-flight attempts are cancelled with it (their claims run
+        out and the notices are sent again later)."""
+        self._wakeup = asyncio.Event()
+        self._next_look = 0.0
         self._loop = asyncio.get_running_loop()
         # trust_env off: proxy variables must not divert notifications meant for the topic's URL.
         self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False, trust_env=False)
+        self._threads = ThreadPoolExecutor(SNS_THREADS, thread_name_prefix="opentrail-sns")
         try:
-            await asyncio.Event().wait()
+            while True:
+                pause = await self._sweep()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), pause)
+                self._wakeup.clear()
         finally:
             self._loop = None
-            for task in list(self._tasks):
+            for task in list(self._running.values()):
                 task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
             await self._client.aclose()
+            self._threads.shutdown(wait=False, cancel_futures=True)
 
-    async def _send(self, notice: Notice) -> None:
-        try:
-            async with self._slots:
-                error = await self._attempts(notice)
-            outcome = Outcome(at=self.clock.now(), error=error)
-            if error is not None:
-                log.warning("notification to %s failed: %s", notice.topic_arn, error)
+    async def _sweep(self) -> float:
+        """Start an attempt for each due notice, up to ``MAX_IN_FLIGHT`` at once; seconds until the
+        next sweep (a finished attempt or a new notice wakes the loop sooner)."""
+        if time.monotonic() >= self._next_look:
+            mark = self._schedule.mark()
             try:
-                await run_in_threadpool(self.record, notice, outcome)
-            except (StoreError, KeyError) as err:  # the trail is gone, or the store is failing
-                log.warning("notification outcome for %s not recorded: %s", notice.trail_arn, err)
-        finally:
-            self._queued -= 1
+                found = await run_in_threadpool(outbox.waiting, self.store)
+            except StoreError as err:
+                log.warning("notifications not looked at, will retry: %s", err)
+                return LOOK_SECONDS
+            self._schedule.reload(found, self.node, self._running, mark)
+            self._next_look = time.monotonic() + LOOK_SECONDS
+        now = self.clock.now()
+        while len(self._running) < MAX_IN_FLIGHT:
+            taken = self._schedule.take(now)
+            if taken is None:
+                break
+            account, ident = taken
+            if ident not in self._running:
+                task = asyncio.get_running_loop().create_task(self._attempt(account, ident))
+                self._running[ident] = task
+                task.add_done_callback(self._done)
+        until_look = max(0.0, self._next_look - time.monotonic())
+        due = self._schedule.wait(now)
+        return max(0.01, until_look if due is None else min(due, until_look))
 
-    async def _attempts(self, notice: Notice) -> str | None:
-        """Send with retries; the error text of the last attempt, or None on success."""
+    def _done(self, task: asyncio.Task[None]) -> None:
+        """An attempt ended: its slot is free for the next due notice."""
+        for ident, running in list(self._running.items()):
+            if running is task:
+                del self._running[ident]
+        self._wakeup.set()
+
+    async def _attempt(self, account: str, ident: str) -> None:
+        """One attempt at one notice: claim it, send it, then finish it or put off the next attempt."""
         try:
-            topic = await run_in_threadpool(topics.get, self.store, notice.topic_arn)
+            pending = await run_in_threadpool(
+                outbox.claim, self.store, account, ident, self.node, self.clock.now(), CLAIM_SECONDS
+            )
         except StoreError as err:
-            return f"InternalError: cannot read topic {notice.topic_arn}: {err}"
-        # Another account's topic is treated as absent, as CreateTrail treats it (accounts are isolated).
-        # The trail's owner counts, not ``notice.account``: an organization trail announces its members'
-        # files to its management account's topic.
-        if topic is None or topic.account != notice.trail_arn.split(":")[4]:
-            return f"NotFound: Topic does not exist: {notice.topic_arn}"
-        message_id = self.new_id()  # the same id on every retry, as SNS keeps it
-        error: str | None = None
-        for attempt in range(len(self.delays) + 1):
-            if attempt:
-                await asyncio.sleep(self.delays[attempt - 1])
-            error, retry = await self._post(topic, notice, message_id)
-            if error is None or not retry:
-                return error
-        return f"{error} (after {len(self.delays) + 1} attempts)"
+            log.warning("notification %s not claimed, will retry: %s", ident, err)
+            self._schedule.put(account, ident, self.clock.now() + LOOK_SECONDS)
+            return
+        if pending is None:  # sent, or claimed by another node: the next look finds which
+            self._schedule.forget(ident)
+            return
+        error, retry = await self._send(pending)
+        attempts = pending.attempts + 1
+        now = self.clock.now()
+        delay = max(MIN_RETRY_DELAY, min(self.retry_delay * 2 ** (attempts - 1), MAX_RETRY_DELAY))
+        try:
+            if error is not None and retry and now + delay - pending.created < self.max_age:
+                error = f"{error} (attempt {attempts}; retrying in {delay:g} s)"
+                await run_in_threadpool(
+                    outbox.postpone, self.store, account, ident, self.node, now + delay, attempts
+                )
+                self._schedule.put(account, ident, now + delay)
+            else:
+                if error is not None and retry:
+                    error = f"{error} (given up after {attempts} attempt{'s' if attempts > 1 else ''})"
+                self._schedule.forget(ident)
+                await run_in_threadpool(outbox.finish, self.store, account, ident)
+        except StoreError as err:  # the claim runs out and the notice is attempted again
+            log.warning("notification %s not updated after its attempt: %s", ident, err)
+            self._schedule.put(account, ident, now + CLAIM_SECONDS)
+        if error is not None:
+            log.warning("notification to %s failed: %s", pending.topic_arn, error)
+        try:
+            await run_in_threadpool(self.record, _notice(account, pending), Outcome(at=now, error=error))
+        except (StoreError, KeyError) as err:  # the trail is gone, or the store is failing
+            log.warning("notification outcome for %s not recorded: %s", pending.trail_arn, err)
 
-    async def _post(self, topic: topics.Topic, notice: Notice, message_id: str) -> tuple[str | None, bool]:
+    async def _send(self, pending: Pending) -> tuple[str | None, bool]:
+        """One attempt to the webhook topic or SNS topic the notice names: (error text or None, whether
+        another attempt may succeed)."""
+        try:
+            topic = await run_in_threadpool(topics.get, self.store, pending.topic_arn)
+        except StoreError as err:
+            return f"InternalError: cannot read topic {pending.topic_arn}: {err}", True
+        # Another account's webhook topic is treated as absent, as CreateTrail treats it (accounts are
+        # isolated). The trail's owner counts, not the notice's account: an organization trail announces
+        # its members' files to its management account's topic.
+        if topic is not None and topic.account == pending.trail_arn.split(":")[4]:
+            return await self._post(topic, pending)
+        if self.sns is None:
+            return f"NotFound: Topic does not exist: {pending.topic_arn}", False
+        return await self._blocking(self._publish, self.sns, pending)
+
+    async def _blocking(self, fn: Callable[..., T], *args: object) -> T:
+        assert self._threads is not None  # noqa: S101 -- set by run(), which starts every attempt
+        return await asyncio.get_running_loop().run_in_executor(self._threads, fn, *args)
+
+    @staticmethod
+    def _publish(sns: Sns, pending: Pending) -> tuple[str | None, bool]:
+        arn = pending.topic_arn
+        try:
+            topic = sns.topic(arn)
+            if topic is None:
+                return f"NotFound: Topic does not exist: {arn}", False
+            if not allows_cloudtrail(topic.policy, arn, pending.trail_arn):
+                return (
+                    f"AuthorizationError: the policy of topic {arn} does not let CloudTrail publish "
+                    f"for {pending.trail_arn}",
+                    False,
+                )
+            sns.publish(arn, message(pending.bucket, tuple(pending.keys)))
+        except SnsError as err:
+            return str(err), err.retry
+        return None, False
+
+    async def _post(self, topic: topics.Topic, pending: Pending) -> tuple[str | None, bool]:
         """One POST: (error text or None, whether another attempt may succeed)."""
-        assert self._client is not None  # noqa: S101 -- set by run(), which starts every send
-        body = json.dumps(envelope(topic, notice, message_id, format_time_millis(self.clock.now())), indent=2)
+        assert self._client is not None  # noqa: S101 -- set by run(), which starts every attempt
+        notice = _notice("", pending)
+        timestamp = format_time_millis(self.clock.now())
+        body = json.dumps(envelope(topic, notice, pending.message_id, timestamp), indent=2)
         headers = {
             "x-amz-sns-message-type": "Notification",
-            "x-amz-sns-message-id": message_id,
+            "x-amz-sns-message-id": pending.message_id,
             "x-amz-sns-topic-arn": topic.arn,
             "x-amz-sns-subscription-arn": topic.subscription_arn,
             "content-type": "text/plain; charset=UTF-8",

@@ -1,9 +1,21 @@
 """Topics: where a trail's notifications go (the role SNS plays for CloudTrail).
 
-A topic is a document of kind ``topic`` in its account and region, named by SNS's rules and known by
-its ARN ``arn:aws:sns:<region>:<account>:<name>``. Its one subscriber is an HTTP(S) endpoint, which
-receives each notification as SNS would POST it (see ``notifications``). Topics are made by operators
-(``opentrail topic create``), not through the API, so the functions here raise ``ConfigError``.
+A trail's topic is one of two kinds. A *webhook topic* is a document of kind ``topic`` in its account
+and region, named by SNS's rules and known by its ARN ``arn:aws:sns:<region>:<account>:<name>``; its one
+subscriber is an HTTP(S) endpoint, which receives each notification as SNS would POST it (see
+``notifications``). Webhook topics are made by operators (``opentrail topic create``), not through the
+API, so the functions that manage them raise ``ConfigError``. An *SNS topic* lives on an SNS-compatible
+service (``sns``), when the deployment uses one.
+
+``resolve`` decides which topic a trail's ``SnsTopicName`` means, webhook topics first:
+
+1. a webhook topic of the caller's account with that ARN (a name is the ARN in the trail's home region
+   and the caller's account, as CloudTrail builds it);
+2. else, SNS being used, the topic with that ARN on SNS;
+3. else, when the ARN is in the caller's own account (always so for a name), the topic of that name in
+   that region on SNS: SNS's account is the credentials' account, which OpenTrail's account ids are not.
+
+An SNS topic must also let CloudTrail publish for the trail (``policies``), as AWS requires.
 """
 
 from __future__ import annotations
@@ -13,6 +25,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from opentrail.delivery.policies import allows_cloudtrail
+from opentrail.delivery.sns import Sns
 from opentrail.errors import ConfigError, ConflictError
 from opentrail.store import Doc, Store
 
@@ -127,3 +141,22 @@ def delete(store: Store, account: str, region: str, name: str) -> None:
     arn = topic_arn(region, account, name)
     if not store.delete_doc(KIND, account, arn):
         raise ConfigError(f"topic {arn} does not exist")
+
+
+def resolve(store: Store, sns: Sns | None, arn: str, account: str, trail_arn: str) -> str | None:
+    """The ARN of the topic that ``arn`` (a trail's SnsTopicARN as CreateTrail builds it) names for the
+    trail ``trail_arn`` of ``account``, by the rules above; None when there is none the trail may publish
+    to. Blocking (store and SNS calls); ``SnsError`` when SNS cannot be asked."""
+    webhook = get(store, arn)
+    if webhook is not None and webhook.account == account:
+        return webhook.arn
+    parsed = parse_arn(arn)
+    if sns is None or parsed is None:
+        return None
+    region, owner, name = parsed
+    topic = sns.topic(arn)
+    if topic is None and owner == account:
+        topic = sns.find(region, name)
+    if topic is None or not allows_cloudtrail(topic.policy, topic.arn, trail_arn):
+        return None
+    return topic.arn

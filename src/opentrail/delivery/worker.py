@@ -239,12 +239,14 @@ class Deliverer:
                 LatestDeliveryAttemptSucceeded=attempt,
             )
             state.status.pop("LatestDeliveryError", None)
-            self._save(doc, state)
             self._announce(trail, doc.account, written)
+            self._save(doc, state)
 
     def _announce(self, trail: trails.Trail, account: str, written: list[tuple[str, ListedLog]]) -> None:
-        """After the cursor moved past the files: one notification per file (the notifier sends it
-        in the background, so a slow or failing topic never holds up delivery)."""
+        """Before the cursor moves past the files: one notification per file, kept in the notifier's
+        outbox (a crash before the cursor moves delivers the same files again, and finds their
+        notifications already kept); it sends them in the background, so a slow or failing topic never
+        holds up delivery."""
         if self.notify is None or trail.sns_topic_arn is None:
             return
         for _, listed in written:

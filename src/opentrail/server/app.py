@@ -24,6 +24,7 @@ from opentrail.delivery import notifications
 from opentrail.delivery import worker as delivery
 from opentrail.delivery.hooks import DeliveryHooks
 from opentrail.delivery.signing import Signer
+from opentrail.delivery.sns import open_sns
 from opentrail.errors import UnsupportedOperation
 from opentrail.history.throttle import Throttle
 from opentrail.ingest.coverage import Coverage
@@ -56,6 +57,7 @@ def build_services(settings: Settings, clock: Clock | None = None, store: Store 
         throttle=Throttle(settings.lookup_rate),
         listeners=TrailListeners(),
         signer=Signer(store, master, clock),
+        sns=open_sns(settings),
     )
     return services
 
@@ -92,6 +94,9 @@ def _background(services: Services, edge: Edge, hooks: DeliveryHooks) -> list[Co
             hooks.record_notification,
             retry_delay=settings.notification_retry_delay,
             new_id=services.new_id,
+            sns=services.sns,
+            node=settings.node_id,
+            max_age=settings.notification_max_age,
         )
         loops += [
             enforce_retention(services),

@@ -115,7 +115,9 @@ def apply(call: Call, trail: Trail, request: ConfigRequest) -> Trail:
     if "s3_bucket_name" in request.changes:
         destinations.check_bucket(call, new.s3_bucket_name)
     if request.changes.get("sns_topic_arn") is not None:
-        destinations.check_topic(call, request.changes["sns_topic_arn"])
+        # The topic's own ARN: a webhook topic's, or the SNS topic's a name or ARN resolves to.
+        resolved = destinations.check_topic(call, request.changes["sns_topic_arn"], new.trail_arn)
+        new = msgspec.structs.replace(new, sns_topic_arn=resolved)
     return new
 
 

@@ -24,11 +24,14 @@ from opentrail.errors import (
     InvalidS3Prefix,
     InvalidSnsTopicName,
     S3BucketDoesNotExist,
+    SnsError,
 )
 from opentrail.storage import InvalidBucketName, StorageError
 
 MAX_PREFIX = 200
 MAX_TOPIC = 256
+# AWS's own text (what CloudTrail answers, and emulators copied): scripts match on it.
+TOPIC_REFUSED = "SNS Topic does not exist or the topic policy is incorrect!"
 _PARTITION = r"arn:aws(?:-[a-z]+)*"
 _TOPIC_NAME = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _TOPIC_ARN = re.compile(_PARTITION + r":sns:[a-z0-9-]+:\d{12}:([A-Za-z0-9_-]{1,256})")
@@ -90,15 +93,18 @@ def sns_topic(value: str, region: str, account: str) -> tuple[str, str]:
     return match.group(1), value
 
 
-def check_topic(call: Call, arn: str) -> None:
-    """The topic must exist and be the caller's: CloudTrail answers InsufficientSnsTopicPolicy when it
-    cannot publish to a topic, whether it is missing or its policy does not let CloudTrail in. Topics
-    have no policies here, so another account's topic is never usable (and not revealed to exist)."""
-    topic = topics.get(call.store, arn)
-    if topic is None or topic.account != call.account:
-        # AWS's text (moto/cloudtrail/models.py; aws/aws-cdk#11387); `opentrail topic create` is the
-        # CLI's remedy, printed by the CLI.
-        raise InsufficientSnsTopicPolicy("SNS Topic does not exist or the topic policy is incorrect!")
+def check_topic(call: Call, arn: str, trail_arn: str) -> str:
+    """The ARN of the topic ``arn`` names (a webhook topic of the caller's, or a topic on SNS when the
+    deployment uses one: ``topics.resolve``). CloudTrail answers InsufficientSnsTopicPolicy when it
+    cannot publish to a topic, whether it is missing or its policy does not let CloudTrail in; another
+    account's webhook topic is never usable (and not revealed to exist)."""
+    try:
+        found = topics.resolve(call.store, call.services.sns, arn, call.account, trail_arn)
+    except SnsError as exc:
+        raise InsufficientSnsTopicPolicy(f"Cannot verify SNS topic {arn[:300]}: {exc}") from None
+    if found is None:
+        raise InsufficientSnsTopicPolicy(TOPIC_REFUSED)
+    return found
 
 
 def kms_key(value: str, region: str, account: str) -> str:

@@ -1,6 +1,8 @@
 """Topics (``delivery/topics.py``): where a trail's notifications go, named by SNS's rules, known by
 their ARN in the account and region that made them, with one HTTP(S) endpoint each; operators make
-them, so every wrong value is a ``ConfigError`` that names it."""
+them, so every wrong value is a ``ConfigError`` that names it. And which topic a trail's SnsTopicName
+means: the caller's webhook topic first, else a topic on SNS (moto on loopback) by ARN or by name, whose
+policy lets CloudTrail publish for the trail."""
 
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from opentrail.delivery import topics
-from opentrail.errors import ConfigError
+from opentrail.delivery.sns import Sns
+from opentrail.errors import ConfigError, SnsError
 from opentrail.store import Store
 from tests.support.services import sqlite_store
+from tests.support.sns import MOTO_ACCOUNT, MotoSns, Subscribed, cloudtrail_policy
 
 ACCOUNT, OTHER = "111122223333", "444455556666"
 URL = "https://hooks.example.com/cloudtrail"
@@ -124,3 +128,55 @@ def test_parse_arn() -> None:
         f"arn:aws:sns:us-east-1:{ACCOUNT}:",
     ):
         assert topics.parse_arn(bad) is None
+
+
+# -- which topic a trail's SnsTopicName means ----------------------------------------------------------------
+
+TRAIL = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/t"
+
+
+def test_without_sns_only_the_callers_webhook_topics_resolve(store: Store) -> None:
+    mine = topics.create(store, ACCOUNT, "us-east-1", "mine", URL, 0, "s1")
+    theirs = topics.create(store, OTHER, "us-east-1", "theirs", URL, 0, "s2")
+    assert topics.resolve(store, None, mine.arn, ACCOUNT, TRAIL) == mine.arn
+    assert topics.resolve(store, None, theirs.arn, ACCOUNT, TRAIL) is None
+    assert topics.resolve(store, None, f"arn:aws:sns:us-east-1:{ACCOUNT}:missing", ACCOUNT, TRAIL) is None
+
+
+def test_an_sns_topic_resolves_by_arn_or_by_name(store: Store, sns: Sns, moto_sns: MotoSns) -> None:
+    topic = Subscribed.create(moto_sns.endpoint, "on-sns")
+    assert topic.arn == f"arn:aws:sns:us-east-1:{MOTO_ACCOUNT}:on-sns"
+    assert topics.resolve(store, sns, topic.arn, ACCOUNT, TRAIL) == topic.arn
+    # A name (the ARN CreateTrail builds in the caller's account) is looked for by name on SNS, whose
+    # account is not OpenTrail's.
+    assert topics.resolve(store, sns, f"arn:aws:sns:us-east-1:{ACCOUNT}:on-sns", ACCOUNT, TRAIL) == topic.arn
+    # ... in the trail's region only, and never for an ARN in another OpenTrail account.
+    assert topics.resolve(store, sns, f"arn:aws:sns:eu-west-1:{ACCOUNT}:on-sns", ACCOUNT, TRAIL) is None
+    assert topics.resolve(store, sns, f"arn:aws:sns:us-east-1:{OTHER}:on-sns", ACCOUNT, TRAIL) is None
+
+
+def test_a_webhook_topic_comes_before_sns(store: Store, sns: Sns, moto_sns: MotoSns) -> None:
+    Subscribed.create(moto_sns.endpoint, "both")
+    webhook = topics.create(store, ACCOUNT, "us-east-1", "both", URL, 0, "s1")
+    assert topics.resolve(store, sns, webhook.arn, ACCOUNT, TRAIL) == webhook.arn
+
+
+def test_an_sns_topic_must_let_cloudtrail_publish_for_the_trail(
+    store: Store, sns: Sns, moto_sns: MotoSns
+) -> None:
+    topic = Subscribed.create(moto_sns.endpoint, "guarded", policy=False)  # SNS's default: owner only
+    assert topics.resolve(store, sns, topic.arn, ACCOUNT, TRAIL) is None
+    topic.set_policy(cloudtrail_policy(topic.arn, {"StringEquals": {"aws:SourceAccount": OTHER}}))
+    assert topics.resolve(store, sns, topic.arn, ACCOUNT, TRAIL) is None
+    topic.set_policy(cloudtrail_policy(topic.arn, {"StringEquals": {"aws:SourceArn": TRAIL}}))
+    assert topics.resolve(store, sns, topic.arn, ACCOUNT, TRAIL) == topic.arn
+    assert topics.resolve(store, sns, topic.arn, ACCOUNT, TRAIL + "-other") is None
+
+
+def test_sns_that_cannot_be_asked_is_an_sns_error(store: Store, sns: Sns, moto_sns: MotoSns) -> None:
+    moto_sns.stop()
+    try:
+        with pytest.raises(SnsError, match="EndpointUnreachable"):
+            topics.resolve(store, sns, f"arn:aws:sns:us-east-1:{MOTO_ACCOUNT}:t", ACCOUNT, TRAIL)
+    finally:
+        moto_sns.start()

@@ -15,7 +15,9 @@ import msgspec
 from opentrail.clock import FixedClock, SystemClock
 from opentrail.delivery import worker as delivery
 from opentrail.delivery.hooks import DeliveryHooks
+from opentrail.delivery.notifications import Notice
 from opentrail.delivery.signing import Signer
+from opentrail.errors import StoreError
 from opentrail.ingest.records import index_record
 from opentrail.organizations import model as organizations
 from opentrail.storage import Encryption, LocalStorage, ObjectInfo, StorageError
@@ -279,5 +281,54 @@ def test_a_membership_change_cut_short_by_a_crash_is_carried_out_at_start(tmp_pa
         (key,) = [k for k in keys if k.startswith(f"AWSLogs/{org.id}/{member}/CloudTrail/us-east-1/")]
         records = json.loads(gzip.decompress(storage.get_object("org-bucket", key)[1]))["Records"]
         assert [r["eventID"] for r in records] == [sent["eventID"]]
+    finally:
+        store.close()
+
+
+# -- a notification is kept before the cursor moves past its file ------------------------------------------
+
+
+def test_a_notice_that_cannot_be_kept_holds_the_cursor_back(tmp_path: Path) -> None:
+    account, bucket = "111122223333", "notified-bucket"
+    store = SQLiteStore(str(tmp_path / "db.sqlite"))
+    storage = LocalStorage(tmp_path / "buckets")
+    storage.create_bucket(bucket)
+    clock = SystemClock()
+    trail = trails.Trail(
+        name="t",
+        trail_arn=f"arn:aws:cloudtrail:us-east-1:{account}:trail/t",
+        home_region="us-east-1",
+        s3_bucket_name=bucket,
+        sns_topic_arn=f"arn:aws:sns:us-east-1:{account}:topic",
+        is_logging=True,
+    )
+    store.insert_doc(trails.to_doc(trail, account))
+    DeliveryHooks(store).logging_started(account, trail)
+    store.append([index_record(json.dumps(record(account)).encode(), account) for _ in range(3)])
+    kept: list[Notice] = []
+    failures = [StoreError("the outbox cannot be written")]
+
+    def notify(notice: Notice) -> None:
+        if failures:
+            raise failures.pop()
+        kept.append(notice)
+
+    worker = delivery.Deliverer(
+        store, storage, Signer.for_data_dir(store, tmp_path, clock), clock, 1.0, 4.0, notify=notify
+    )
+    try:
+        worker.run_once(force=True)  # the file is written, its notice is not kept: the pass stops there
+        written = [item.key for item in storage.list_objects(bucket).objects]
+        (state,) = store.list_docs("delivery")
+        assert len(written) == 1
+        assert state.body["batch"] is not None  # the range is still being delivered
+        assert kept == []
+        worker.run_once(force=True)
+        assert [item.key for item in storage.list_objects(bucket).objects] == written  # the same file
+        assert [(n.topic_arn, n.bucket, n.keys) for n in kept] == [
+            (trail.sns_topic_arn, bucket, tuple(written))
+        ]
+        (state,) = store.list_docs("delivery")
+        assert state.body["batch"] is None
     finally:
         store.close()

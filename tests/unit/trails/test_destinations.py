@@ -144,10 +144,10 @@ def test_a_bucket_made_outside_opentrail_has_no_owner_to_refuse(env: Env) -> Non
 def test_only_the_callers_own_topic_takes_notifications(env: Env) -> None:
     mine = topics.create(env.store, ACCOUNT, "us-east-1", "mine", "http://127.0.0.1:9/", START, "s1")
     theirs = topics.create(env.store, OTHER, "us-east-1", "theirs", "http://127.0.0.1:9/", START, "s2")
-    destinations.check_topic(env.call(ACCOUNT), mine.arn)
-    # Another account's topic and a topic that does not exist are answered alike.
+    trail = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/t"
+    assert destinations.check_topic(env.call(ACCOUNT), mine.arn, trail) == mine.arn
+    # Another account's topic and a topic that does not exist are answered alike, in AWS's words.
     for arn in (theirs.arn, f"arn:aws:sns:us-east-1:{ACCOUNT}:missing"):
-        with pytest.raises(errors.InsufficientSnsTopicPolicy) as caught:
-            destinations.check_topic(env.call(ACCOUNT), arn)
-        # AWS's text (moto/cloudtrail/models.py; aws/aws-cdk#11387).
-        assert caught.value.message == "SNS Topic does not exist or the topic policy is incorrect!"
+        with pytest.raises(errors.InsufficientSnsTopicPolicy) as refused:
+            destinations.check_topic(env.call(ACCOUNT), arn, trail)
+        assert refused.value.message == "SNS Topic does not exist or the topic policy is incorrect!"
