@@ -118,6 +118,26 @@ class Settings:
             raise ConfigError(f"OPENTRAIL_DELIVERY_INTERVAL must be positive, got {self.delivery_interval}")
         if self.digest_interval <= 0:
             raise ConfigError(f"OPENTRAIL_DIGEST_INTERVAL must be positive, got {self.digest_interval}")
+        self._check_notifications()
+        self._check_requests()
+        if self.retention_days < 1:
+            raise ConfigError(f"OPENTRAIL_RETENTION_DAYS must be at least 1, got {self.retention_days}")
+        if self.lookup_rate < 0:
+            raise ConfigError(
+                f"OPENTRAIL_LOOKUP_RATE must be 0 (no limit) or positive, got {self.lookup_rate}"
+            )
+        if self.lease_seconds <= 0:
+            raise ConfigError(f"OPENTRAIL_LEASE_SECONDS must be positive, got {self.lease_seconds}")
+        if self.role not in ROLES:
+            raise ConfigError(f"OPENTRAIL_ROLE must be one of {', '.join(ROLES)}, got {self.role!r}")
+        if self.account_id and not (len(self.account_id) == 12 and self.account_id.isdigit()):
+            raise ConfigError(f"OPENTRAIL_ACCOUNT_ID must be 12 digits, got {self.account_id!r}")
+        if bool(self.root_access_key_id) != bool(self.root_secret_access_key):
+            raise ConfigError(
+                "OPENTRAIL_ROOT_ACCESS_KEY_ID and OPENTRAIL_ROOT_SECRET_ACCESS_KEY must be set together"
+            )
+
+    def _check_notifications(self) -> None:
         if self.notification_retry_delay < 0:
             raise ConfigError(
                 "OPENTRAIL_NOTIFICATION_RETRY_DELAY must be 0 or positive (seconds), got "
@@ -133,12 +153,8 @@ class Settings:
             raise ConfigError(
                 f"OPENTRAIL_SNS_TIMEOUT must be more than 0 and at most 300 seconds, got {self.sns_timeout}"
             )
-        if self.retention_days < 1:
-            raise ConfigError(f"OPENTRAIL_RETENTION_DAYS must be at least 1, got {self.retention_days}")
-        if self.lookup_rate < 0:
-            raise ConfigError(
-                f"OPENTRAIL_LOOKUP_RATE must be 0 (no limit) or positive, got {self.lookup_rate}"
-            )
+
+    def _check_requests(self) -> None:
         if self.max_body_bytes < 1:
             raise ConfigError(f"OPENTRAIL_MAX_BODY_BYTES must be positive, got {self.max_body_bytes}")
         if self.max_inflight_body_bytes < self.max_body_bytes:
@@ -151,8 +167,6 @@ class Settings:
             raise ConfigError(
                 f"OPENTRAIL_SPOOL_THRESHOLD_BYTES must be 0 or positive, got {self.spool_threshold_bytes}"
             )
-        if self.lease_seconds <= 0:
-            raise ConfigError(f"OPENTRAIL_LEASE_SECONDS must be positive, got {self.lease_seconds}")
         for name in ("header_timeout", "keep_alive_timeout", "body_timeout"):
             if (seconds := getattr(self, name)) <= 0:
                 raise ConfigError(f"OPENTRAIL_{name.upper()} must be positive (seconds), got {seconds}")
@@ -170,14 +184,6 @@ class Settings:
         if self.multipart_expiry_seconds <= 0:
             raise ConfigError(
                 f"OPENTRAIL_MULTIPART_EXPIRY_SECONDS must be positive, got {self.multipart_expiry_seconds}"
-            )
-        if self.role not in ROLES:
-            raise ConfigError(f"OPENTRAIL_ROLE must be one of {', '.join(ROLES)}, got {self.role!r}")
-        if self.account_id and not (len(self.account_id) == 12 and self.account_id.isdigit()):
-            raise ConfigError(f"OPENTRAIL_ACCOUNT_ID must be 12 digits, got {self.account_id!r}")
-        if bool(self.root_access_key_id) != bool(self.root_secret_access_key):
-            raise ConfigError(
-                "OPENTRAIL_ROOT_ACCESS_KEY_ID and OPENTRAIL_ROOT_SECRET_ACCESS_KEY must be set together"
             )
 
 
