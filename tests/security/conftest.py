@@ -38,8 +38,10 @@ def server(tally: Tally) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="package")
-def wire(server: Server, tally: Tally) -> Wire:
-    return Wire(server, tally)
+def wire(server: Server, tally: Tally) -> Iterator[Wire]:
+    sender = Wire(server, tally)
+    yield sender
+    sender.close()
 
 
 @pytest.fixture(scope="package")
