@@ -68,16 +68,34 @@ def chunks(size: int, piece: bytes = b" " * 65536) -> Iterator[bytes]:
         yield piece
 
 
-@pytest.mark.parametrize("declared", [True, False], ids=["declared", "chunked"])
-def test_an_ingest_body_over_the_maximum_is_refused(
-    server: Server, wire: Wire, intruder: Holdings, declared: bool
-) -> None:
-    """Unsigned (no genuine client sends one this size): refused on its size alone, never read whole."""
+def test_an_ingest_body_over_the_maximum_is_refused_from_its_declared_length(wire: Wire) -> None:
+    """Unsigned: refused on its declared size, before anything else, never read."""
+    headers = {"Content-Type": "application/json", "Content-Length": str(MAX_BODY + 1)}
+    answer = wire.send("IngestRecords", "POST", "/IngestRecords", headers, b" " * (MAX_BODY + 1))
+    rest_error(answer, 400, "RequestEntityTooLargeException")
+
+
+def test_an_unsigned_chunked_body_is_refused_before_it_is_read(wire: Wire) -> None:
+    """Of unknown length: refused for its missing signature, from the headers."""
     headers = {"Content-Type": "application/json"}
-    if declared:
-        answer = wire.send("IngestRecords", "POST", "/IngestRecords", headers, b" " * (MAX_BODY + 1))
-    else:
-        answer = wire.send("IngestRecords", "POST", "/IngestRecords", headers, chunks(MAX_BODY + MB))  # type: ignore[arg-type]
+    answer = wire.send("IngestRecords", "POST", "/IngestRecords", headers, chunks(MAX_BODY + MB))  # type: ignore[arg-type]
+    rest_error(answer, 403, "MissingAuthenticationTokenException")
+
+
+def test_a_signed_chunked_body_is_cut_off_at_the_maximum(
+    server: Server, wire: Wire, intruder: Holdings
+) -> None:
+    """Signed by a genuine caller, of unknown length: read only up to the maximum, then refused."""
+    body = b" " * (MAX_BODY + MB)
+    headers = sign(
+        server.endpoint + "/IngestRecords",
+        "POST",
+        {"Content-Type": "application/json"},
+        body,
+        intruder.creds,
+        service="cloudtrail-data",
+    )
+    answer = wire.send("IngestRecords", "POST", "/IngestRecords", headers, chunks(len(body)))  # type: ignore[arg-type]
     rest_error(answer, 400, "RequestEntityTooLargeException")
 
 
