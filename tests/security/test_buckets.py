@@ -240,3 +240,36 @@ def test_keys_with_markup_come_back_exact_in_well_formed_xml(
     missing = s3_raw(server, wire, intruder, "GET", f"/{intruder.bucket}/missing-{time.time_ns()}%3C%26")
     xml_error(missing, 404, "NoSuchKey")
     client.delete_object(Bucket=intruder.bucket, Key=f"markup/{key}")
+
+
+@pytest.mark.parametrize(
+    ("operation", "method"),
+    [
+        ("HeadBucket", "head_bucket"),
+        ("GetBucketLocation", "get_bucket_location"),
+        ("DeleteBucket", "delete_bucket"),
+    ],
+)
+def test_a_denied_bucket_call_is_recorded_for_the_intruder_only(
+    wire: Wire, victim: Holdings, intruder: Holdings, operation: str, method: str
+) -> None:
+    """Bucket calls are management events (docs/api.md): the intruder's attempt on the victim's bucket
+    is in the intruder's history, refused, and never in the victim's."""
+    with pytest.raises(ClientError) as caught:
+        getattr(wire.boto("s3", intruder.creds), method)(Bucket=victim.bucket)
+    request_id = caught.value.response["ResponseMetadata"]["RequestId"]
+    record = wire.recorded(intruder.creds, operation, [request_id]).get(request_id)
+    assert record is not None, f"the intruder's {operation} is not in its history"
+    assert (record["eventSource"], record["errorCode"]) == ("s3.amazonaws.com", "AccessDenied")
+    assert record["recipientAccountId"] == intruder.account
+    assert request_id not in wire.history(victim.creds, operation)
+
+
+def test_the_holders_own_bucket_calls_are_recorded(wire: Wire, victim: Holdings) -> None:
+    """The control: the same calls by the bucket's owner are served and recorded, without an error."""
+    client = wire.boto("s3", victim.creds)
+    request_id = client.head_bucket(Bucket=victim.bucket)["ResponseMetadata"]["RequestId"]
+    record = wire.recorded(victim.creds, "HeadBucket", [request_id]).get(request_id)
+    assert record is not None
+    assert "errorCode" not in record
+    assert "CreateBucket" in {r["eventName"] for r in wire.history(victim.creds, "CreateBucket").values()}
