@@ -72,3 +72,4 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         terminalreporter.section("security suite: requests sent")
         for line in found.lines():
             terminalreporter.write_line(line)
+        terminalreporter.write_line("by route: .pytest_cache/v/opentrail/security-tally")
