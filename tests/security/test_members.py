@@ -13,6 +13,8 @@ import botocore.session
 import pytest
 from botocore.model import Shape
 
+from opentrail.protocol import CLOUDTRAIL_TARGET_PREFIX, ORGANIZATIONS_TARGET_PREFIX
+from opentrail.server.operations import JSON_SERVICES
 from tests.support.audit import fingerprint
 from tests.support.holdings import Holdings
 from tests.support.server import Server
@@ -20,10 +22,7 @@ from tests.support.signing import sign
 from tests.support.wire import JSON_11, Wire
 
 SESSION = botocore.session.get_session()
-TARGETS = {
-    "cloudtrail": "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.",
-    "organizations": "AWSOrganizationsV20161128.",
-}
+TARGETS = {"cloudtrail": CLOUDTRAIL_TARGET_PREFIX, "organizations": ORGANIZATIONS_TARGET_PREFIX}
 WRONG: dict[str, list[Any]] = {
     "string": [5, True, ["x"], {"a": "x"}],
     "integer": ["5", 1.5, True],
@@ -39,6 +38,39 @@ WRONG: dict[str, list[Any]] = {
 NEEDED = {"PutInsightSelectors": ["TrailName"], "GetInsightSelectors": ["TrailName"]}
 TAGS = [{"Key": "k", "Value": "v"}]
 DESTINATIONS = [{"Type": "EVENT_DATA_STORE", "Location": "example-store"}]
+
+
+# Organizations' members need no holdings: the caller is in no organization.
+ORGANIZATIONS: dict[str, dict[str, Any]] = {
+    "CreateAccount": {
+        "Email": "typed@example.com",
+        "AccountName": "typed",
+        "RoleName": "Admin",
+        "IamUserAccessToBilling": "ALLOW",
+        "Tags": TAGS,
+    },
+    "CreateOrganization": {"FeatureSet": "ALL"},
+    "DescribeAccount": {"AccountId": "123456789012"},
+    "DescribeCreateAccountStatus": {"CreateAccountRequestId": "car-0123456789abcdef"},
+    "ListAccounts": {"MaxResults": 5},
+    "RemoveAccountFromOrganization": {"AccountId": "123456789012"},
+}
+
+
+def selectors(bucket: str) -> dict[str, Any]:
+    return {
+        "EventSelectors": [
+            {
+                "ReadWriteType": "All",
+                "IncludeManagementEvents": True,
+                "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{bucket}/"]}],
+                "ExcludeManagementEventSources": ["kms.amazonaws.com"],
+            }
+        ],
+        "AdvancedEventSelectors": [
+            {"Name": "n", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}
+        ],
+    }
 
 
 def examples(h: Holdings) -> dict[str, dict[str, Any]]:
@@ -75,20 +107,7 @@ def examples(h: Holdings) -> dict[str, dict[str, Any]]:
             "MaxResults": 5,
             **window,
         },
-        "PutEventSelectors": {
-            "TrailName": trail,
-            "EventSelectors": [
-                {
-                    "ReadWriteType": "All",
-                    "IncludeManagementEvents": True,
-                    "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{h.bucket}/"]}],
-                    "ExcludeManagementEventSources": ["kms.amazonaws.com"],
-                }
-            ],
-            "AdvancedEventSelectors": [
-                {"Name": "n", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}
-            ],
-        },
+        "PutEventSelectors": {"TrailName": trail, **selectors(h.bucket)},
         "PutInsightSelectors": {
             "TrailName": trail,
             "InsightSelectors": [{"InsightType": "ApiCallRateInsight"}],
@@ -105,18 +124,7 @@ def examples(h: Holdings) -> dict[str, dict[str, Any]]:
             "IsMultiRegionTrail": False,
             "EnableLogFileValidation": True,
         },
-        "CreateAccount": {
-            "Email": "typed@example.com",
-            "AccountName": "typed",
-            "RoleName": "Admin",
-            "IamUserAccessToBilling": "ALLOW",
-            "Tags": TAGS,
-        },
-        "CreateOrganization": {"FeatureSet": "ALL"},
-        "DescribeAccount": {"AccountId": "123456789012"},
-        "DescribeCreateAccountStatus": {"CreateAccountRequestId": "car-0123456789abcdef"},
-        "ListAccounts": {"MaxResults": 5},
-        "RemoveAccountFromOrganization": {"AccountId": "123456789012"},
+        **ORGANIZATIONS,
     }
 
 
@@ -149,8 +157,6 @@ def replaced(example: dict[str, Any], path: tuple[str | int, ...], value: Any) -
 
 
 def operations() -> list[tuple[str, str]]:
-    from opentrail.server.operations import JSON_SERVICES
-
     return [(service, op) for service, js in JSON_SERVICES.items() for op in sorted(js.operations)]
 
 
