@@ -45,3 +45,18 @@ def fingerprint(server: Server) -> list[tuple[Any, ...]]:
         query = f"SELECT * FROM docs WHERE kind NOT IN ({marks}) ORDER BY 1, 2, 3, 4"  # noqa: S608
         rows += [("docs", *row) for row in db.execute(query, _BACKGROUND_KINDS)]
     return rows
+
+
+def traces(server: Server, marker: str) -> list[str]:
+    """Where ``marker`` shows in what the server keeps: event records (audit records and ingested ones),
+    documents (trails, channels, tags, ...) and the names of files under the data directory. A forged
+    or refused request must leave none."""
+    path = server.data_dir / "opentrail.db"
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30) as db:
+        # instr, not LIKE: records are BLOBs, which LIKE does not read as text.
+        events = db.execute("SELECT seq FROM events WHERE instr(record, ?) > 0", (marker.encode(),))
+        found = [f"event {seq}" for (seq,) in events]
+        docs = db.execute("SELECT kind, name FROM docs WHERE instr(name || body, ?) > 0", (marker,))
+        found += [f"{kind} {name}" for kind, name in docs]
+    found += [str(p.relative_to(server.data_dir)) for p in server.data_dir.rglob(f"*{marker}*")]
+    return found
