@@ -41,6 +41,7 @@ from opentrail.errors import (
 from opentrail.organizations import accounts
 from opentrail.organizations import model as organizations
 from opentrail.organizations.model import CreateRequest, Member, Organization
+from opentrail.params import structure
 from opentrail.trails import model as trails
 
 EVENT_SOURCE = "organizations.amazonaws.com"
@@ -270,6 +271,12 @@ def create_account(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     tags = p.get("Tags")
     if tags is not None and not isinstance(tags, list):
         raise SerializationException(f"Tags must be a list, got {type(tags).__name__}")
+    for index, tag in enumerate(tags or ()):
+        # The form of every tag before the organization is looked up, as AWS's JSON protocol checks it.
+        fields = structure(tag, f"Tags[{index}]")
+        for field in ("Key", "Value"):
+            if not isinstance(fields.get(field, ""), str):
+                raise SerializationException(f"Tags[{index}].{field} must be a string")
     org = _managed(call)
     if len(org.members) >= MAX_ACCOUNTS:
         raise ConstraintViolation(

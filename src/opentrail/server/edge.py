@@ -128,9 +128,10 @@ class Edge:
             method=request.method,
             raw_path=request.scope.get("raw_path", b"/").decode("latin-1") or request.url.path,
             query_string=request.scope.get("query_string", b"").decode("latin-1"),
-            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]},
+            headers=sigv4.joined_headers(request.scope["headers"]),
         )
         credential, verifier = sigv4.read_credential(signed, self.services.clock.now())
+        sigv4.check_covered_headers(signed, credential, credential.service in JSON_SERVICES)
         key = self.key_of(credential)
         claim = sigv4.payload_claim(signed, credential)
         if claim is not None:
@@ -248,6 +249,11 @@ class Edge:
 
     @staticmethod
     def operation_name(request: Request, service: JsonService) -> str:
+        if request.method != "POST":
+            # A GET that changes a trail is one a cache, a prefetcher or a retrying proxy may resend.
+            raise UnknownOperationException(
+                f"{service.name} operations are called with POST, got {request.method[:20]}"
+            )
         target = request.headers.get("x-amz-target", "")
         prefix = service.target_prefix
         name = target[len(prefix) :] if target.startswith(prefix) else ""

@@ -198,6 +198,12 @@ def _tags(params: Params) -> list[dict[str, str]]:
         item = structure(raw, f"Tags[{index}]")
         key = item.get("Key")
         value = item.get("Value")
+        for member, given in (("Key", key), ("Value", value)):
+            if given is not None and not isinstance(given, str):
+                # The wrong JSON type, which AWS's JSON protocol refuses before the operation runs.
+                raise SerializationException(
+                    f"Tags[{index}].{member} must be a string, got {type(given).__name__}"
+                )
         if not isinstance(key, str) or not 1 <= len(key) <= 128:
             raise InvalidTagParameter(f"Tags[{index}].Key must be a string of 1-128 characters, got {key!r}")
         if value is not None and (not isinstance(value, str) or len(value) > 256):
@@ -225,8 +231,8 @@ def create_channel(call: Call, params: Params) -> dict[str, Any]:
     name = _name(params, required=True)
     assert name is not None  # noqa: S101 - required=True never returns None
     source = _source(params)
+    tags = _tags(params)  # the request's form, before the destinations are looked up
     destinations = _destinations(call, params, required=True)
-    tags = _tags(params)
     arn = channel_arn(call.region, call.account, call.services.new_id())
     body: dict[str, Any] = {
         "Source": source,

@@ -8,7 +8,6 @@ import hashlib
 import re
 import zlib
 from collections.abc import Iterator
-from email.header import Header
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -28,8 +27,10 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 def _meta_header(value: str) -> str:
     if value.isascii():
         return value
-    # S3 returns non-ASCII metadata RFC 2047-encoded; HTTP header values are Latin-1 at best.
-    return Header(value, "utf-8").encode()
+    # S3 returns non-ASCII metadata RFC 2047-encoded; HTTP header values are Latin-1 at best. One
+    # encoded word however long: folded onto several lines (email.header's way past 76 characters), the
+    # value is not a header any more and the object could never be read back.
+    return f"=?UTF-8?B?{base64.b64encode(value.encode('utf-8')).decode('ascii')}?="
 
 
 def _object_headers(info: ObjectInfo) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import re
 import xml.etree.ElementTree as ET
 
 from starlette.responses import Response
@@ -91,8 +92,21 @@ def xml_error(err: ApiError, request_id: str, head: bool = False, **context: str
     return xml_response(root, status, headers)
 
 
+# What XML 1.0 cannot hold even escaped (C0 controls but tab, newline and return; lone surrogates;
+# U+FFFE and U+FFFF): a key or value carrying one is answered with U+FFFD in its place, so every answer
+# is a document clients can parse.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def xml_response(root: ET.Element, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
+    document = ET.tostring(root, encoding="unicode")
+    if _NOT_XML.search(document):
+        # Rare: one scan of the document finds it, only then is every element's text cleaned.
+        for element in root.iter():
+            if element.text and _NOT_XML.search(element.text):
+                element.text = _NOT_XML.sub("\ufffd", element.text)
+        document = ET.tostring(root, encoding="unicode")
+    body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + document.encode("utf-8")
     return Response(body, status_code=status, media_type="application/xml", headers=headers)
 
 

@@ -59,7 +59,8 @@ _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/s3/aws4_request")
 def is_s3(request: Request) -> bool:
     """Whether the request is signed for service s3 (header or presigned URL), read before verifying so
     that even authentication failures come back in S3's shape."""
-    if _SCOPE.search(request.headers.get("authorization", "")):
+    # Every Authorization line: a repeated header is refused, in the shape of the service it names.
+    if any(_SCOPE.search(value) for value in request.headers.getlist("authorization")):
         return True
     query = request.query_params
     if "AWSAccessKeyId" in query and "Signature" in query:

@@ -14,9 +14,10 @@ accepted (validate-logs signs S3 requests for whichever region GetBucketLocation
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
-from opentrail.errors import IncompleteSignature, InvalidSignature
+from opentrail.errors import IncompleteSignature, InvalidSignature, S3Error
 from opentrail.server.sigv4.canonical import Credential, Request, signature
 from opentrail.server.sigv4.header import (
     S3_PAYLOAD_CLAIMS,
@@ -81,3 +82,42 @@ def read_credential(request: Request, now: float) -> tuple[Credential, Verifier]
     credential = parse_authorization(request)
     check_time(credential, now)
     return credential, verify
+
+
+def joined_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Header names in lower case with their values; a repeated header's values joined by commas, as
+    SigV4's canonical request (and RFC 9110) joins them. Whatever reads a header afterwards then sees
+    what the signature covered: a second X-Amz-Target or Authorization line cannot be verified as one
+    value and acted on as another."""
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        headers[key] = f"{headers[key]},{text}" if key in headers else text
+    return headers
+
+
+def check_covered_headers(request: Request, credential: Credential, json_api: bool) -> None:
+    """What the signature must cover beyond ``host``: a JSON API call's X-Amz-Target (which operation
+    runs), and on S3 every ``x-amz-*`` header sent, as S3 requires ("There were headers present in the
+    request which were not signed"). SigV2 presigned URLs sign every ``x-amz-*`` header themselves."""
+    signed = credential.signed_headers
+    if json_api and "x-amz-target" in request.headers and "x-amz-target" not in signed:
+        raise IncompleteSignature("SignedHeaders must include x-amz-target, which names the operation")
+    if credential.service != "s3" or not signed:
+        return
+    presigned = "authorization" not in request.headers
+    unsigned = sorted(
+        name
+        for name in request.headers
+        if name.startswith("x-amz-")
+        and name not in signed
+        and not (presigned and name == "x-amz-content-sha256")
+    )
+    if unsigned:
+        raise S3Error(
+            "AccessDenied",
+            403,
+            "There were headers present in the request which were not signed",
+            HeadersNotSigned=", ".join(unsigned)[:1024],
+        )

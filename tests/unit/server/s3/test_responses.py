@@ -158,3 +158,12 @@ def test_a_body_that_is_not_small_plain_xml_is_malformed(body: bytes, says: str)
         parse_xml(body, "CompleteMultipartUpload")
     assert (caught.value.s3_code, caught.value.s3_status) == ("MalformedXML", 400)
     assert f"the CompleteMultipartUpload body {says}" in caught.value.message
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\x1f", "lone \ud800 surrogate", "\ufffe"])
+def test_what_xml_cannot_hold_is_replaced_so_every_answer_parses(text: str) -> None:
+    root = xml_element("Error", Code="InvalidArgument", Key=text)
+    body = bytes(xml_response(root, 400).body)
+    parsed = ET.fromstring(body)  # noqa: S314 - the server's own answer
+    assert "\ufffd" in (parsed.findtext(f"{{{NS}}}Key") or "")
+    assert parsed.findtext(f"{{{NS}}}Code") == "InvalidArgument"
