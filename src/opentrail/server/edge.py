@@ -131,17 +131,20 @@ class Edge:
             headers=sigv4.joined_headers(request.scope["headers"]),
         )
         credential, verifier = sigv4.read_credential(signed, self.services.clock.now())
-        sigv4.check_covered_headers(signed, credential, credential.service in JSON_SERVICES)
+        # Once the signature holds: what it must cover (X-Amz-Target, S3's x-amz-* headers).
+        json_api = credential.service in JSON_SERVICES
         key = self.key_of(credential)
         claim = sigv4.payload_claim(signed, credential)
         if claim is not None:
             verifier(signed, credential, key.secret, claim)
+            sigv4.check_covered_headers(signed, credential, json_api)
         payload, digest = await self.bodies.read(
             request, self.body_plan(signed, credential, key.secret, claim), credential.service == "s3"
         )
         try:
             if claim is None:
                 verifier(signed, credential, key.secret, digest)
+                sigv4.check_covered_headers(signed, credential, json_api)
             elif digest is not None:
                 sigv4.check_payload(claim, digest)
         except BaseException:
