@@ -33,15 +33,17 @@ import msgspec
 from .common import (
     Connection,
     Credentials,
-    RecordFactory,
     Server,
     Signer,
     cpu_seconds,
     memory_kb,
     percentile,
-    records_body,
     remove_dir,
     temp_dir,
+)
+from .records import (
+    RecordFactory,
+    records_body,
 )
 
 PATH = "/IngestRecords"

@@ -51,7 +51,6 @@ from opentrail.trails import model as trails
 
 from .common import (
     Connection,
-    RecordFactory,
     Server,
     Signer,
     contention,
@@ -59,9 +58,12 @@ from .common import (
     median,
     noise_line,
     percentile,
-    records_body,
     remove_dir,
     temp_dir,
+)
+from .records import (
+    RecordFactory,
+    records_body,
 )
 
 GOAL_EVENTS_PER_S = 50_000

@@ -35,7 +35,6 @@ from opentrail.store.sqlite.history import SCHEMA as HISTORY_SCHEMA
 from .common import (
     Connection,
     Credentials,
-    RecordFactory,
     Server,
     Signer,
     botocore_sign_us,
@@ -49,12 +48,15 @@ from .common import (
     noise_line,
     percentile,
     read_only,
-    records_body,
     remove_dir,
     start_profiler,
     stop_profiler,
     temp_dir,
     thread_cpu,
+)
+from .records import (
+    RecordFactory,
+    records_body,
 )
 
 GOAL_EVENTS_PER_S = 25_000

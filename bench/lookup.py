@@ -60,7 +60,6 @@ from opentrail.tokens import TokenSealer
 from .common import (
     Connection,
     Credentials,
-    RecordFactory,
     Server,
     Signer,
     botocore_sign_us,
@@ -77,6 +76,9 @@ from .common import (
     start_profiler,
     stop_profiler,
     temp_dir,
+)
+from .records import (
+    RecordFactory,
 )
 
 GOAL_P99_MS = 5.0

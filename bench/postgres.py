@@ -32,7 +32,16 @@ from opentrail.ingest.records import index_record
 from opentrail.store import EventQuery, open_store
 from opentrail.store.postgres import append as pg_append
 
-from .common import RecordFactory, fmt_rate, free_port, median, percentile, remove_dir
+from .common import (
+    fmt_rate,
+    free_port,
+    median,
+    percentile,
+    remove_dir,
+)
+from .records import (
+    RecordFactory,
+)
 
 ACCOUNTS = ("111111111111", "222222222222", "333333333333")
 REGIONS = ("us-east-1", "eu-west-1")

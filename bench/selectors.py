@@ -58,7 +58,6 @@ from opentrail.store.sqlite.store import SQLiteStore
 from opentrail.trails import model as trails
 
 from .common import (
-    RecordFactory,
     contention,
     fmt_rate,
     median,
@@ -66,6 +65,9 @@ from .common import (
     percentile,
     remove_dir,
     temp_dir,
+)
+from .records import (
+    RecordFactory,
 )
 
 GOAL_LOSS = 0.10

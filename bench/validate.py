@@ -34,7 +34,14 @@ from opentrail.delivery.signing import Signer
 from opentrail.storage import LocalStorage
 from opentrail.store import open_store
 
-from .common import RecordFactory, Server, remove_dir, temp_dir
+from .common import (
+    Server,
+    remove_dir,
+    temp_dir,
+)
+from .records import (
+    RecordFactory,
+)
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
