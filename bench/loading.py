@@ -14,7 +14,6 @@ from typing import Any
 
 from opentrail.events import EventTimes
 from opentrail.ingest.records import index_record
-from opentrail.store import LOOKUP_ATTRIBUTES
 from opentrail.store.sqlite import events as sql_events
 from opentrail.store.sqlite.history import SCHEMA as HISTORY_SCHEMA
 from opentrail.store.sqlite.store import SQLiteStore
@@ -27,7 +26,6 @@ from .records import (
     RecordFactory,
 )
 
-GOAL_P99_MS = 5.0
 MAIN_ACCOUNT = "111122223333"
 # (account, region, share of all events): the main stream is what the root credentials look up.
 STREAMS = (
@@ -41,10 +39,7 @@ STREAMS = (
     ("777788889999", "eu-west-1", 0.03),
     ("777788889999", "ap-southeast-2", 0.01),
 )
-MAIN_REGION = "us-east-1"
 GROUP = 5000
-PAGE = 50
-ATTRIBUTES: tuple[str | None, ...] = (None, *LOOKUP_ATTRIBUTES)
 
 
 def generate(

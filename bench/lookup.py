@@ -70,24 +70,10 @@ from .common import (
     stop_profiler,
     temp_dir,
 )
-from .loading import await_history, load, schema_digest
+from .loading import GROUP, MAIN_ACCOUNT, await_history, load, schema_digest
 
 GOAL_P99_MS = 5.0
-MAIN_ACCOUNT = "111122223333"
-# (account, region, share of all events): the main stream is what the root credentials look up.
-STREAMS = (
-    (MAIN_ACCOUNT, "us-east-1", 0.50),
-    (MAIN_ACCOUNT, "eu-west-1", 0.12),
-    (MAIN_ACCOUNT, "ap-southeast-2", 0.03),
-    ("444455556666", "us-east-1", 0.15),
-    ("444455556666", "eu-west-1", 0.08),
-    ("444455556666", "ap-southeast-2", 0.02),
-    ("777788889999", "us-east-1", 0.06),
-    ("777788889999", "eu-west-1", 0.03),
-    ("777788889999", "ap-southeast-2", 0.01),
-)
 MAIN_REGION = "us-east-1"
-GROUP = 5000
 PAGE = 50
 ATTRIBUTES: tuple[str | None, ...] = (None, *LOOKUP_ATTRIBUTES)
 
