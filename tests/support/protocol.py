@@ -10,27 +10,15 @@ import botocore.exceptions
 import botocore.session
 import httpx
 import pytest
-from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 
 from opentrail.server import operations
 from tests.support.server import Credentials, Server
+from tests.support.signing import HeaderSigner
 
 TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
 JSON_11 = "application/x-amz-json-1.1"
-
-
-class SignedAt(SigV4Auth):
-    """botocore's signer with the request time chosen by the test (botocore always signs "now")."""
-
-    def __init__(self, credentials: BotoCredentials, service: str, region: str, when: datetime) -> None:
-        super().__init__(credentials, service, region)
-        self.when = when
-
-    def _modify_request_before_signing(self, request: AWSRequest) -> None:
-        request.context["timestamp"] = self.when.strftime(SIGV4_TIMESTAMP)
-        super()._modify_request_before_signing(request)
 
 
 def signed_headers(
@@ -47,7 +35,7 @@ def signed_headers(
 ) -> dict[str, str]:
     """The headers botocore would send for this request, Authorization included."""
     request = AWSRequest(method="POST", url=server.endpoint + path, data=body, headers=headers)
-    signer = SignedAt(
+    signer = HeaderSigner(
         BotoCredentials(creds.access_key_id, secret or creds.secret),
         service,
         region,

@@ -24,32 +24,28 @@ def _stamp(request: AWSRequest, when: datetime | None) -> None:
         request.context["timestamp"] = when.strftime(SIGV4_TIMESTAMP)
 
 
-class HeaderSigner(SigV4Auth):
-    """SigV4 in the Authorization header, signed at ``when`` (botocore always signs "now")."""
+class _SignedAt:
+    """Signs at ``when`` instead of "now" (botocore always signs now); mixed into botocore's signers."""
+
+    when: datetime | None
 
     def __init__(
         self, credentials: BotoCredentials, service: str, region: str, when: datetime | None
     ) -> None:
-        super().__init__(credentials, service, region)
+        super().__init__(credentials, service, region)  # type: ignore[call-arg]
         self.when = when
 
     def _modify_request_before_signing(self, request: AWSRequest) -> None:
         _stamp(request, self.when)
-        super()._modify_request_before_signing(request)
+        super()._modify_request_before_signing(request)  # type: ignore[misc]
 
 
-class S3HeaderSigner(S3SigV4Auth):
+class HeaderSigner(_SignedAt, SigV4Auth):
+    """SigV4 in the Authorization header, signed at ``when``."""
+
+
+class S3HeaderSigner(_SignedAt, S3SigV4Auth):
     """S3's SigV4 (the payload hash in X-Amz-Content-SHA256, signed), at ``when``."""
-
-    def __init__(
-        self, credentials: BotoCredentials, service: str, region: str, when: datetime | None
-    ) -> None:
-        super().__init__(credentials, service, region)
-        self.when = when
-
-    def _modify_request_before_signing(self, request: AWSRequest) -> None:
-        _stamp(request, self.when)
-        super()._modify_request_before_signing(request)
 
 
 class S3QuerySigner(S3SigV4QueryAuth):

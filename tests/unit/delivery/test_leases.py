@@ -26,6 +26,7 @@ from opentrail.settings import Settings
 from opentrail.storage import LocalStorage
 from opentrail.store import Doc, Store, open_store
 from opentrail.trails import model as trails
+from tests.support.databases import BACKENDS
 from tests.support.server import management_record
 
 ACCOUNT = "111122223333"
@@ -33,17 +34,13 @@ REGION = "us-east-1"
 LEASE = 10.0
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=sorted(BACKENDS))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    cluster = request.getfixturevalue("postgres_cluster") if request.param == "postgres" else None
-    url = f"sqlite:///{tmp_path / 'leases.db'}" if cluster is None else cluster.new_database()
-    opened = open_store(url)
+    opened = open_store(BACKENDS[request.param](request, tmp_path))
     try:
         yield opened
     finally:
         opened.close()
-        if cluster is not None:
-            cluster.drop_database(url)
 
 
 @pytest.fixture

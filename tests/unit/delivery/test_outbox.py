@@ -13,24 +13,21 @@ import pytest
 from opentrail.delivery import outbox
 from opentrail.delivery.outbox import Pending
 from opentrail.store import Store, open_store
+from tests.support.databases import BACKENDS
 
 ACCOUNT = "111122223333"
 TRAIL = f"arn:aws:cloudtrail:eu-west-1:{ACCOUNT}:trail/t1"
 NOW = 1_704_067_200.0
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=sorted(BACKENDS))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """Both backends: nodes sharing one PostgreSQL claim from the same outbox."""
-    cluster = request.getfixturevalue("postgres_cluster") if request.param == "postgres" else None
-    url = f"sqlite:///{tmp_path / 'outbox.db'}" if cluster is None else cluster.new_database()
-    opened = open_store(url)
+    opened = open_store(BACKENDS[request.param](request, tmp_path))
     try:
         yield opened
     finally:
         opened.close()
-        if cluster is not None:
-            cluster.drop_database(url)
 
 
 def pending(key: str = "AWSLogs/a.json.gz", due: float = NOW) -> Pending:
