@@ -74,6 +74,18 @@ class ClientError(ApiError):
     status = 400
 
 
+class InvalidFilterPattern(ClientError):
+    """A filter pattern that does not parse; CloudWatch Logs answers ``InvalidParameterException``.
+
+    ``position`` is the character offset in the pattern where parsing stopped."""
+
+    code = "InvalidParameterException"
+
+    def __init__(self, message: str, position: int) -> None:
+        super().__init__(message)
+        self.position = position
+
+
 class AuthError(ApiError):
     status = 403
 

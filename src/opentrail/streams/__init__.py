@@ -1,0 +1,1 @@
+"""Real-time monitoring (CloudWatch Logs' role): log groups, filter patterns, metric filters and alarms."""
