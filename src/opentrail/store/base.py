@@ -22,10 +22,15 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from opentrail.errors import ConflictError, StoreError
 from opentrail.events import EventRow, Kind, StoredEvent
+
+if TYPE_CHECKING:
+    from opentrail.store.alarms import AlarmTables
+    from opentrail.store.logs import LogTables
+    from opentrail.store.metrics import MetricTables
 
 __all__ = [
     "LOOKUP_ATTRIBUTES",
@@ -197,6 +202,22 @@ class Store(abc.ABC):
     # -- lifecycle -------------------------------------------------------------------------------
     @abc.abstractmethod
     def close(self) -> None: ...
+
+    # -- the real-time path's tables (store/tables.py) --------------------------------------------
+    @property
+    @abc.abstractmethod
+    def logs(self) -> LogTables:
+        """Log groups, their streams and events, metric filters."""
+
+    @property
+    @abc.abstractmethod
+    def metrics(self) -> MetricTables:
+        """Metric datapoints."""
+
+    @property
+    @abc.abstractmethod
+    def alarms(self) -> AlarmTables:
+        """Alarms' state and history."""
 
     # -- meta: small server-wide values (token secret, bootstrap account) -------------------------
     def get_meta(self, key: str) -> str | None:

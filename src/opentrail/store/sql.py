@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -25,6 +26,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 import msgspec
 
 from opentrail.errors import ConflictError, StoreError
+from opentrail.store.alarms import AlarmTables
 from opentrail.store.base import (
     AccessKey,
     Account,
@@ -37,6 +39,8 @@ from opentrail.store.base import (
     Store,
     UpdateCheck,
 )
+from opentrail.store.logs import LogTables
+from opentrail.store.metrics import MetricTables
 
 __all__ = ["Connection", "Dialect", "SQLStore", "shipped_migrations"]
 
@@ -130,6 +134,33 @@ class SQLStore(Store, Generic[C]):
 
     @abc.abstractmethod
     def _write_docs(self, kind: str, account: str, fn: Callable[[C], T]) -> T: ...
+
+    @abc.abstractmethod
+    def _transact(self, fn: Callable[[C], T]) -> T:
+        """``fn`` in one write transaction of its own, committed when it returns, rolled back if it raises."""
+
+    # -- the tables beyond the log and the documents (store/tables.py) -------------------------------
+    def read_with(self, fn: Callable[[C], T]) -> T:
+        """``fn`` on a connection for reads; driver errors leave as ``StoreError``."""
+        with self._guard("reading"):
+            return self._read(fn)
+
+    def write_with(self, fn: Callable[[C], T]) -> T:
+        """``fn`` in one transaction; driver errors leave as ``StoreError``."""
+        with self._guard("writing to"):
+            return self._transact(fn)
+
+    @functools.cached_property
+    def logs(self) -> LogTables:
+        return LogTables(self)
+
+    @functools.cached_property
+    def metrics(self) -> MetricTables:
+        return MetricTables(self)
+
+    @functools.cached_property
+    def alarms(self) -> AlarmTables:
+        return AlarmTables(self)
 
     def _q(self, text: str) -> str:
         return self.driver.sql(text)

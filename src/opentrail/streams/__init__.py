@@ -1,1 +1,2 @@
-"""Real-time monitoring (CloudWatch Logs' role): log groups, filter patterns, metric filters and alarms."""
+"""Real-time monitoring (CloudWatch's role): log groups fed by trails and other producers, filter
+patterns, metric filters turning log events into metrics, and alarms on those metrics."""

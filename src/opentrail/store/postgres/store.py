@@ -173,6 +173,10 @@ class PostgresStore(SQLStore[psycopg.Connection[Any]]):
             conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (DOC_LOCK, f"{kind}/{account}"))
             return fn(conn)
 
+    def _transact(self, fn: Callable[[psycopg.Connection[Any]], T]) -> T:
+        with self._connection() as conn, conn.transaction():
+            return fn(conn)
+
     def _snapshot(self, fn: Callable[[psycopg.Connection[Any]], T]) -> T:
         """``fn`` in one read-only snapshot."""
         with self._connection() as conn, conn.transaction():

@@ -127,6 +127,10 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         # The one writer runs every check and write in turn: nothing else can slip in between.
         return self._write(fn)
 
+    def _transact(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        # The writer runs it in a savepoint of a group's transaction: the group's one commit is its commit.
+        return self._write(fn)
+
     # -- group commit ------------------------------------------------------------------------------
     def _commit(self, group: list[Task]) -> list[Any]:
         """Commit a group in one transaction: each function in a savepoint of its own (one that raises
