@@ -1,0 +1,2 @@
+"""CloudWatch metrics: datapoints put by PutMetricData and by metric filters, and the statistics
+read from them."""
