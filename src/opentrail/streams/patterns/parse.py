@@ -128,12 +128,31 @@ def _closing_percent(text: str, index: int) -> int | None:
 def _regex_quota(text: str, pattern: JsonPattern | SpacePattern) -> None:
     found = [leaf for leaf in _leaves(pattern) if isinstance(leaf, RegexCompare)]
     if len(found) > regex.MAX_PER_PATTERN:
-        third = [m.start() for m in re.finditer("%", text)][2 * regex.MAX_PER_PATTERN]
+        third = _regex_starts(text)[regex.MAX_PER_PATTERN]
         raise InvalidFilterPattern(
             f"A filter pattern may hold at most {regex.MAX_PER_PATTERN} regular expressions, "
             f"got {len(found)} (the third at position {third})",
             third,
         )
+
+
+def _regex_starts(text: str) -> list[int]:
+    """Where each ``%regex%`` value starts, quoted strings and escapes skipped as the lexer does."""
+    starts: list[int] = []
+    index, inside = 0, ""
+    while index < len(text):
+        char = text[index]
+        if inside and char == "\\":
+            index += 2
+            continue
+        if inside:
+            inside = "" if char == inside else inside
+        elif char in '"%':
+            inside = char
+            if char == "%":
+                starts.append(index)
+        index += 1
+    return starts
 
 
 def _leaves(pattern: JsonPattern | SpacePattern) -> Iterator[Expr]:

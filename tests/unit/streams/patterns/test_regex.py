@@ -86,3 +86,10 @@ def test_python_only_meanings_do_not_leak() -> None:
     assert compile_pattern("%a.b%").matches("axb")
     assert compile_pattern(r"%a\.b%").matches("a.b")
     assert not compile_pattern(r"%a\.b%").matches("axb")
+
+
+def test_the_quota_names_the_third_regex_past_quoted_percent_signs() -> None:
+    text = r'{ $.p = "50%" && $.a = %x\%% && $.b = %y% && $.c = %z% }'
+    with pytest.raises(InvalidFilterPattern, match="got 3") as caught:
+        parse(text)
+    assert caught.value.position == text.index("%z%")
