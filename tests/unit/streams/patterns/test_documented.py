@@ -7,6 +7,11 @@ Sources, quoted exactly (CloudWatch Logs User Guide):
   FilterAndPatternSyntax.md, commit 1487b9496d8366bf7039a1efbeeb3a0702b42c50): terms, OR matching in
   terms / space-delimited / JSON, the JSON examples, compound conditions, numeric comparisons, the
   space-delimited examples and the extracted-fields example.
+- UNSTRUCTURED_TERMS: "Using filter patterns to match terms in unstructured log events",
+  https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/matching-terms-unstructured-log-events.html:
+  ``ERROR`` (matching "[ERROR 400] BAD REQUEST", "[ERROR 401] UNAUTHORIZED REQUEST", "[ERROR 419]
+  MISSING ARGUMENTS", ...), ``ERROR ARGUMENTS`` ("[ERROR 419] MISSING ARGUMENTS", "[ERROR 420]
+  INVALID ARGUMENTS") and the phrase ``"INTERNAL SERVER ERROR"``.
 - REGEX_SYNTAX: "Supported regular expressions (regex) syntax",
   https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/regex-expressions.html (and the same
   section of the current FilterAndPatternSyntax.html): ``%AUTHORIZED%``, the IP and error/fail
@@ -296,6 +301,15 @@ def test_regex_examples(pattern: str, events: list[str], expected: list[int]) ->
     """``%^a{3,5}$%`` is anchored here: the page's ``%a{3,5}%`` "only matches aaa, aaaa, aaaaa"
     describes the repetition; searched in a longer run of a's it is found too."""
     assert which(pattern, events) == expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [("ERROR", [1, 2, 3, 4, 5]), ("ERROR ARGUMENTS", [3, 4]), ('"INTERNAL SERVER ERROR"', [5])],
+)
+def test_unstructured_term_examples(pattern: str, expected: list[int]) -> None:
+    """UNSTRUCTURED_TERMS, over the events that page and REGEX_SYNTAX show."""
+    assert which(pattern, UNSTRUCTURED) == expected
 
 
 def test_regex_with_an_unsupported_character_is_refused() -> None:
