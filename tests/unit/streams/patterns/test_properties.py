@@ -125,3 +125,51 @@ def test_space_delimited_extraction_accounts_for_every_field_of_the_line(
     assert len(extracted) == len(tokens)
     named = {key for key in extracted if not key[1:].isdigit()}
     assert named == {f"$f{i}" for i, f in enumerate(fields) if f not in ("", "...")}
+
+
+VALUES = {'"x y"': "x y", "[p q]": "p q"}
+CONDITIONS = {
+    "{n} = 2*": lambda v: v.startswith("2"),
+    "{n} > 1": lambda v: v.lstrip("+-").replace(".", "", 1).isdigit() and float(v) > 1,
+    "{n} != a": lambda v: v != "a",
+    "{n} = %^[0-9]+$%": lambda v: v.isdigit(),
+}
+one_field = st.sampled_from(["", "{n}", *CONDITIONS])
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(one_field, max_size=3),
+    st.booleans(),
+    st.lists(one_field, max_size=3),
+    st.lists(token, max_size=7),
+)
+def test_space_delimited_agrees_with_a_direct_reading(
+    before: list[str], ellipsis: bool, after: list[str], tokens: list[str]
+) -> None:
+    """With at most one ``...`` the placement is fixed: read the fields straight off the generated
+    tokens (no splitting, no parsing) and check the conditions in plain Python."""
+    fields = [*before, *(["..."] if ellipsis else []), *after]
+    if not fields or all(f == "" for f in fields) and len(fields) == 1:
+        return
+    text = "[" + ", ".join(f.format(n=f"f{i}") for i, f in enumerate(fields)) + "]"
+    if text.count("%") > 4:
+        return
+    values = [VALUES.get(t, t) for t in tokens]
+    expected: dict[str, str] | None = None
+    fixed = len(before) + len(after)
+    if (ellipsis and len(values) >= fixed) or len(values) == fixed:
+        spans = list(range(len(before))) + list(range(len(values) - len(after), len(values)))
+        expected = {}
+        kinds = [*before, *after]
+        numbers = [i if i < len(before) else i + int(ellipsis) for i in range(fixed)]  # names are f<index>
+        for kind, position, number in zip(kinds, spans, numbers, strict=True):
+            value = values[position]
+            check = CONDITIONS.get(kind)
+            if check is not None and not check(value):
+                expected = None
+                break
+            expected["$" + str(position + 1) if kind == "" else f"$f{number}"] = value
+        if expected is not None and ellipsis:
+            expected.update({f"${i + 1}": values[i] for i in range(len(before), len(values) - len(after))})
+    assert compile_pattern(text).extract(" ".join(tokens)) == expected
