@@ -60,6 +60,19 @@ class FakeStore(Store):
     def close(self) -> None:
         self.calls.append("close")
 
+    # The real-time path's tables are SQL only (store/tables.py): this fake keeps none.
+    @property
+    def logs(self) -> Any:
+        raise AssertionError("the fake store keeps no log groups")
+
+    @property
+    def metrics(self) -> Any:
+        raise AssertionError("the fake store keeps no metrics")
+
+    @property
+    def alarms(self) -> Any:
+        raise AssertionError("the fake store keeps no alarms")
+
     def _get_meta(self, key: str) -> str | None:
         return self._io("get_meta")  # type: ignore[no-any-return]
 
