@@ -31,6 +31,7 @@ from opentrail.streams.logs.requests import (
     invalid,
     stream_name,
     touch_group,
+    typed,
 )
 from opentrail.streams.logs.streams import sequence_token
 
@@ -114,7 +115,9 @@ def split(events: list[tuple[int, str]], now: int, retention_days: int | None) -
 
 def put_log_events(call: Call, p: params.Params) -> dict[str, Any]:
     group, stream = group_name(p), stream_name(p)
-    params.string(p, "sequenceToken")  # accepted and ignored, as AWS does now
+    # Accepted and ignored: AWS ignores sequence tokens now; entities are for its Explore related.
+    typed(p, sequenceToken="string", entity="structure")
+    typed(p.get("entity") or {}, keyAttributes="structure", attributes="structure")
     events = checked_events(p)
     now = to_millis(call.now)
     kept = split(events, now, existing_group(call, group).retention_days)

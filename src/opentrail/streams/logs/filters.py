@@ -20,7 +20,9 @@ from opentrail.streams.logs.requests import (
     invalid,
     limit,
     name,
+    text,
     touch_group,
+    typed,
 )
 from opentrail.streams.logs.transformations import checked_transformations
 
@@ -42,9 +44,9 @@ def put_metric_filter(call: Call, p: params.Params) -> dict[str, Any]:
     filter_name = name(p.get("filterName"), "filterName", FILTER_NAME)
     text = _pattern_text(p)
     transformations = checked_transformations(p.get("metricTransformations"), compile_filter(text))
-    for member in ("applyOnTransformedLogs",):
-        if params.boolean(p, member):
-            raise InvalidParameter(f"{member} is not supported by this server")
+    typed(p, fieldSelectionCriteria="string", emitSystemFieldDimensions="strings")
+    if params.boolean(p, "applyOnTransformedLogs"):
+        raise InvalidParameter("applyOnTransformedLogs is not supported by this server")
     row = MetricFilter(
         call.account, call.region, group, filter_name, text, transformations, to_millis(call.now)
     )
@@ -134,7 +136,7 @@ def test_metric_filter(call: Call, p: params.Params) -> dict[str, Any]:
         )
     matches = []
     for number, message in enumerate(messages, 1):
-        if not isinstance(message, str) or not message:
+        if not text(message, f"logEventMessages.{number}"):
             raise invalid(message, f"logEventMessages.{number}", "have length greater than or equal to 1")
         extracted = pattern.extract(message)
         if extracted is not None:

@@ -20,6 +20,7 @@ from opentrail.streams.logs.requests import (
     name,
     optional_prefix,
     touch_group,
+    typed,
 )
 from opentrail.streams.logs.tags import checked_tags
 
@@ -99,6 +100,8 @@ def _identifiers(call: Call, p: params.Params) -> set[str] | None:
 
 
 def describe_log_groups(call: Call, p: params.Params) -> dict[str, Any]:
+    # No linked accounts here: a caller sees its own account's groups whatever these say.
+    typed(p, accountIdentifiers="strings", includeLinkedAccounts="boolean")
     prefix = optional_prefix(p, "logGroupNamePrefix", GROUP_NAME)
     pattern = None if p.get("logGroupNamePattern") is None else name(
         p["logGroupNamePattern"], "logGroupNamePattern", GROUP_NAME, min_len=0

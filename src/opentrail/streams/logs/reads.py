@@ -25,6 +25,7 @@ from opentrail.streams.logs.requests import (
     limit,
     millis,
     stream_name,
+    typed,
 )
 
 TOKEN = re.compile(r"([fb])/([0-9]{28})([0-9]{28})/s")
@@ -58,6 +59,7 @@ def fitted(events: list[LogEvent], backward: bool) -> list[LogEvent]:
 
 
 def get_log_events(call: Call, p: params.Params) -> dict[str, Any]:
+    typed(p, unmask="boolean")
     group, stream = identified_group(call, p), stream_name(p)
     start, end = millis(p, "startTime"), millis(p, "endTime")
     count = limit(p, "limit", 10_000, 10_000)

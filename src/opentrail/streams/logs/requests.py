@@ -8,11 +8,12 @@ satisfy constraint: ...``) under ``InvalidParameterException``, as CloudWatch Lo
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from opentrail import params
 from opentrail.context import Call
-from opentrail.errors import ApiError, InvalidParameter, ResourceNotFound
+from opentrail.errors import ApiError, InvalidParameter, ResourceNotFound, SerializationException
 from opentrail.store.logs import LogGroup
 
 GROUP_NAME = re.compile(r"[.\-_/#A-Za-z0-9]+")
@@ -76,7 +77,7 @@ def group_of_arn(call: Call, arn: str) -> str | None:
 def identified_group(call: Call, p: params.Params) -> str:
     """The group a read names, by ``logGroupName`` or ``logGroupIdentifier`` (a name or an ARN); exactly
     one of them."""
-    by_name, identifier = p.get("logGroupName"), p.get("logGroupIdentifier")
+    by_name, identifier = params.string(p, "logGroupName"), params.string(p, "logGroupIdentifier")
     if (by_name is None) == (identifier is None):
         raise InvalidParameter("Exactly one of logGroupName or logGroupIdentifier must be specified.")
     if by_name is not None:
@@ -115,6 +116,29 @@ def millis(p: params.Params, member: str) -> int | None:
         raise invalid(value, member, "have value greater than or equal to 0")
     if value is not None and value > MAX_LONG:
         raise invalid(value, member, f"have value less than or equal to {MAX_LONG}")
+    return value
+
+
+_TYPE_CHECKS: dict[str, Callable[[params.Params, str], object]] = {
+    "boolean": params.boolean,
+    "string": params.string,
+    "list": params.array,
+    "structure": lambda p, member: None if p.get(member) is None else params.structure(p[member], member),
+    "strings": lambda p, member: [text(v, member) for v in params.array(p, member) or []],
+}
+
+
+def typed(p: params.Params, **members: str) -> None:
+    """Members this server accepts without acting on them still hold the model's JSON type
+    (``SerializationException`` otherwise, as for every member)."""
+    for member, kind in members.items():
+        _TYPE_CHECKS[kind](p, member)
+
+
+def text(value: Any, member: str) -> str:
+    """An element of a list or a map that the model types as a string."""
+    if not isinstance(value, str):
+        raise SerializationException(f"{member} must be a string, got {type(value).__name__} {value!r}")
     return value
 
 

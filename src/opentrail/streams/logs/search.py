@@ -27,6 +27,7 @@ from opentrail.streams.logs.requests import (
     millis,
     name,
     optional_prefix,
+    typed,
 )
 
 SCAN_BATCH = 1_000
@@ -50,6 +51,7 @@ def event_id(event: LogEvent) -> str:
 
 
 def filter_log_events(call: Call, p: params.Params) -> dict[str, Any]:
+    typed(p, startFromHead="boolean", interleaved="boolean", unmask="boolean")
     group = identified_group(call, p)
     streams, prefix = _stream_names(p), optional_prefix(p, "logStreamNamePrefix", STREAM_NAME)
     if streams is not None and prefix is not None:

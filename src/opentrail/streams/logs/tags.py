@@ -12,6 +12,7 @@ from opentrail.context import Call
 from opentrail.errors import InvalidParameter, ResourceNotFound, TooManyTags
 from opentrail.store.logs import LogGroup
 from opentrail.streams.logs.requests import GROUP_NOT_FOUND, group_name, group_of_arn, invalid, touch_group
+from opentrail.streams.logs.requests import text as checked_text
 
 MAX_TAGS = 50
 _TAG_PUNCTUATION = set("_.:/=+-@")
@@ -27,9 +28,8 @@ def checked_tags(value: Any, member: str = "tags") -> dict[str, str]:
     tags = params.structure(value, member)
     if not 1 <= len(tags) <= MAX_TAGS:
         raise invalid(f"{len(tags)} tags", member, f"have length between 1 and {MAX_TAGS}")
-    for key, text in tags.items():
-        if not isinstance(text, str):
-            raise invalid(text, f"{member}.{key}", "be a string")
+    for key, value in tags.items():
+        text = checked_text(value, f"{member}.{key}")
         if not 1 <= len(key) <= 128 or not _tag_text(key):
             raise invalid(key, f"{member}.key", f"satisfy regular expression pattern: {_TAG_PATTERN}")
         if len(text) > 256 or not _tag_text(text):
@@ -44,7 +44,7 @@ def _keys(value: Any, member: str) -> list[str]:
     if len(keys) > MAX_TAGS:
         raise invalid(f"{len(keys)} keys", member, f"have length less than or equal to {MAX_TAGS}")
     for key in keys:
-        if not isinstance(key, str) or not 1 <= len(key) <= 128:
+        if not 1 <= len(checked_text(key, member)) <= 128:
             raise invalid(key, member, "have length between 1 and 128")
     return keys
 

@@ -19,7 +19,7 @@ from typing import Any
 from opentrail import params
 from opentrail.errors import InvalidParameter
 from opentrail.streams.logs.matching import CompiledPattern
-from opentrail.streams.logs.requests import invalid
+from opentrail.streams.logs.requests import invalid, text
 
 METRIC_NAME = re.compile(r"[^:*$]*")
 FIELD = re.compile(r"\$(\.[^\s]+|[A-Za-z_][A-Za-z0-9_]*|[0-9]+)")
@@ -81,10 +81,11 @@ def _dimensions(t: params.Params, pattern: CompiledPattern) -> dict[str, str] | 
         raise InvalidParameter(
             f"A metric filter can have at most {MAX_DIMENSIONS} dimensions, got {len(dimensions)}"
         )
-    for key, field in dimensions.items():
+    for key, value in dimensions.items():
+        field = text(value, f"dimensions.{key}")
         if not 1 <= len(key) <= 255:
             raise invalid(key, "dimensions.key", "have length between 1 and 255")
-        if not isinstance(field, str) or len(field) > 255 or not FIELD.fullmatch(field):
+        if len(field) > 255 or not FIELD.fullmatch(field):
             raise InvalidParameter(
                 f"Invalid dimension value {field!r} for {key!r}: expected a field such as $.a or $name"
             )
