@@ -144,6 +144,10 @@ def test_group_reads_interleave_streams_by_time(store: Store) -> None:
     page = read(ACCOUNT, REGION, "g", limit=2)
     after = (page[-1].timestamp, page[-1].seq)
     assert messages(read(ACCOUNT, REGION, "g", after=after, start=0, end=30)) == ["b20"]
+    newest = read(ACCOUNT, REGION, "g", descending=True, limit=3)
+    assert messages(newest) == ["a30", "b20", "w15"]
+    before = (newest[-1].timestamp, newest[-1].seq)
+    assert messages(read(ACCOUNT, REGION, "g", descending=True, before=before)) == ["a10"]
     with pytest.raises(KeyError):
         read(ACCOUNT, REGION, "nope")
 

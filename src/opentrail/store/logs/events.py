@@ -226,25 +226,29 @@ class EventTables(Tables):
         start: int | None = None,
         end: int | None = None,
         after: Position | None = None,
+        before: Position | None = None,
+        descending: bool = False,
         limit: int = 10_000,
     ) -> list[LogEvent]:
         """Up to ``limit`` events of the group's streams (all, those named in ``streams``, or those
-        starting with ``prefix``) with ``start <= timestamp < end``, past ``after``, by (timestamp,
-        seq). ``KeyError`` when the group is missing."""
+        starting with ``prefix``) with ``start <= timestamp < end``, between ``after`` and ``before``,
+        by (timestamp, seq), newest first if ``descending``. ``KeyError`` when the group is missing."""
 
         def run(conn: Any) -> list[LogEvent]:
             gid = group_id(conn, self.dialect, account, region, group)
             if gid is None:
                 raise KeyError(group)
-            where, args = _window(start, end, after, None)
+            where, args = _window(start, end, after, before)
             if streams is not None:
                 where += f" AND s.name IN ({', '.join('?' * len(streams))})"
                 args += list(streams)
             if prefix:
                 where += " AND substr(s.name, 1, ?) = ?"
                 args += [len(prefix), prefix]
+            order = "DESC" if descending else "ASC"
             sql = self.sql(
-                f"SELECT {_EVENT_COLUMNS} WHERE e.group_id = ?{where} ORDER BY e.time, e.seq LIMIT ?"
+                f"SELECT {_EVENT_COLUMNS} WHERE e.group_id = ?{where} "
+                f"ORDER BY e.time {order}, e.seq {order} LIMIT ?"
             )
             return [_event(row) for row in conn.execute(sql, (gid, *args, limit)).fetchall()]
 

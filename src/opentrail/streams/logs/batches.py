@@ -127,7 +127,10 @@ def put_log_events(call: Call, p: params.Params) -> dict[str, Any]:
     except KeyError as missing:
         raise ResourceNotFound(STREAM_NOT_FOUND if missing.args[0] == stream else GROUP_NOT_FOUND) from None
     touch_group(call, group)
-    found = logs.stream(call.account, call.region, group, stream)
+    try:
+        found = logs.stream(call.account, call.region, group, stream)
+    except KeyError:  # deleted since: the events went with it, and so does the token
+        found = None
     result: dict[str, Any] = {}
     if found is not None and found.last_seq is not None:
         result["nextSequenceToken"] = sequence_token(found.last_seq)

@@ -82,6 +82,20 @@ def test_pages_with_a_limit_and_a_bound_token(group: Env) -> None:
         search(group, limit=2, filterPattern="ERROR", nextToken=token)
 
 
+def test_newest_first_pages_keep_their_direction(group: Env) -> None:
+    seen, token = [], None
+    while True:
+        extra = {"nextToken": token, "startFromHead": True} if token else {"startFromHead": False}
+        page = search(group, limit=2, **extra)
+        seen += [e["timestamp"] - T0 for e in page["events"]]
+        if (token := page.get("nextToken")) is None:
+            break
+    assert seen == [5, 4, 3, 2, 1]
+    assert messages(search(group, startFromHead=False, filterPattern="ERROR")) == ["ERROR five", "ERROR one"]
+    with pytest.raises(InvalidParameter, match="on or after Jan 1, 2024"):
+        search(group, startFromHead=False, startTime=1_704_067_199_999)
+
+
 def test_by_identifier_and_missing_group(group: Env) -> None:
     arn = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:g:*"
     assert len(run(group, "FilterLogEvents", logGroupIdentifier=arn)["events"]) == 5
