@@ -151,6 +151,30 @@ def test_old_and_future_events_are_rejected_not_failed(server: Server, tenant: C
     assert [e["message"] for e in events] == ["kept"]
 
 
+def test_a_full_batch_is_taken_however_json_escapes_it(server: Server, tenant: Credentials) -> None:
+    """1,048,576 bytes of messages made of quotes: over 2 MB once JSON escapes them, still one call."""
+    client = logs(server, tenant)
+    client.create_log_group(logGroupName="big")
+    client.create_log_stream(logGroupName="big", logStreamName="s")
+    half = 1_048_576 // 2 - 26
+    t = now_ms()
+    client.put_log_events(
+        logGroupName="big", logStreamName="s", logEvents=[{"timestamp": t, "message": '"' * half}] * 2
+    )
+    [stream] = client.describe_log_streams(logGroupName="big")["logStreams"]
+    assert stream["storedBytes"] == 1_048_576
+    with pytest.raises(ClientError) as too_large:
+        client.put_log_events(
+            logGroupName="big",
+            logStreamName="s",
+            logEvents=[{"timestamp": t, "message": '"' * (half + 1)}] * 2,
+        )
+    assert error_of(too_large) == (
+        "InvalidParameterException",
+        "Upload too large: 1048578 bytes exceeds limit of 1048576",
+    )
+
+
 def test_metric_filters_and_tags(server: Server, tenant: Credentials) -> None:
     client = logs(server, tenant)
     client.create_log_group(logGroupName="trail")
