@@ -98,11 +98,6 @@ class GroupTables(Tables):
         rows = self.read(lambda conn: conn.execute(self.sql(sql), tuple(args)).fetchall())
         return [_group(row) for row in rows]
 
-    def all_groups(self) -> list[LogGroup]:
-        """Every account's groups (retention walks them)."""
-        sql = f"SELECT {_GROUP_COLUMNS} FROM log_groups g ORDER BY g.id"
-        return [_group(row) for row in self.read(lambda conn: conn.execute(sql).fetchall())]
-
     def update_group(
         self, account: str, region: str, name: str, change: Callable[[LogGroup], LogGroup]
     ) -> LogGroup:
