@@ -334,3 +334,10 @@ class RemoteError(OpenTrailError):
 class ValidationAborted(OpenTrailError):
     """validate-logs cannot go on (the AWS CLI's exit 255): bad arguments, no trail, no keys, a storage
     error."""
+
+
+# -- CloudWatch Logs (botocore's logs model; InvalidParameterException and ResourceNotFoundException
+# are the shared classes above, by the same wire names)
+ResourceAlreadyExists = api_error("ResourceAlreadyExistsException")
+LimitExceeded = api_error("LimitExceededException")
+TooManyTags = api_error("TooManyTagsException")

@@ -15,6 +15,7 @@ from botocore.model import Shape
 
 from opentrail.protocol import CLOUDTRAIL_TARGET_PREFIX, ORGANIZATIONS_TARGET_PREFIX
 from opentrail.server.operations import JSON_SERVICES
+from opentrail.streams.logs.operations import TARGET_PREFIX as LOGS_TARGET_PREFIX
 from tests.support.audit import fingerprint
 from tests.support.holdings import Holdings
 from tests.support.server import Server
@@ -22,7 +23,11 @@ from tests.support.signing import sign
 from tests.support.wire import JSON_11, Wire
 
 SESSION = botocore.session.get_session()
-TARGETS = {"cloudtrail": CLOUDTRAIL_TARGET_PREFIX, "organizations": ORGANIZATIONS_TARGET_PREFIX}
+TARGETS = {
+    "cloudtrail": CLOUDTRAIL_TARGET_PREFIX,
+    "organizations": ORGANIZATIONS_TARGET_PREFIX,
+    "logs": LOGS_TARGET_PREFIX,
+}
 WRONG: dict[str, list[Any]] = {
     "string": [5, True, ["x"], {"a": "x"}],
     "integer": ["5", 1.5, True],
@@ -35,7 +40,14 @@ WRONG: dict[str, list[Any]] = {
 }
 # Members the operation needs besides the model's required ones to reach its own checks (CloudTrail
 # asks for a trail or an event data store, the model requires neither).
-NEEDED = {"PutInsightSelectors": ["TrailName"], "GetInsightSelectors": ["TrailName"]}
+NEEDED = {
+    "PutInsightSelectors": ["TrailName"],
+    "GetInsightSelectors": ["TrailName"],
+    # CloudWatch Logs' reads name the group by logGroupName or logGroupIdentifier, the model requires neither.
+    "DescribeLogStreams": ["logGroupName"],
+    "GetLogEvents": ["logGroupName"],
+    "FilterLogEvents": ["logGroupName"],
+}
 TAGS = [{"Key": "k", "Value": "v"}]
 DESTINATIONS = [{"Type": "EVENT_DATA_STORE", "Location": "example-store"}]
 
@@ -55,6 +67,99 @@ ORGANIZATIONS: dict[str, dict[str, Any]] = {
     "ListAccounts": {"MaxResults": 5},
     "RemoveAccountFromOrganization": {"AccountId": "123456789012"},
 }
+
+
+# -- CloudWatch Logs: its members need no holdings (every type is checked before a group is looked up).
+LOG_GROUP = "typed-group"
+NAMED = {"logGroupName": LOG_GROUP}
+LOG_READS = {"logGroupIdentifier": LOG_GROUP, "nextToken": "t", "limit": 5, "unmask": False}
+TRANSFORMATION = {"metricName": "m", "metricNamespace": "n", "metricValue": "1", "unit": "Count"}
+
+
+def logs_examples(account: str) -> dict[str, dict[str, Any]]:
+    arn = f"arn:aws:logs:us-east-1:{account}:log-group:{LOG_GROUP}"
+    return {
+        "CreateLogGroup": {
+            "logGroupName": "typed-new",
+            "kmsKeyId": "k",
+            "tags": {"k": "v"},
+            "logGroupClass": "STANDARD",
+            "deletionProtectionEnabled": False,
+        },
+        "DeleteLogGroup": NAMED,
+        "DescribeLogGroups": {
+            "accountIdentifiers": [account],
+            "logGroupNamePrefix": "t",
+            "logGroupNamePattern": "t",
+            "nextToken": "t",
+            "limit": 5,
+            "includeLinkedAccounts": False,
+            "logGroupClass": "STANDARD",
+            "logGroupIdentifiers": [LOG_GROUP],
+        },
+        "CreateLogStream": {**NAMED, "logStreamName": "s"},
+        "DeleteLogStream": {**NAMED, "logStreamName": "s"},
+        "DescribeLogStreams": {
+            **NAMED,
+            **LOG_READS,
+            "logStreamNamePrefix": "s",
+            "orderBy": "LogStreamName",
+            "descending": True,
+        },
+        "PutLogEvents": {
+            **NAMED,
+            "logStreamName": "s",
+            "logEvents": [{"timestamp": 1, "message": "m"}],
+            "sequenceToken": "t",
+            "entity": {"keyAttributes": {"a": "b", "c": "d"}, "attributes": {"a": "b"}},
+        },
+        "GetLogEvents": {
+            **NAMED,
+            **LOG_READS,
+            "logStreamName": "s",
+            "startTime": 1,
+            "endTime": 2,
+            "startFromHead": True,
+        },
+        "FilterLogEvents": {
+            **NAMED,
+            **LOG_READS,
+            "logStreamNames": ["s"],
+            "logStreamNamePrefix": "s",
+            "startTime": 1,
+            "endTime": 2,
+            "filterPattern": "ERROR",
+            "startFromHead": True,
+            "interleaved": True,
+        },
+        "PutRetentionPolicy": {**NAMED, "retentionInDays": 1},
+        "DeleteRetentionPolicy": NAMED,
+        "TagResource": {"resourceArn": arn, "tags": {"k": "v"}},
+        "UntagResource": {"resourceArn": arn, "tagKeys": ["k"]},
+        "ListTagsForResource": {"resourceArn": arn},
+        "TagLogGroup": {**NAMED, "tags": {"k": "v"}},
+        "UntagLogGroup": {**NAMED, "tags": ["k"]},
+        "ListTagsLogGroup": NAMED,
+        "PutMetricFilter": {
+            **NAMED,
+            "filterName": "f",
+            "filterPattern": "{ $.a = 1 }",
+            "metricTransformations": [TRANSFORMATION],
+            "applyOnTransformedLogs": False,
+            "fieldSelectionCriteria": "",
+            "emitSystemFieldDimensions": ["@aws.region"],
+        },
+        "DescribeMetricFilters": {
+            **NAMED,
+            "filterNamePrefix": "f",
+            "nextToken": "t",
+            "limit": 5,
+            "metricName": "m",
+            "metricNamespace": "n",
+        },
+        "DeleteMetricFilter": {**NAMED, "filterName": "f"},
+        "TestMetricFilter": {"filterPattern": "ERROR", "logEventMessages": ["m"]},
+    }
 
 
 def selectors(bucket: str) -> dict[str, Any]:
@@ -125,6 +230,7 @@ def examples(h: Holdings) -> dict[str, dict[str, Any]]:
             "EnableLogFileValidation": True,
         },
         **ORGANIZATIONS,
+        **logs_examples(h.account),
     }
 
 

@@ -27,7 +27,8 @@ EVENT_SOURCE = "cloudtrail.amazonaws.com"
 # CloudTrail keeps requestParameters and responseElements up to 100 KB each; a larger one is replaced by
 # what it says of it (the shape CloudTrail writes, e.g. for an IAM policy of 102 KB or more).
 MAX_MEMBER_BYTES = 100 * 1024
-_READ_PREFIXES = ("Get", "List", "Describe", "Lookup")
+# CloudWatch Logs' FilterLogEvents and TestMetricFilter read too (CloudTrail records them readOnly).
+_READ_PREFIXES = ("Get", "List", "Describe", "Lookup", "Filter", "Test")
 
 
 def is_read_only(operation: str) -> bool:

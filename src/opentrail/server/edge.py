@@ -45,7 +45,7 @@ from opentrail.server import audit, sigv4
 from opentrail.server.bodies.budget import Budget
 from opentrail.server.bodies.reader import Bodies, Plan, declared_length, leaves_costly_body
 from opentrail.server.metrics import CLIENT_CLOSED_REQUEST, Metrics
-from opentrail.server.operations import JSON_SERVICES, MAX_API_BODY, JsonService
+from opentrail.server.operations import JSON_SERVICES, JsonService
 from opentrail.server.payload import Payload
 from opentrail.server.s3 import audit as s3_audit
 from opentrail.server.s3.chunked import decoder_for
@@ -171,8 +171,9 @@ class Edge:
     ) -> Plan:
         """How the body is read: JSON API calls within their own limit; S3 bodies may be spooled and
         decoded from aws-chunked, their chunk signatures chained to the request's."""
-        if credential.service in JSON_SERVICES:
-            return Plan(MAX_API_BODY)
+        service = JSON_SERVICES.get(credential.service)
+        if service is not None:
+            return Plan(service.max_body)
         limit = self.services.settings.max_body_bytes
         if credential.service != "s3":
             return Plan(limit)

@@ -13,6 +13,7 @@ from opentrail.organizations import operations as organizations_api
 from opentrail.protocol import CLOUDTRAIL_TARGET_PREFIX, ORGANIZATIONS_TARGET_PREFIX
 from opentrail.selectors import operations as trail_selectors
 from opentrail.server import audit
+from opentrail.streams.logs import operations as logs_api
 from opentrail.trails import channels, tags
 from opentrail.trails import operations as trails
 
@@ -41,6 +42,8 @@ class JsonService:
     # A global service's calls are recorded in this region whatever region the client signed for, as
     # CloudTrail records them (Organizations: us-east-1).
     audit_region: str | None = None
+    # The largest request body its calls take.
+    max_body: int = MAX_API_BODY
 
 
 # By SigV4 credential-scope service name.
@@ -52,5 +55,14 @@ JSON_SERVICES = {
         organizations_api.OPERATIONS,
         organizations_api.EVENT_SOURCE,
         audit_region="us-east-1",
+    ),
+    # -- CloudWatch Logs: a PutLogEvents batch holds up to 1 MiB of messages, which JSON escaping may
+    # grow several times over (a control character is six bytes as \u0000).
+    "logs": JsonService(
+        "CloudWatch Logs",
+        logs_api.TARGET_PREFIX,
+        logs_api.OPERATIONS,
+        logs_api.EVENT_SOURCE,
+        max_body=8 * MAX_API_BODY,
     ),
 }

@@ -1,4 +1,5 @@
-"""Event history retention: events ingested before the window (OPENTRAIL_RETENTION_DAYS) go, hourly."""
+"""Retention, hourly: event history ingested before the window (OPENTRAIL_RETENTION_DAYS) goes, and log
+events older than their log group's retentionInDays."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 
 from starlette.concurrency import run_in_threadpool
 
+from opentrail.clock import to_millis
 from opentrail.context import Services
 from opentrail.errors import StoreError
 
@@ -26,4 +28,17 @@ async def enforce_retention(services: Services) -> None:
         else:
             if removed:
                 log.info("retention removed %d events ingested before %s", removed, cutoff)
+        await purge_log_groups(services)
         await asyncio.sleep(RETENTION_CHECK_SECONDS)
+
+
+async def purge_log_groups(services: Services) -> int:
+    """Remove log events older than their group's retentionInDays (CloudWatch Logs' retention)."""
+    try:
+        removed = await run_in_threadpool(services.store.logs.purge, to_millis(services.clock.now()))
+    except StoreError as err:
+        log.warning("log group retention pass failed, will retry: %s", err)
+        return 0
+    if removed:
+        log.info("log group retention removed %d log events", removed)
+    return removed

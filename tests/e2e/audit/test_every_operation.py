@@ -16,11 +16,16 @@ from hypothesis import strategies as st
 
 from opentrail.protocol import CLOUDTRAIL_TARGET_PREFIX, ORGANIZATIONS_TARGET_PREFIX
 from opentrail.server.operations import JSON_SERVICES
+from opentrail.streams.logs.operations import TARGET_PREFIX as LOGS_TARGET_PREFIX
 from tests.support.audit import fingerprint, recorded
 from tests.support.protocol import JSON_11, signed_post
 from tests.support.server import Credentials, Server, make_server
 
-PREFIXES = {"cloudtrail": CLOUDTRAIL_TARGET_PREFIX, "organizations": ORGANIZATIONS_TARGET_PREFIX}
+PREFIXES = {
+    "cloudtrail": CLOUDTRAIL_TARGET_PREFIX,
+    "organizations": ORGANIZATIONS_TARGET_PREFIX,
+    "logs": LOGS_TARGET_PREFIX,
+}
 OPERATIONS = sorted((service, name) for service, api in JSON_SERVICES.items() for name in api.operations)
 TRAIL = "property-trail"
 

@@ -10,15 +10,20 @@ import pytest
 from opentrail.protocol import CLOUDTRAIL_TARGET_PREFIX as TARGET_PREFIX
 from opentrail.protocol import ORGANIZATIONS_TARGET_PREFIX
 from opentrail.server.operations import JSON_SERVICES, OPERATIONS
+from opentrail.streams.logs.operations import TARGET_PREFIX as LOGS_TARGET_PREFIX
 
 SESSION = botocore.session.get_session()
 # The SigV4 service name each JSON service's clients sign with, and botocore's model of it.
-MODELS = {"cloudtrail": "cloudtrail", "organizations": "organizations"}
+MODELS = {"cloudtrail": "cloudtrail", "organizations": "organizations", "logs": "logs"}
 # The X-Amz-Target prefix each service is routed by (tests/unit/test_protocol.py holds them to the models).
-PREFIXES = {"cloudtrail": TARGET_PREFIX, "organizations": ORGANIZATIONS_TARGET_PREFIX}
+PREFIXES = {
+    "cloudtrail": TARGET_PREFIX,
+    "organizations": ORGANIZATIONS_TARGET_PREFIX,
+    "logs": LOGS_TARGET_PREFIX,
+}
 
 
-def test_the_json_services_are_cloudtrail_and_organizations() -> None:
+def test_the_json_services_are_cloudtrail_organizations_and_logs() -> None:
     assert set(JSON_SERVICES) == set(MODELS)
 
 
