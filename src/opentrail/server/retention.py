@@ -1,4 +1,5 @@
-"""Event history retention: events ingested before the window (OPENTRAIL_RETENTION_DAYS) go, hourly."""
+"""Retention, hourly: events ingested before the window (OPENTRAIL_RETENTION_DAYS) go, and metric
+datapoints older than OPENTRAIL_METRIC_RETENTION_DAYS."""
 
 from __future__ import annotations
 
@@ -26,4 +27,17 @@ async def enforce_retention(services: Services) -> None:
         else:
             if removed:
                 log.info("retention removed %d events ingested before %s", removed, cutoff)
+        await purge_metrics(services)
         await asyncio.sleep(RETENTION_CHECK_SECONDS)
+
+
+async def purge_metrics(services: Services) -> None:
+    """Drop metric seconds older than OPENTRAIL_METRIC_RETENTION_DAYS (and metrics left without any)."""
+    cutoff = int(services.clock.now()) - services.settings.metric_retention_days * 86400
+    try:
+        removed = await run_in_threadpool(services.store.metrics.purge_before, cutoff)
+    except StoreError as err:
+        log.warning("metric retention pass failed, will retry: %s", err)
+    else:
+        if removed:
+            log.info("retention removed %d metric seconds before %s", removed, cutoff)
