@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import json
+import zlib
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -31,6 +32,8 @@ __all__ = ["Wire", "speaks", "wire_of"]
 
 CBOR_PATH = f"/service/{model.TARGET_PREFIX}/operation/"
 JSON_10 = "application/x-amz-json-1.0"
+# CloudWatch takes PutMetricData bodies of up to 1 MB; a compressed one may not inflate past this.
+MAX_INFLATED = 4 * 1024 * 1024
 JSON_TYPES = (JSON_10, "application/x-amz-json-1.1", "application/json")
 
 
@@ -42,6 +45,7 @@ class Wire(enum.Enum):
     def read(self, request: Request, body: bytes) -> tuple[str, Any, Any]:
         """(operation name, its model, its parameters still in wire form); an operation CloudWatch does
         not have is ``UnknownOperationException``, a body that does not decode ``SerializationException``."""
+        body = inflated(request, body)
         if self is Wire.CBOR:
             name = request.url.path[len(CBOR_PATH) :]
             raw: Any = _cbor_body(body)
@@ -92,6 +96,30 @@ class Wire(enum.Enum):
             return Response(_json(body), fault.status, headers, JSON_10)
         headers["smithy-protocol"] = "rpc-v2-cbor"
         return Response(cbor2.dumps(body), fault.status, headers, "application/cbor")
+
+
+def inflated(request: Request, body: bytes) -> bytes:
+    """The body, gunzipped when ``Content-Encoding: gzip`` (botocore compresses PutMetricData bodies
+    over 10 KB, its model's ``requestcompression``), at most ``MAX_INFLATED`` bytes."""
+    encodings = [
+        e.strip().lower() for e in request.headers.get("content-encoding", "").split(",") if e.strip()
+    ]
+    if not encodings or encodings == ["identity"]:
+        return body
+    if encodings != ["gzip"]:
+        raise SerializationException(
+            f"Content-Encoding {','.join(encodings)[:64]!r} is not supported; use gzip"
+        )
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, MAX_INFLATED + 1)
+    except zlib.error as exc:
+        raise SerializationException(f"request body is not valid gzip: {exc}") from None
+    if len(out) > MAX_INFLATED or inflater.unconsumed_tail:
+        raise SerializationException(f"request body inflates to more than {MAX_INFLATED} bytes")
+    if not inflater.eof:
+        raise SerializationException("request body is truncated gzip")
+    return out
 
 
 def wire_of(request: Request) -> Wire:
