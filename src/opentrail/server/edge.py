@@ -55,7 +55,6 @@ from opentrail.server.s3.responses import xml_error
 from opentrail.server.s3.router import S3Api, is_s3
 from opentrail.server.s3.target import target_of
 from opentrail.server.sigv4.chunks import ChunkChain
-from opentrail.streams.monitoring import protocols as monitoring_protocols
 from opentrail.streams.monitoring import service as monitoring
 
 log = logging.getLogger("opentrail")
@@ -205,7 +204,7 @@ class Edge:
             # S3 clients parse S3's XML errors only, authentication failures included.
             if is_s3(request):
                 return xml_error(err, request_id, request.method == "HEAD")
-            if monitoring_protocols.speaks(request):
+            if monitoring.speaks(request):
                 return monitoring.error_response(request, err, request_id)
             return error_response(err, request_id, rest)
 
@@ -224,7 +223,6 @@ class Edge:
                 operation = request.url.path.lstrip("/")
                 response = await self.data_plane(call, operation, request, payload.read())
             elif credential.service == "monitoring":
-                # -- CloudWatch (streams/monitoring): its protocols, audit and operations table.
                 operation, response = await monitoring.serve(call, request, payload.read(), self.store_row)
             elif credential.service == "s3" and is_s3(request):
                 operation = "s3"

@@ -121,11 +121,11 @@ def test_query_parameters_of_the_wrong_type_are_refused(
 
 
 def test_a_refused_signature_is_answered_in_the_callers_protocol(server: Server, creds: Credentials) -> None:
-    answer = query(server, creds, "Action=ListMetrics&Version=2010-08-01", secret="wrong")
+    answer = query(server, creds, "Action=ListMetrics&Version=2010-08-01", secret="wrong")  # noqa: S106 - a deliberately wrong secret
     assert answer.status_code == 403
     assert xml_error(answer)[0] == "Sender"
     headers = {"smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor"}
-    answer = post(server, creds, CBOR_PATH + "ListMetrics", headers, cbor2.dumps({}), secret="wrong")
+    answer = post(server, creds, CBOR_PATH + "ListMetrics", headers, cbor2.dumps({}), secret="wrong")  # noqa: S106 - a deliberately wrong secret
     assert answer.status_code == 403
     assert "__type" in cbor2.loads(answer.content)
 

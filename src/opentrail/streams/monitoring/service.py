@@ -17,9 +17,9 @@ from opentrail.events import EventRow
 from opentrail.server import audit
 from opentrail.streams.monitoring.model import EVENT_SOURCE
 from opentrail.streams.monitoring.operations import OPERATIONS
-from opentrail.streams.monitoring.protocols import wire_of
+from opentrail.streams.monitoring.protocols import speaks, wire_of
 
-__all__ = ["error_response", "serve"]
+__all__ = ["error_response", "serve", "speaks"]
 
 StoreRow = Callable[[EventRow, bool, ApiError | None], Awaitable[None]]
 
