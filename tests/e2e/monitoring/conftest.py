@@ -17,14 +17,21 @@ import botocore.loaders
 import botocore.session
 import pytest
 
-from tests.support.server import Credentials, Server, make_server
+from tests.support.server import Credentials, Server, server_on_backend
 
 PROTOCOLS = ("json", "query", "smithy-rpc-v2-cbor")
 
 
-@pytest.fixture(scope="package")
-def server() -> Iterator[Server]:
-    yield from make_server()
+@pytest.fixture(scope="package", params=["sqlite", "postgres"])
+def server(request: pytest.FixtureRequest) -> Iterator[Server]:
+    """The folder's server, on each store backend in turn; its log must show no traceback afterwards
+    (a bad request is the protocol's error, never a 500)."""
+    running = server_on_backend(request)
+    server = next(running)
+    yield server
+    log = (server.data_dir / "server.log").read_text(errors="replace")
+    running.close()
+    assert "Traceback" not in log, log[-4000:]
 
 
 @pytest.fixture(scope="package")
