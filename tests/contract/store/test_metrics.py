@@ -3,6 +3,8 @@ metric, purged by age; a cursor moves with the points it wrote or not at all."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -122,3 +124,22 @@ def test_a_stale_cursor_rolls_back_the_points(store: Store) -> None:
         tables.put([(KEY, one(3, 1))], cursor=("c", 4, 9))
     assert tables.samples(KEY, 0, 10) == []
     assert tables.read(check) == 5
+
+
+_PUTTER = """
+import sys
+from opentrail.store import open_store
+from opentrail.store.metrics import MetricKey, Sample
+store = open_store(sys.argv[1])
+key = MetricKey("111122223333", "us-east-1", "App", "Procs")
+for _ in range(50):
+    store.metrics.put([(key, Sample(7000, 1, 2.0, 2.0, 2.0, "Count", (2.0,)))])
+store.close()
+"""
+
+
+def test_puts_from_several_processes_lose_no_count(backend: Backend, store: Store) -> None:
+    procs = [subprocess.Popen([sys.executable, "-c", _PUTTER, backend.url]) for _ in range(3)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    [sample] = store.metrics.samples(MetricKey("111122223333", "us-east-1", "App", "Procs"), 7000, 7001)
+    assert (sample.count, sample.total, len(sample.values)) == (150, 300.0, 150)
