@@ -176,10 +176,11 @@ class MetricTables(Tables):
         sample_sql, key_sql = self.sql(_PUT_SAMPLE), self.sql(_PUT_KEY)
 
         def run(conn: Any) -> None:
-            for row in samples:
-                conn.execute(sample_sql, row)
-            for row in keys:
-                conn.execute(key_sql, row)
+            # One batch each (sqlite3 and psycopg cursors both take executemany; psycopg pipelines it).
+            rows = conn.cursor()
+            if samples:
+                rows.executemany(sample_sql, samples)
+                rows.executemany(key_sql, keys)
             if cursor is not None:
                 advance_cursor(conn, self.dialect, *cursor)
 
