@@ -155,6 +155,8 @@ def test_calls_are_audited_as_cloudwatch_calls(server: Server, creds: Credential
     assert listed.status_code == 200
     refused = cbor(server, creds, "PutMetricData", cbor2.dumps({"Namespace": "AWS/X", "MetricData": []}))
     assert refused.status_code == 400
+    garbled = json10(server, creds, "GetMetricData", b"{garbled")
+    assert garbled.status_code == 400
     written = recorded(server, creds, "PutMetricData", put.headers["x-amzn-requestid"])
     assert written is not None
     assert (written["eventSource"], written["readOnly"]) == ("monitoring.amazonaws.com", False)
@@ -165,3 +167,6 @@ def test_calls_are_audited_as_cloudwatch_calls(server: Server, creds: Credential
     failed = recorded(server, creds, "PutMetricData", refused.headers["x-amzn-requestid"])
     assert failed is not None
     assert failed["errorCode"] == "InvalidParameterValueException"
+    unreadable = recorded(server, creds, "GetMetricData", garbled.headers["x-amzn-requestid"])
+    assert unreadable is not None
+    assert (unreadable["errorCode"], unreadable["requestParameters"]) == ("SerializationException", None)

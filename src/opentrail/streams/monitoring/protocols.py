@@ -43,17 +43,17 @@ class Wire(enum.Enum):
     CBOR = "smithy-rpc-v2-cbor"
 
     def read(self, request: Request, body: bytes) -> tuple[str, Any, Any]:
-        """(operation name, its model, its parameters still in wire form); an operation CloudWatch does
-        not have is ``UnknownOperationException``, a body that does not decode ``SerializationException``."""
-        body = inflated(request, body)
+        """(operation name, its model, its parameters still in wire form). JSON and CBOR name the
+        operation in the header or path, so their bodies are decoded later, by ``params``, inside the
+        audited call; query's body is read here for its ``Action``. An operation CloudWatch does not
+        have is ``UnknownOperationException``."""
+        raw: Any = body
         if self is Wire.CBOR:
             name = request.url.path[len(CBOR_PATH) :]
-            raw: Any = _cbor_body(body)
         elif self is Wire.JSON:
             name = request.headers.get("x-amz-target", "")[len(model.TARGET_PREFIX) + 1 :]
-            raw = _json_body(request, body)
         else:
-            raw = query_tree(_form(request, body))
+            raw = query_tree(_form(request, inflated(request, body)))
             name = raw.pop("Action", {}).get("", "")
             raw.pop("Version", None)
         operation = model.operation(name)
@@ -61,8 +61,13 @@ class Wire(enum.Enum):
             raise UnknownOperationException(f"CloudWatch has no operation {name[:64]!r}")
         return name, operation, raw
 
-    def params(self, operation: Any, raw: Any) -> dict[str, Any]:
-        """The parameters in the plain form operations take (``params``)."""
+    def params(self, request: Request, operation: Any, raw: Any) -> dict[str, Any]:
+        """The parameters in the plain form operations take (``params``); a body that does not decode
+        is ``SerializationException``."""
+        if self is Wire.CBOR:
+            raw = _cbor_body(inflated(request, raw))
+        elif self is Wire.JSON:
+            raw = _json_body(request, inflated(request, raw))
         shape = operation.input_shape
         if shape is None:
             return {}

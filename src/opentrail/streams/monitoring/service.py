@@ -41,7 +41,7 @@ async def serve(call: Call, request: Request, body: bytes, store_row: StoreRow) 
     error: ApiError | None = None
     entry = audit.Entry.unrecordable(call, name, EVENT_SOURCE)
     try:
-        params = wire.params(operation, raw)
+        params = wire.params(request, operation, raw)
         # Before anything changes: a call whose record could not be written is refused here.
         entry = audit.Entry.prepare(call, name, params, EVENT_SOURCE)
         result = handler(call, params) if read_only else await run_in_threadpool(handler, call, params)

@@ -185,7 +185,7 @@ def test_botocores_requests_decode_to_the_plain_parameters(
     assert wire is PROTOCOLS[protocol]
     read_name, read_operation, raw = wire.read(request, body)
     assert (read_name, read_operation) == (name, operation)
-    decoded = wire.params(operation, raw)
+    decoded = wire.params(request, operation, raw)
     expected = json.loads(json.dumps(params))  # ints stay ints, floats floats
     if name == "PutMetricData":
         # botocore serialises a timestamp without sub-second digits when it has none.
