@@ -93,7 +93,9 @@ def _evaluate(
         busy.add(ident)
         i, query = by_id[ident]
         if ident in parsed:
-            done[ident] = parsed[ident].evaluate(resolve, metrics)
+            # An overflow is no value CloudWatch could answer: those datapoints are left out.
+            found = parsed[ident].evaluate(resolve, metrics)
+            done[ident] = {t: x for t, x in found.items() if math.isfinite(x)}
         else:
             done[ident] = _stat_series(call, query, f"MetricDataQueries.member.{i}", start, end)
         return done[ident]

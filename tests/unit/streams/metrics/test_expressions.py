@@ -4,9 +4,12 @@ ValidationError naming the query, never evaluated wrongly."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from opentrail.errors import ApiError
 from opentrail.streams.metrics.expressions import Series, parse
+from opentrail.streams.metrics.validation import ValidationError
 
 SERIES: dict[str, Series] = {
     "m1": {0: 1.0, 60: 2.0, 120: 3.0},
@@ -20,7 +23,12 @@ def evaluate(text: str) -> Series:
     def metrics(label: str | None) -> list[Series]:
         return [SERIES[i] for i in SERIES if label is None or label in LABELS[i]]
 
-    return parse(text, "e1").evaluate(SERIES.__getitem__, metrics)
+    def resolve(ident: str) -> Series:
+        if ident not in SERIES:
+            raise ValidationError(f"unrecognized metric id {ident}")  # as GetMetricData's resolver does
+        return SERIES[ident]
+
+    return parse(text, "e1").evaluate(resolve, metrics)
 
 
 @pytest.mark.parametrize(
@@ -66,3 +74,14 @@ def test_what_is_not_supported_is_refused(text: str, message: str) -> None:
     assert caught.value.code == "ValidationException"
     assert message in caught.value.message
     assert "e1" in caught.value.message
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.text(alphabet='m12b +-*/()[],.eE"SUMAVGINXBFL', max_size=30))
+def test_any_text_evaluates_or_is_a_validation_error(text: str) -> None:
+    outcome: object
+    try:
+        outcome = evaluate(text)
+    except ApiError as err:
+        outcome = err.code
+    assert isinstance(outcome, dict) or outcome == "ValidationException"
