@@ -10,6 +10,7 @@ Errors are the model's error shapes: ``InvalidParameterValueException`` (Invalid
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from opentrail.errors import api_error
@@ -39,6 +40,9 @@ InvalidNextToken = api_error("InvalidNextToken")
 
 MAX_DIMENSIONS = 30
 HIGH_RESOLUTION_PERIODS = (1, 5, 10, 30)
+# "alphanumeric characters (0-9A-Za-z), period, hyphen, underscore, forward slash, hash, colon, and the
+# space character" (CloudWatch concepts: namespaces).
+_NAMESPACE = re.compile(r"[0-9A-Za-z._/#: -]+")
 
 
 def _name(value: Any, where: str, limit: int = 255) -> str:
@@ -52,9 +56,10 @@ def _name(value: Any, where: str, limit: int = 255) -> str:
 
 
 def namespace(value: Any, where: str = "Namespace", publishing: bool = False) -> str:
-    """A namespace; one that is published to may not begin with ``AWS/`` (AWS's own)."""
+    """A namespace; one that is published to may not begin with ``AWS/`` (AWS's own) and takes only
+    the characters CloudWatch documents for namespaces."""
     text = _name(value, where)
-    if text.startswith(":") or (publishing and text.startswith("AWS/")):
+    if text.startswith(":") or (publishing and (text.startswith("AWS/") or not _NAMESPACE.fullmatch(text))):
         raise InvalidParameterValue(f"The value {text} for parameter {where} is invalid.")
     return text
 

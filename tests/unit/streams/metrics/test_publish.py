@@ -11,6 +11,7 @@ from opentrail.errors import ApiError
 from opentrail.store.metrics import Sample
 from opentrail.streams.metrics.publish import sample_of
 from opentrail.streams.metrics.retrieval import rounded_start
+from opentrail.streams.metrics.validation import namespace
 
 NOW = 1_700_000_000.0
 WHERE = "MetricData.member.3."
@@ -98,3 +99,14 @@ def test_start_time_is_rounded_by_its_age(age: int, step: int) -> None:
     rounded = rounded_start(start, NOW)
     assert rounded % step == 0
     assert start - step < rounded <= start
+
+
+@pytest.mark.parametrize("space", ["AWS/EC2", "App$", "Café", ":App", " "])
+def test_namespaces_published_to_follow_cloudwatchs_rules(space: str) -> None:
+    with pytest.raises(ApiError, match=r"for parameter Namespace is invalid|must"):
+        namespace(space, publishing=True)
+
+
+@pytest.mark.parametrize("space", ["App", "My App/v2", "a.b-c_d#e:f"])
+def test_namespaces_cloudwatch_takes(space: str) -> None:
+    assert namespace(space, publishing=True) == space
