@@ -122,17 +122,20 @@ def _blob(value: Any, where: str) -> bytes:
 
 
 # -- query -------------------------------------------------------------------------------------------
-Node = dict[str, Any]  # child name -> Node; the text given for the node itself under ""
+# child name -> Node; the text given for the node itself under None (no name part can be None, while
+# "" can: ``a..b`` or ``a.`` are names a client may send).
+Node = dict[str | None, Any]
 
 
 def query_tree(pairs: Iterable[tuple[str, str]]) -> Node:
-    """The form's flattened names split at their dots into a tree (``a.b.1=x`` -> {a: {b: {1: {"": x}}}})."""
+    """The form's flattened names split at their dots into a tree:
+    ``a.b.1=x`` -> ``{a: {b: {1: {None: x}}}}``."""
     root: Node = {}
     for key, text in pairs:
         node = root
         for part in key.split("."):
             node = node.setdefault(part, {})
-        node[""] = text
+        node[None] = text
     return root
 
 
@@ -163,12 +166,12 @@ def from_query(shape: Any, node: Node, where: str = "") -> Any:
             )
             for i in _indexes(entries, where)
         }
-    return _scalar(shape, node.get(""), where.rstrip("."))
+    return _scalar(shape, node.get(None), where.rstrip("."))
 
 
 def _indexes(items: Node, where: str) -> list[str]:
-    numbered = [k for k in items if k != ""]
-    if not all(k.isdigit() and not k.startswith("0") for k in numbered):
+    numbered = [k for k in items if k is not None]
+    if not all(k.isascii() and k.isdigit() and not k.startswith("0") for k in numbered):
         raise InvalidParameterValue(
             f"The parameter {where.rstrip('.')} has a member that is not numbered from 1."
         )

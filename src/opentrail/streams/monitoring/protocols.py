@@ -54,7 +54,7 @@ class Wire(enum.Enum):
             name = request.headers.get("x-amz-target", "")[len(model.TARGET_PREFIX) + 1 :]
         else:
             raw = query_tree(_form(request, inflated(request, body)))
-            name = raw.pop("Action", {}).get("", "")
+            name = raw.pop("Action", {}).get(None, "")
             raw.pop("Version", None)
         operation = model.operation(name)
         if operation is None:

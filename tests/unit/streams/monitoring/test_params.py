@@ -50,7 +50,10 @@ names = st.sampled_from(
     ]
 )
 forms = st.lists(
-    st.tuples(st.lists(names, min_size=1, max_size=6).map(".".join), st.text(max_size=10)), max_size=12
+    st.tuples(
+        st.lists(names | st.text(max_size=3), min_size=1, max_size=6).map(".".join), st.text(max_size=10)
+    ),
+    max_size=12,
 )
 
 
