@@ -39,14 +39,14 @@ def epoch(value: Any, where: str) -> float:
     if isinstance(value, bool):
         raise SerializationException(f"{where} must be a timestamp, got a boolean")
     if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise SerializationException(f"{where} must be a finite timestamp, got {value}")
-        return float(value)
+        return _finite(value, where)
     if isinstance(value, str):
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
             pass
+        else:
+            return _finite(number, where)
         try:
             return epoch(datetime.datetime.fromisoformat(value), where)
         except ValueError:
@@ -54,6 +54,18 @@ def epoch(value: Any, where: str) -> float:
                 f"The parameter {where} must be a timestamp (ISO 8601 or epoch seconds), got {value[:64]!r}."
             ) from None
     raise SerializationException(f"{where} must be a timestamp, got {type(value).__name__}")
+
+
+def _finite(value: float, where: str) -> float:
+    """``value`` as a float, or ``SerializationException`` for what no float holds (an integer past
+    1e308, infinities, NaN)."""
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise SerializationException(f"{where} must be a finite number, got {str(value)[:32]}")
+    return number
 
 
 def _required(shape: Any, found: dict[str, Any], where: str) -> dict[str, Any]:
@@ -99,6 +111,8 @@ def from_tree(shape: Any, value: Any, where: str = "") -> Any:
         ]
     if kind == "map":
         return {str(k): from_tree(shape.value, v, f"{where}{k}.") for k, v in value.items()}
+    if kind in ("double", "float") and isinstance(value, int):
+        return _finite(value, where.rstrip("."))
     return float(value) if kind in ("double", "float") else value
 
 

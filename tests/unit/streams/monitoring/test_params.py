@@ -131,3 +131,13 @@ def test_timestamps_in_every_form(value: Any, seconds: float) -> None:
 def test_what_is_not_a_timestamp_is_refused(value: Any) -> None:
     with pytest.raises(ApiError):
         epoch(value, "StartTime")
+
+
+@pytest.mark.parametrize("value", [10**400, "1e999", float("nan")])
+def test_numbers_no_float_holds_are_refused(value: Any) -> None:
+    with pytest.raises(ApiError, match="must be a finite number"):
+        epoch(value, "StartTime")
+    if isinstance(value, int):
+        body = {"Namespace": "N", "MetricData": [{"MetricName": "m", "Value": value}]}
+        with pytest.raises(ApiError, match=r"MetricData\.member\.1\.Value must be a finite number"):
+            from_tree(shape_of("PutMetricData"), body)
