@@ -50,8 +50,8 @@ def _name(value: Any, where: str, limit: int = 255) -> str:
         raise InvalidParameterValue(
             f"The parameter {where} must be between 1 and {limit} characters and not blank."
         )
-    if not value.isascii():
-        raise InvalidParameterValue(f"The parameter {where} must contain only ASCII characters.")
+    if not (value.isascii() and value.isprintable()):
+        raise InvalidParameterValue(f"The parameter {where} must contain only printable ASCII characters.")
     return value
 
 
