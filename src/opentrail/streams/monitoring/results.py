@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import escape
@@ -22,6 +23,16 @@ import cbor2
 from opentrail.streams.monitoring.model import NAMESPACE
 
 __all__ = ["iso8601", "to_cbor_tree", "to_json_tree", "to_xml"]
+
+
+# Characters XML 1.0 cannot carry, even escaped: replaced so that a label or message holding one still
+# gives a document botocore can parse.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def text(value: str) -> str:
+    """``value`` as XML character data."""
+    return escape(_NOT_XML.sub("\ufffd", value))
 
 
 def iso8601(seconds: float) -> str:
@@ -75,7 +86,7 @@ def _xml_text(shape: Any, value: Any) -> str:
     if kind in ("double", "float"):
         number = _number(value)
         return number if isinstance(number, str) else repr(number)
-    return escape(str(value))
+    return text(str(value))
 
 
 def _xml(shape: Any, value: Any, out: list[str]) -> None:
@@ -95,7 +106,7 @@ def _xml(shape: Any, value: Any, out: list[str]) -> None:
             out.append(f"</{tag}>")
     elif kind == "map":
         for k, v in value.items():
-            out.append(f"<entry><key>{escape(str(k))}</key><value>")
+            out.append(f"<entry><key>{text(str(k))}</key><value>")
             _xml(shape.value, v, out)
             out.append("</value></entry>")
     else:
@@ -110,7 +121,7 @@ def to_xml(operation: str, shape: Any, value: dict[str, Any], request_id: str) -
         out.append(f"<{wrapper}>")
         _xml(shape, value, out)
         out.append(f"</{wrapper}>")
-    out.append(f"<ResponseMetadata><RequestId>{escape(request_id)}</RequestId></ResponseMetadata>")
+    out.append(f"<ResponseMetadata><RequestId>{text(request_id)}</RequestId></ResponseMetadata>")
     out.append(f"</{operation}Response>")
     return "".join(out).encode()
 
@@ -119,7 +130,7 @@ def xml_error(code: str, message: str, sender: bool, request_id: str) -> bytes:
     """The query protocol's error document."""
     side = "Sender" if sender else "Receiver"
     return (
-        f'<ErrorResponse xmlns="{NAMESPACE}"><Error><Type>{side}</Type><Code>{escape(code)}</Code>'
-        f"<Message>{escape(message)}</Message></Error><RequestId>{escape(request_id)}</RequestId>"
+        f'<ErrorResponse xmlns="{NAMESPACE}"><Error><Type>{side}</Type><Code>{text(code)}</Code>'
+        f"<Message>{text(message)}</Message></Error><RequestId>{text(request_id)}</RequestId>"
         "</ErrorResponse>"
     ).encode()

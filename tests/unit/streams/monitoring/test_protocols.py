@@ -244,3 +244,14 @@ def test_errors_parse_to_the_models_codes(
     assert parsed["Error"]["Code"] == expected
     assert parsed["Error"]["Message"] == error.message
     assert parsed["Error"].get("Type", side) == side
+
+
+def test_text_xml_cannot_carry_is_replaced_so_the_answer_still_parses() -> None:
+    operation = model.operation("GetMetricData")
+    result = {"MetricDataResults": [{"Id": "e1", "Label": "a\x01b\x00", "Timestamps": [], "Values": []}]}
+    response = Wire.QUERY.answer(operation, result, "req-3")
+    parsed = botocore.parsers.create_parser("query").parse(
+        {"body": bytes(response.body), "headers": dict(response.headers), "status_code": 200},
+        operation.output_shape,
+    )
+    assert parsed["MetricDataResults"][0]["Label"] == "a\ufffdb\ufffd"
