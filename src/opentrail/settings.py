@@ -70,6 +70,9 @@ class Settings:
     # (a week, the AbortIncompleteMultipartUpload rule AWS's S3 guide gives as its example).
     multipart_quota_bytes: int = 1024 * 1024 * 1024
     multipart_expiry_seconds: float = 7 * 24 * 3600.0
+    # -- metrics: days CloudWatch metric datapoints (one-second samples) are kept; the retention pass
+    # removes older seconds, and metrics left with none drop out of ListMetrics (CloudWatch: 15 days).
+    metric_retention_days: int = 15
 
     @property
     def database(self) -> str:
@@ -180,6 +183,10 @@ class Settings:
         if self.multipart_quota_bytes < 1:
             raise ConfigError(
                 f"OPENTRAIL_MULTIPART_QUOTA_BYTES must be positive, got {self.multipart_quota_bytes}"
+            )
+        if self.metric_retention_days < 1:
+            raise ConfigError(
+                f"OPENTRAIL_METRIC_RETENTION_DAYS must be at least 1, got {self.metric_retention_days}"
             )
         if self.multipart_expiry_seconds <= 0:
             raise ConfigError(

@@ -54,6 +54,7 @@ def test_every_field_has_its_variable_and_type() -> None:
         "OPENTRAIL_MAX_CONNECTIONS": "4000",
         "OPENTRAIL_MULTIPART_QUOTA_BYTES": "10485760",
         "OPENTRAIL_MULTIPART_EXPIRY_SECONDS": "86400",
+        "OPENTRAIL_METRIC_RETENTION_DAYS": "3",
     }
     names = {f"OPENTRAIL_{f.name.upper()}" for f in dataclasses.fields(Settings)}
     assert set(env) == names  # a new setting gets a line here

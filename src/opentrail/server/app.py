@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -36,6 +37,7 @@ from opentrail.settings import Settings
 from opentrail.storage import open_storage
 from opentrail.storage.encryption import MasterKey
 from opentrail.store import Store, open_store
+from opentrail.streams.metrics.prometheus import MetricFilterCollector, filter_targets
 from opentrail.tokens import TokenSealer
 from opentrail.trails.listeners import TrailListeners
 
@@ -114,6 +116,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     hooks = listen_to_trails(services)
     accounts.bootstrap_deployment(services.store, services.clock, settings)
     metrics = Metrics()
+    # -- metrics: metric filters' metrics on /metrics, read from the store at each scrape.
+    metrics.export(
+        MetricFilterCollector(services.store, services.clock, lambda: filter_targets(services.store))
+    )
     edge = Edge(services, metrics)
 
     @contextlib.asynccontextmanager
@@ -148,7 +154,8 @@ def _entry(
         return JSONResponse({"status": "ok"})
 
     async def render_metrics(_: Request) -> Response:
-        return Response(metrics.render(), media_type=metrics.content_type)
+        # In a thread: rendering reads metric filters' metrics from the store.
+        return Response(await run_in_threadpool(metrics.render), media_type=metrics.content_type)
 
     unsigned: dict[str, Callable[[Request], Awaitable[Response]]] = {
         "/health": health,

@@ -5,6 +5,8 @@
     service cloudtrail-data, POST /PutAuditEvents -> CloudTrail Lake ingestion (rest-json)
     service cloudtrail-data, POST /IngestRecords  -> native batch ingest of full CloudTrail records
     service s3                                  -> the path-style S3 subset (``server/s3``)
+    service monitoring                          -> CloudWatch: query, JSON 1.0 and rpc-v2-cbor
+                                                   (``streams/monitoring``)
 
 Every request is authenticated before it is routed; every CloudTrail and Organizations operation is
 audited as a management event in the caller's account and region. Errors are rendered here and only here.
@@ -53,6 +55,7 @@ from opentrail.server.s3.responses import xml_error
 from opentrail.server.s3.router import S3Api, is_s3
 from opentrail.server.s3.target import target_of
 from opentrail.server.sigv4.chunks import ChunkChain
+from opentrail.streams.monitoring import service as monitoring
 
 log = logging.getLogger("opentrail")
 
@@ -202,6 +205,8 @@ class Edge:
             # S3 clients parse S3's XML errors only, authentication failures included.
             if is_s3(request):
                 return xml_error(err, request_id, request.method == "HEAD")
+            if monitoring.speaks(request):
+                return monitoring.error_response(request, err, request_id)
             return error_response(err, request_id, rest)
 
         started = time.perf_counter()
@@ -218,6 +223,8 @@ class Edge:
             elif credential.service == "cloudtrail-data" and request.method == "POST" and rest:
                 operation = request.url.path.lstrip("/")
                 response = await self.data_plane(call, operation, request, payload.read())
+            elif credential.service == "monitoring":
+                operation, response = await monitoring.serve(call, request, payload.read(), self.store_row)
             elif credential.service == "s3" and is_s3(request):
                 operation = "s3"
                 response, failure = await self.s3.answer(call, request, payload)

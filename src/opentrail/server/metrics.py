@@ -1,5 +1,6 @@
 """The server's Prometheus metrics (``GET /metrics``): calls served and their latency, events accepted,
-connections open and those the server closed early (``server/connections.py``).
+connections open and those the server closed early (``server/connections.py``), and metric filters'
+metrics (``streams/metrics/prometheus.py``).
 
 Each app has its own registry, so two apps in one process (tests, benchmarks) count apart.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import prometheus_client
+from prometheus_client.registry import Collector
 
 # nginx's "client closed request": the status a call is counted with when its client went away before
 # the request was complete. Not a 4xx the server sent, nor a 5xx: dashboards keep it apart from both.
@@ -63,6 +65,10 @@ class Metrics:
     def connection_dropped(self, reason: str) -> None:
         """One connection closed by the server: a timeout, or to make room under the connection cap."""
         self._dropped.labels(reason).inc()
+
+    def export(self, collector: Collector) -> None:
+        """Export what ``collector`` reads at each scrape (metric filters' metrics, streams/metrics)."""
+        self.registry.register(collector)
 
     def render(self) -> bytes:
         return prometheus_client.generate_latest(self.registry)

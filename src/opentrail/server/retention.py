@@ -1,5 +1,6 @@
-"""Retention, hourly: event history ingested before the window (OPENTRAIL_RETENTION_DAYS) goes, and log
-events older than their log group's retentionInDays."""
+"""Retention, hourly: event history ingested before the window (OPENTRAIL_RETENTION_DAYS) goes, log
+events older than their log group's retentionInDays, and metric datapoints older than
+OPENTRAIL_METRIC_RETENTION_DAYS."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ async def enforce_retention(services: Services) -> None:
             if removed:
                 log.info("retention removed %d events ingested before %s", removed, cutoff)
         await purge_log_groups(services)
+        await purge_metrics(services)
         await asyncio.sleep(RETENTION_CHECK_SECONDS)
 
 
@@ -42,3 +44,15 @@ async def purge_log_groups(services: Services) -> int:
     if removed:
         log.info("log group retention removed %d log events", removed)
     return removed
+
+
+async def purge_metrics(services: Services) -> None:
+    """Drop metric seconds older than OPENTRAIL_METRIC_RETENTION_DAYS (and metrics left without any)."""
+    cutoff = int(services.clock.now()) - services.settings.metric_retention_days * 86400
+    try:
+        removed = await run_in_threadpool(services.store.metrics.purge_before, cutoff)
+    except StoreError as err:
+        log.warning("metric retention pass failed, will retry: %s", err)
+    else:
+        if removed:
+            log.info("retention removed %d metric seconds before %s", removed, cutoff)

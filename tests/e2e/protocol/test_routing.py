@@ -32,7 +32,7 @@ def test_missing_target(server: Server, creds: Credentials) -> None:
     check_error(response, 400, "UnknownOperationException", "X-Amz-Target")
 
 
-@pytest.mark.parametrize(("service", "path"), [("sqs", "/"), ("cloudtrail-data", "/"), ("monitoring", "/x")])
+@pytest.mark.parametrize(("service", "path"), [("sqs", "/"), ("cloudtrail-data", "/"), ("kinesis", "/x")])
 def test_service_not_served(server: Server, creds: Credentials, service: str, path: str) -> None:
     response = signed_post(
         server, creds, b"{}", cloudtrail_headers("DescribeTrails"), service=service, path=path
