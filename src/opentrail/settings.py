@@ -70,6 +70,12 @@ class Settings:
     # (a week, the AbortIncompleteMultipartUpload rule AWS's S3 guide gives as its example).
     multipart_quota_bytes: int = 1024 * 1024 * 1024
     multipart_expiry_seconds: float = 7 * 24 * 3600.0
+    # Trails' log-group events forwarded to a CloudWatch Logs service as well, through boto3 (the log
+    # group of the same name, which must exist there): "" none, "aws" AWS's endpoint of the group's
+    # region, else an endpoint URL (LocalStack, moto); credentials from boto3's standard chain, or this
+    # profile of the AWS config.
+    forward_logs_url: str = ""
+    forward_logs_profile: str = ""
 
     @property
     def database(self) -> str:

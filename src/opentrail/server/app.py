@@ -1,8 +1,8 @@
 """The app factory: ``create_app(settings)``, the one way the CLI, the tests and deployments build the
 service. It opens the store and the bucket storage, wires the domains together (trail listeners), makes
 sure the first account exists, and runs the background work beside the edge: delivery, notifications,
-retention, the grouped commit of read calls' audit events, and the expiry of abandoned S3 multipart
-uploads.
+the streaming of trails' events to their log groups, retention, the grouped commit of read calls' audit
+events, and the expiry of abandoned S3 multipart uploads.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from opentrail.settings import Settings
 from opentrail.storage import open_storage
 from opentrail.storage.encryption import MasterKey
 from opentrail.store import Store, open_store
+from opentrail.streams.delivery import worker as log_group_delivery
 from opentrail.tokens import TokenSealer
 from opentrail.trails.listeners import TrailListeners
 
@@ -79,6 +80,7 @@ def listen_to_trails(services: Services) -> DeliveryHooks:
     listeners.covered.append(lambda trail: services.coverage.forget())
     listeners.covered.append(hooks.cover)
     listeners.status_sources.append(hooks.status)
+    listeners.status_sources.append(log_group_delivery.status_source(store))
     return hooks
 
 
@@ -102,6 +104,7 @@ def _background(services: Services, edge: Edge, hooks: DeliveryHooks) -> list[Co
             enforce_retention(services),
             notifier.run(),
             delivery.run_worker(services, hooks, notifier.submit),
+            log_group_delivery.run_worker(services),
         ]
     if settings.serves_api:
         loops += [edge.flush_reads_forever(), edge.s3.uploads.expire_forever(services)]
