@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.selectors
 	$(BIN)/python -m bench.nodes
 	$(BIN)/python -m bench.abuse
+	$(BIN)/python -m bench.patterns
 	$(BIN)/python -m bench.streams
 	$(BIN)/python -m bench.alarms
 

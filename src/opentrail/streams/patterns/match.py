@@ -1,6 +1,8 @@
-"""Does a log event's message match a parsed filter pattern?
+"""Does a log event's message match a parsed filter pattern? The reference evaluator: it walks the
+nodes for every event, plainly; ``compiled`` is the fast one, and tests hold the two to agree.
 
-Term patterns look at the message text; JSON patterns decode it (msgspec) and read selectors.
+Term and regex patterns look at the message text; JSON patterns decode it (msgspec) and read
+selectors; space-delimited patterns split it into fields (``fields``) and read those.
 
 Decisions where AWS's documentation is silent:
 - Terms are case-sensitive substrings of the message (a quoted phrase likewise). An event matches a
@@ -15,6 +17,12 @@ Decisions where AWS's documentation is silent:
   JSON number numerically, and a JSON string by its text (so ``$.recipientAccountId = 123456789012``
   matches CloudTrail's string account ids). ``<``, ``>``, ``<=``, ``>=`` only ever match JSON numbers.
 - ``IS NULL`` is true only for an explicit JSON ``null``; ``IS TRUE``/``IS FALSE`` only for booleans.
+- A ``*`` wildcard at the start of a value matches any text before, at the end any text after; ``*``
+  alone matches any scalar (the empty string too).
+- A regex value is searched in the scalar's text (``%^x%`` anchors it); ``!=`` is its negation, and
+  like every comparison it is false on a missing field, an object or an array.
+- Space-delimited fields are always text: a numeric comparison reads the field as a number (AWS's
+  NUMBER syntax) and is false when it is not one, except ``=``/``!=``, which then compare the text.
 """
 
 from __future__ import annotations
@@ -22,11 +30,11 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 import msgspec
 
+from opentrail.streams.patterns import fields, regex
 from opentrail.streams.patterns.nodes import (
     AllOf,
     AnyOf,
@@ -36,12 +44,17 @@ from opentrail.streams.patterns.nodes import (
     MatchAll,
     NumberCompare,
     Pattern,
+    RegexCompare,
+    RegexPattern,
     Selector,
+    SpacePattern,
     TermPattern,
     TextCompare,
 )
 
-MISSING = object()
+MISSING: Any = msgspec.UNSET
+"""What a selector that names nothing resolves to (msgspec's UNSET, so typed decoding shares it)."""
+NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 ORDER: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq,
     "!=": operator.ne,
@@ -57,9 +70,13 @@ def matches(pattern: Pattern, message: str | bytes) -> bool:
     """True when the log event ``message`` matches ``pattern``."""
     if isinstance(pattern, MatchAll):
         return True
-    if isinstance(pattern, TermPattern):
+    if not isinstance(pattern, JsonPattern):
         text = message if isinstance(message, str) else message.decode("utf-8", "replace")
-        return _terms(pattern, text)
+        if isinstance(pattern, TermPattern):
+            return _terms(pattern, text)
+        if isinstance(pattern, RegexPattern):
+            return regex.compiled(pattern.regex).search(text) is not None
+        return space_values(pattern, text) is not None
     try:
         document = _decode(message)
     except msgspec.DecodeError:
@@ -69,7 +86,48 @@ def matches(pattern: Pattern, message: str | bytes) -> bool:
 
 def evaluate(pattern: JsonPattern, document: Any) -> bool:
     """A JSON pattern against an already decoded event (decode once, test many patterns)."""
-    return _expr(pattern.expr, document)
+    return _expr(pattern.expr, document, False)
+
+
+def space_values(pattern: SpacePattern, text: str) -> tuple[dict[str, str], dict[str, str]] | None:
+    """The named and extracted values of a space-delimited pattern's match, or ``None``."""
+    condition = pattern.condition
+    return fields.place(
+        pattern.fields,
+        fields.split(text),
+        lambda named: condition is None or _expr(condition, named, True),
+    )
+
+
+def scalar_text(value: Any) -> str | None:
+    """A JSON scalar as text (a string itself, others their JSON text); ``None`` for the rest."""
+    if isinstance(value, str):
+        return value
+    if value is MISSING or isinstance(value, dict | list):
+        return None
+    return msgspec.json.encode(value).decode()
+
+
+def wildcard(value: str, text: str) -> bool:
+    """``value``'s leading and trailing ``*`` match any text; a ``*`` inside is itself."""
+    if value == "*":
+        return True
+    head, tail = value.startswith("*"), value.endswith("*")
+    core = value[1 if head else 0 : len(value) - 1 if tail else len(value)]
+    if head and tail:
+        return core in text
+    if head:
+        return text.endswith(core)
+    if tail:
+        return text.startswith(core)
+    return text == core
+
+
+def as_number(text: str) -> int | float | None:
+    """A space-delimited field's number, when its text is one."""
+    if not NUMBER.fullmatch(text):
+        return None
+    return float(text) if re.search(r"[.eE]", text) else int(text)
 
 
 def _terms(pattern: TermPattern, text: str) -> bool:
@@ -86,18 +144,24 @@ def _terms(pattern: TermPattern, text: str) -> bool:
     return optional_found or not optional_seen
 
 
-def _expr(expr: Expr, document: Any) -> bool:
+def _expr(expr: Expr, document: Any, space: bool) -> bool:
     if isinstance(expr, AllOf):
-        return all(_expr(part, document) for part in expr.parts)
+        return all(_expr(part, document, space) for part in expr.parts)
     if isinstance(expr, AnyOf):
-        return any(_expr(part, document) for part in expr.parts)
+        return any(_expr(part, document, space) for part in expr.parts)
     value = resolve(expr.selector, document)
     if isinstance(expr, Check):
         return _check(expr, value)
-    if value is MISSING or isinstance(value, dict | list):
+    text = scalar_text(value)
+    if text is None:
         return False
     if isinstance(expr, TextCompare):
-        return _text(expr, value) != expr.negated
+        return _text(expr, text) != expr.negated
+    if isinstance(expr, RegexCompare):
+        return (regex.compiled(expr.regex).search(text) is not None) != expr.negated
+    if space:
+        number = as_number(text)
+        return _number(expr, text if number is None else number)
     return _number(expr, value)
 
 
@@ -122,10 +186,9 @@ def _check(check: Check, value: Any) -> bool:
     return value is (check.kind == "true")
 
 
-def _text(compare: TextCompare, value: Any) -> bool:
-    text = value if isinstance(value, str) else msgspec.json.encode(value).decode()
+def _text(compare: TextCompare, text: str) -> bool:
     if compare.wildcard:
-        return _glob(compare.value).fullmatch(text) is not None
+        return wildcard(compare.value, text)
     return text == compare.value
 
 
@@ -137,8 +200,3 @@ def _number(compare: NumberCompare, value: Any) -> bool:
             return False
         return ORDER[compare.op](value, compare.text)
     return ORDER[compare.op](value, compare.value)
-
-
-@lru_cache(maxsize=1024)
-def _glob(value: str) -> re.Pattern[str]:
-    return re.compile(".*".join(re.escape(part) for part in value.split("*")), re.DOTALL)

@@ -1,7 +1,10 @@
-"""The parsed form of a filter pattern: frozen dataclasses, built by ``parse`` and read by ``match``.
+"""The parsed form of a filter pattern: frozen dataclasses, built by ``parse`` and read by ``match``
+(the reference evaluator) and ``compiled`` (the fast one).
 
-A pattern is one of ``MatchAll`` (the empty pattern), ``TermPattern`` or ``JsonPattern``. A JSON
-pattern's expression is a tree of ``AllOf`` / ``AnyOf`` over leaves that each read one selector."""
+A pattern is one of ``MatchAll`` (the empty pattern), ``TermPattern``, ``RegexPattern``,
+``JsonPattern`` or ``SpacePattern``. JSON and space-delimited patterns hold an expression: a tree of
+``AllOf`` / ``AnyOf`` over leaves that each read one selector (``$.a.b`` in JSON, ``$name`` naming a
+field of a space-delimited pattern)."""
 
 from __future__ import annotations
 
@@ -45,6 +48,15 @@ class NumberCompare:
 
 
 @dataclass(frozen=True, slots=True)
+class RegexCompare:
+    """``$.a = %ab+c%`` or ``$.a != %x%``: AWS's restricted regex, searched in a scalar's text."""
+
+    selector: Selector
+    negated: bool
+    regex: str
+
+
+@dataclass(frozen=True, slots=True)
 class Check:
     """``IS NULL``, ``NOT EXISTS``, ``IS TRUE``, ``IS FALSE``."""
 
@@ -62,7 +74,7 @@ class AnyOf:
     parts: tuple[Expr, ...]
 
 
-Expr = TextCompare | NumberCompare | Check | AllOf | AnyOf
+Expr = TextCompare | NumberCompare | RegexCompare | Check | AllOf | AnyOf
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +96,32 @@ class TermPattern:
 
 
 @dataclass(frozen=True, slots=True)
+class RegexPattern:
+    """``%regex%`` on its own: the regex is searched anywhere in the message."""
+
+    regex: str
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One field of a space-delimited pattern: ``name`` (``None`` for a positional field) or ``...``."""
+
+    name: str | None
+    ellipsis: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SpacePattern:
+    """``[ip, user, ..., status_code = 4*, bytes > 1000]``: the fields in order, and the conditions of
+    every field joined by ``&&`` (``None`` when no field has one)."""
+
+    fields: tuple[Field, ...]
+    condition: Expr | None
+
+
+@dataclass(frozen=True, slots=True)
 class MatchAll:
     """The empty pattern: every event matches."""
 
 
-Pattern = MatchAll | TermPattern | JsonPattern
+Pattern = MatchAll | TermPattern | RegexPattern | JsonPattern | SpacePattern

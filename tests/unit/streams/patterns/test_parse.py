@@ -13,10 +13,14 @@ from opentrail.streams.patterns.nodes import (
     AllOf,
     AnyOf,
     Check,
+    Field,
     JsonPattern,
     MatchAll,
     NumberCompare,
+    RegexCompare,
+    RegexPattern,
     Selector,
+    SpacePattern,
     Term,
     TermPattern,
     TextCompare,
@@ -87,6 +91,7 @@ PIECES = st.sampled_from(
         "{", "}", "(", ")", "[", "]", "$", ".", "$.a", "$.b[0]", "[1]", "=", "!=", "<", ">", "<=", ">=",
         "&&", "||", "IS", "NULL", "NOT", "EXISTS", "TRUE", "FALSE", '"', '"x y"', "\\", "*", "x*", "-",
         "?", "1", "-2.5e3", "e", "%", " ", "  ", "\t", "\n", "ERROR", "é", "\x00",
+        ",", "...", "w1", "%a|b%", "%[x%", "%(%", "\\d", "+1", "{2,3}", "^", "$.",
     ]
 )  # fmt: skip
 
@@ -113,3 +118,20 @@ def test_any_text_parses_or_is_refused(text: str) -> None:
 def test_pattern_shaped_text_parses_or_is_refused(text: str) -> None:
     _parses_or_refuses(text)
     _parses_or_refuses("{" + text + "}")
+    _parses_or_refuses("[" + text + "]")
+    _parses_or_refuses("%" + text + "%")
+
+
+def test_space_delimited_and_regex_nodes() -> None:
+    status = Selector(("status",), "$status")
+    assert parse("[ip, , ..., status = 4* || status = %^5%]") == SpacePattern(
+        (Field("ip"), Field(None), Field(None, ellipsis=True), Field("status")),
+        AnyOf((TextCompare(status, False, "4*", True), RegexCompare(status, False, "^5"))),
+    )
+    assert parse("[a = 1, b != x]").condition == AllOf(
+        (
+            NumberCompare(Selector(("a",), "$a"), "=", 1, "1"),
+            TextCompare(Selector(("b",), "$b"), True, "x", False),
+        )
+    )
+    assert parse("  %a\\%b%  ") == RegexPattern("a\\%b")
