@@ -34,6 +34,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.nodes
 	$(BIN)/python -m bench.abuse
 	$(BIN)/python -m bench.patterns
+	$(BIN)/python -m bench.streams
+	$(BIN)/python -m bench.alarms
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -185,12 +185,23 @@ class RunResult:
     thread_us: dict[str, float]  # server CPU µs per event, by OS thread name
 
 
-def ingest_run(run: int, opts: argparse.Namespace, epoch: int) -> RunResult:
+def ingest_run(
+    run: int,
+    opts: argparse.Namespace,
+    epoch: int,
+    prepare: Callable[[Server], None] | None = None,
+    settle: Callable[[Server, int], None] | None = None,
+) -> RunResult:
+    """One server's run. ``prepare`` configures the server before the clients start (bench.streams: a
+    trail streaming to a log group, metric filters); ``settle`` runs after the send phase, before the
+    server stops, with the number of events accepted."""
     data_dir = temp_dir("opentrail-bench-ingest-")
     server = Server(data_dir)
     try:
         server.start()
         assert server.root is not None
+        if prepare is not None:
+            prepare(server)
         per_client = opts.events // (opts.batch * opts.clients)
         ctx = mp.get_context("fork")
         ready = ctx.Queue()
@@ -243,6 +254,8 @@ def ingest_run(run: int, opts: argparse.Namespace, epoch: int) -> RunResult:
         events = sum(r.events for r in got)
         span = max(r.finished for r in got) - min(r.started for r in got)
         latencies = [x for r in got for x in r.latencies]
+        if settle is not None:
+            settle(server, events)
         server.stop()
         with read_only(server.db_path) as conn:
             stored = int(conn.execute("SELECT count(*) FROM events").fetchone()[0])

@@ -73,6 +73,12 @@ class Settings:
     # -- metrics: days CloudWatch metric datapoints (one-second samples) are kept; the retention pass
     # removes older seconds, and metrics left with none drop out of ListMetrics (CloudWatch: 15 days).
     metric_retention_days: int = 15
+    # Trails' log-group events forwarded to a CloudWatch Logs service as well, through boto3 (the log
+    # group of the same name, which must exist there): "" none, "aws" AWS's endpoint of the group's
+    # region, else an endpoint URL (LocalStack, moto); credentials from boto3's standard chain, or this
+    # profile of the AWS config.
+    forward_logs_url: str = ""
+    forward_logs_profile: str = ""
 
     @property
     def database(self) -> str:

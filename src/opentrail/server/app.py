@@ -1,8 +1,8 @@
 """The app factory: ``create_app(settings)``, the one way the CLI, the tests and deployments build the
 service. It opens the store and the bucket storage, wires the domains together (trail listeners), makes
 sure the first account exists, and runs the background work beside the edge: delivery, notifications,
-retention, the grouped commit of read calls' audit events, and the expiry of abandoned S3 multipart
-uploads.
+the streaming of trails' events to their log groups, metric filters, retention, the grouped commit of
+read calls' audit events, and the expiry of abandoned S3 multipart uploads.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ from opentrail.settings import Settings
 from opentrail.storage import open_storage
 from opentrail.storage.encryption import MasterKey
 from opentrail.store import Store, open_store
+from opentrail.streams.delivery import worker as log_group_delivery
+from opentrail.streams.metric_filters import worker as metric_filters
 from opentrail.streams.metrics.prometheus import MetricFilterCollector, filter_targets
 from opentrail.tokens import TokenSealer
 from opentrail.trails.listeners import TrailListeners
@@ -81,6 +83,7 @@ def listen_to_trails(services: Services) -> DeliveryHooks:
     listeners.covered.append(lambda trail: services.coverage.forget())
     listeners.covered.append(hooks.cover)
     listeners.status_sources.append(hooks.status)
+    listeners.status_sources.append(log_group_delivery.status_source(store))
     return hooks
 
 
@@ -104,6 +107,8 @@ def _background(services: Services, edge: Edge, hooks: DeliveryHooks) -> list[Co
             enforce_retention(services),
             notifier.run(),
             delivery.run_worker(services, hooks, notifier.submit),
+            log_group_delivery.run_worker(services),
+            metric_filters.run_worker(services.store),
         ]
     if settings.serves_api:
         loops += [edge.flush_reads_forever(), edge.s3.uploads.expire_forever(services)]

@@ -106,7 +106,7 @@ def _cloud_watch_changes(p: dict[str, Any]) -> dict[str, Any]:
 
 def apply(call: Call, trail: Trail, request: ConfigRequest) -> Trail:
     """``trail`` with ``request`` applied: the combination its flags make is checked first, then what must
-    be looked up (the organization, the bucket, the topic), in that order."""
+    be looked up (the organization, the bucket, the topic, the log group), in that order."""
     new = msgspec.structs.replace(trail, **request.changes)
     if new.is_multi_region_trail and not new.include_global_service_events:
         raise InvalidParameterCombination(MULTI_REGION_WITHOUT_GLOBAL)
@@ -118,6 +118,8 @@ def apply(call: Call, trail: Trail, request: ConfigRequest) -> Trail:
         # The topic's own ARN: a webhook topic's, or the SNS topic's a name or ARN resolves to.
         resolved = destinations.check_topic(call, request.changes["sns_topic_arn"], new.trail_arn)
         new = msgspec.structs.replace(new, sns_topic_arn=resolved)
+    if request.changes.get("cloud_watch_logs_log_group_arn"):
+        destinations.check_log_group(call, request.changes["cloud_watch_logs_log_group_arn"])
     return new
 
 

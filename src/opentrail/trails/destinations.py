@@ -133,6 +133,19 @@ def check_log_group_arn(value: str) -> None:
         raise InvalidCloudWatchLogsLogGroupArn("CloudTrail cannot validate the specified log group ARN.")
 
 
+# CloudTrail's answer when it cannot put events in the log group (AWS SDK issues, e.g. aws/aws-cli#5098,
+# aws/aws-cdk#1963): a group that does not exist, or that the role may not write to.
+LOG_GROUP_DENIED = "Access denied. Check the permissions for your role."
+
+
+def check_log_group(call: Call, arn: str) -> None:
+    """The log group must be the caller's own and exist (its region is the ARN's, as CloudTrail's)."""
+    parts = arn.split(":", 6)
+    name = parts[6][:-2] if parts[6].endswith(":*") else parts[6]
+    if parts[4] != call.account or call.store.logs.group(parts[4], parts[3], name) is None:
+        raise InvalidCloudWatchLogsLogGroupArn(LOG_GROUP_DENIED)
+
+
 def check_role_arn(value: str) -> None:
     if not _ROLE_ARN.fullmatch(value):
         raise InvalidCloudWatchLogsRoleArn(
