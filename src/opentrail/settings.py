@@ -135,6 +135,13 @@ class Settings:
             raise ConfigError(
                 f"OPENTRAIL_LOOKUP_RATE must be 0 (no limit) or positive, got {self.lookup_rate}"
             )
+        if self.forward_logs_url not in ("", "aws") and not self.forward_logs_url.startswith(
+            ("http://", "https://")
+        ):
+            raise ConfigError(
+                "OPENTRAIL_FORWARD_LOGS_URL must be empty, aws or an http(s) URL, "
+                f"got {self.forward_logs_url!r}"
+            )
         if self.lease_seconds <= 0:
             raise ConfigError(f"OPENTRAIL_LEASE_SECONDS must be positive, got {self.lease_seconds}")
         if self.role not in ROLES:

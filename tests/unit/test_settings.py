@@ -55,6 +55,8 @@ def test_every_field_has_its_variable_and_type() -> None:
         "OPENTRAIL_MULTIPART_QUOTA_BYTES": "10485760",
         "OPENTRAIL_MULTIPART_EXPIRY_SECONDS": "86400",
         "OPENTRAIL_METRIC_RETENTION_DAYS": "3",
+        "OPENTRAIL_FORWARD_LOGS_URL": "http://127.0.0.1:4566",
+        "OPENTRAIL_FORWARD_LOGS_PROFILE": "forwarder",
     }
     names = {f"OPENTRAIL_{f.name.upper()}" for f in dataclasses.fields(Settings)}
     assert set(env) == names  # a new setting gets a line here
@@ -77,6 +79,10 @@ def test_every_field_has_its_variable_and_type() -> None:
     assert (settings.header_timeout, type(settings.header_timeout)) == (1.5, float)
     assert (settings.keep_alive_timeout, settings.body_timeout) == (75.0, 30.0)
     assert (settings.body_min_rate, settings.max_connections) == (0, 4000)
+    assert (settings.forward_logs_url, settings.forward_logs_profile) == (
+        "http://127.0.0.1:4566",
+        "forwarder",
+    )
 
 
 def test_an_empty_variable_is_unset() -> None:

@@ -29,7 +29,7 @@ EVENT_OVERHEAD = 26
 MAX_SPAN_MS = 24 * 3600 * 1000
 
 
-class RemoteError(Exception):
+class ForwardingError(Exception):
     """The remote CloudWatch Logs refused or could not be reached."""
 
 
@@ -90,7 +90,7 @@ class RemoteLogs:
                         "the remote CloudWatch Logs rejected events of %s/%s: %s", group, stream, rejected
                     )
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            raise RemoteError(str(exc)) from None
+            raise ForwardingError(str(exc)) from None
 
     def _ensure_stream(self, client: Any, region: str, group: str, stream: str) -> None:
         if (region, group, stream) in self._streams:

@@ -28,7 +28,7 @@ from opentrail.store import Doc, Store
 KIND = "log-delivery"
 
 
-class State(msgspec.Struct):
+class StreamState(msgspec.Struct):
     trail: dict[str, Any]
     cursor: int = 0
     remote_cursor: int = 0
@@ -40,11 +40,11 @@ class State(msgspec.Struct):
     lease: dict[str, Any] | None = None
 
 
-def load(doc: Doc) -> State:
-    return msgspec.convert(doc.body, State)
+def load(doc: Doc) -> StreamState:
+    return msgspec.convert(doc.body, StreamState)
 
 
-def save(store: Store, doc: Doc, read: State, state: State) -> None:
+def save(store: Store, doc: Doc, read: StreamState, state: StreamState) -> None:
     """Store ``state`` if the cursors are still those ``read`` had (else ``LeaseLost``: another node
     moved them, and its write stands)."""
     body = msgspec.to_builtins(state)

@@ -37,7 +37,7 @@ from opentrail.errors import ConflictError, StoreError
 from opentrail.selectors import picker
 from opentrail.store import Doc, LogRow, Store
 from opentrail.streams.delivery import state as streaming
-from opentrail.streams.delivery.remote import RemoteError, RemoteLogs
+from opentrail.streams.delivery.remote import ForwardingError, RemoteLogs
 from opentrail.trails import model as trails
 
 log = logging.getLogger("opentrail.streams")
@@ -97,7 +97,7 @@ class LogGroupDelivery:
             return
         cursor = delivery.cursor if delivery.batch is None else delivery.batch.first - 1
         body = msgspec.to_builtins(
-            streaming.State(
+            streaming.StreamState(
                 trail=delivery.trail, cursor=cursor, remote_cursor=cursor, started=delivery.started
             )
         )
@@ -131,7 +131,7 @@ class LogGroupDelivery:
         if msgspec.to_builtins(state) != msgspec.to_builtins(read):
             streaming.save(self.store, doc, read, state)
 
-    def _follow(self, state: streaming.State, delivery: delivery_state.State, doc: Doc) -> None:
+    def _follow(self, state: streaming.StreamState, delivery: delivery_state.State, doc: Doc) -> None:
         """Take in what trail delivery knows: the trail, a restart of logging, a stop."""
         live = self.store.get_doc(trails.KIND, doc.arn.split(":")[4], doc.arn)
         state.trail = live.body if live is not None and not delivery.deleted else delivery.trail
@@ -144,7 +144,7 @@ class LogGroupDelivery:
             state.until = max(state.until or 0, delivery.until)
 
     @staticmethod
-    def _bound(state: streaming.State, trail: trails.Trail, high: int) -> int | None:
+    def _bound(state: streaming.StreamState, trail: trails.Trail, high: int) -> int | None:
         """Stream up to here this pass, or None: nothing to stream (stopped, and its range finished)."""
         if state.until is not None:
             return min(state.until, high)
@@ -153,7 +153,7 @@ class LogGroupDelivery:
     # -- to the log group in the store -------------------------------------------------------------
 
     def _stream_local(
-        self, state: streaming.State, trail: trails.Trail, member: str | None, bound: int
+        self, state: streaming.StreamState, trail: trails.Trail, member: str | None, bound: int
     ) -> None:
         group = log_group_of(trail.cloud_watch_logs_log_group_arn or "")
         while state.cursor < bound:
@@ -181,7 +181,7 @@ class LogGroupDelivery:
             create_stream=True,
         )
 
-    def _failed(self, state: streaming.State, error: str) -> None:
+    def _failed(self, state: streaming.StreamState, error: str) -> None:
         state.status["LatestCloudWatchLogsDeliveryError"] = error
         state.failures += 1
         backoff = min(TICK_SECONDS * 4 * 2 ** (state.failures - 1), MAX_BACKOFF_SECONDS)
@@ -203,7 +203,7 @@ class LogGroupDelivery:
     # -- to a remote CloudWatch Logs ----------------------------------------------------------------
 
     def _stream_remote(
-        self, doc: Doc, state: streaming.State, trail: trails.Trail, member: str | None, bound: int
+        self, doc: Doc, state: streaming.StreamState, trail: trails.Trail, member: str | None, bound: int
     ) -> None:
         assert self.remote is not None  # noqa: S101 - only called with a remote
         key = (doc.account, doc.arn)
@@ -215,7 +215,7 @@ class LogGroupDelivery:
             try:
                 for stream, events in batch.items():
                     self.remote.put(region, name, stream, [(t, message) for t, message, _ in events])
-            except RemoteError as err:
+            except ForwardingError as err:
                 log.warning("forwarding %s to the remote CloudWatch Logs failed: %s", doc.arn, err)
                 self._remote_retry[key] = self.clock.now() + MAX_BACKOFF_SECONDS / 4
                 return

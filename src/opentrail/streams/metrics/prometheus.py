@@ -21,7 +21,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -43,15 +43,10 @@ Target = tuple[str, str, str, str]  # account, region, namespace, metric name
 
 
 def filter_targets(store: Store) -> list[Target]:
-    """What every metric filter publishes to, from the logs part's ``store.logs.metric_filters()``
-    (each filter's ``transformations``: ``metricNamespace``, ``metricName``); none while the store has
-    no metric filters."""
-    listing: Callable[[], Iterable[Any]] | None = getattr(store.logs, "metric_filters", None)
-    if listing is None:
-        return []
+    """What every metric filter publishes to (each filter's ``metricNamespace`` and ``metricName``)."""
     return [
         (f.account, f.region, str(t["metricNamespace"]), str(t["metricName"]))
-        for f in listing()
+        for f in store.logs.metric_filters()
         for t in f.transformations
     ]
 
