@@ -18,7 +18,8 @@ from tests.support.server import Credentials, Server
 
 EAST, WEST = "us-east-1", "us-west-2"
 KEY_ID = "12345678-1234-1234-1234-123456789012"
-LOG_GROUP = "arn:aws:logs:us-east-1:{account}:log-group:CloudTrail/audit:*"
+LOG_GROUP_NAME = "CloudTrail/audit"
+LOG_GROUP = "arn:aws:logs:us-east-1:{account}:log-group:" + LOG_GROUP_NAME + ":*"
 ROLE = "arn:aws:iam::{account}:role/CloudTrail_CloudWatchLogs_Role"
 
 # CloudTrail's own texts for the trail-name rules (moto's exceptions and tests copied them from AWS; the

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.server import Server, server_on_backend
-from tests.support.trails import EAST, Tenant
+from tests.support.trails import EAST, LOG_GROUP_NAME, Tenant
 
 
 @pytest.fixture(scope="package", params=["sqlite", "postgres"])
@@ -25,7 +25,7 @@ def tenant(server: Server) -> Tenant:
 
 @pytest.fixture(scope="package")
 def tenant_with_topics(server: Server) -> Tenant:
-    """The account the folder's tests share, with the SNS topics their trails name."""
+    """The account the folder's tests share, with the SNS topics and the log group their trails name."""
     tenant = Tenant.create(server)
     # Trails may only name topics that exist (InsufficientSnsTopicPolicyException otherwise).
     for name, region in (
@@ -45,6 +45,8 @@ def tenant_with_topics(server: Server) -> Tenant:
             "--region",
             region,
         )
+    # Trails may only name log groups that exist (InvalidCloudWatchLogsLogGroupArnException otherwise).
+    server.client("logs", tenant.creds).create_log_group(logGroupName=LOG_GROUP_NAME)
     return tenant
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from opentrail import errors
 from opentrail.delivery import topics
+from opentrail.store.logs import LogGroup
 from opentrail.trails import configuration
 from opentrail.trails.model import Trail
 from tests.support.calls import Env
@@ -20,6 +21,7 @@ from tests.support.documents import put_organization
 from tests.support.services import START, open_env
 
 OWNER, MEMBER, OTHER = "111111111111", "222222222222", "333333333333"
+START_MS = int(START * 1000)
 BUCKET = "trail-bucket"
 GROUP = f"arn:aws:logs:us-east-1:{OWNER}:log-group:trail-logs:*"
 ROLE = f"arn:aws:iam::{OWNER}:role/trail-role"
@@ -30,6 +32,7 @@ def env(tmp_path: Path) -> Iterator[Env]:
     for env in open_env(tmp_path):
         env.services.storage.create_bucket(BUCKET)
         env.store.add_bucket(BUCKET, OWNER)
+        env.store.logs.create_group(LogGroup(OWNER, "us-east-1", "trail-logs", START_MS))
         yield env
 
 
@@ -145,6 +148,22 @@ def test_cloud_watch_logs_needs_both_arns_or_neither(env: Env) -> None:
     assert bad_group.value.message == "CloudTrail cannot validate the specified log group ARN."
     with pytest.raises(errors.InvalidCloudWatchLogsRoleArn):
         configure(env, {"CloudWatchLogsLogGroupArn": GROUP, "CloudWatchLogsRoleArn": "role"})
+
+
+def test_the_log_group_must_exist_in_the_callers_account(env: Env) -> None:
+    # CloudTrail's text when it cannot write to the group (aws/aws-cli#5098, aws/aws-cdk#1963).
+    denied = "Access denied. Check the permissions for your role."
+    missing = GROUP.replace("trail-logs", "no-such-group")
+    with pytest.raises(errors.InvalidCloudWatchLogsLogGroupArn) as caught:
+        configure(env, {"CloudWatchLogsLogGroupArn": missing, "CloudWatchLogsRoleArn": ROLE})
+    assert caught.value.message == denied
+    elsewhere = GROUP.replace("us-east-1", "eu-west-1")
+    with pytest.raises(errors.InvalidCloudWatchLogsLogGroupArn):
+        configure(env, {"CloudWatchLogsLogGroupArn": elsewhere, "CloudWatchLogsRoleArn": ROLE})
+    env.store.logs.create_group(LogGroup(OTHER, "us-east-1", "trail-logs", START_MS))
+    theirs = GROUP.replace(OWNER, OTHER)
+    with pytest.raises(errors.InvalidCloudWatchLogsLogGroupArn):
+        configure(env, {"CloudWatchLogsLogGroupArn": theirs, "CloudWatchLogsRoleArn": ROLE})
 
 
 MULTI_REGION = "Multi-Region trail must include global service events."
