@@ -1,0 +1,162 @@
+"""The evaluator: the worker that evaluates every alarm each second and records its transitions.
+
+Each pass reads the alarms this node evaluates, the samples of each one's metric over its evaluation
+range (closed periods only: ``evaluation.evaluation_range``), and evaluates them
+(``evaluation.evaluate``). A verdict that changes the alarm's state is written as one compare-and-set
+of the alarm (``store.alarms.replace``) with its StateUpdate history item and the outbox notices of its
+actions; then the notifier is told (``queued``), so the notices leave at once rather than at its next
+look at the outbox. A SetAlarmState holds until the next period boundary (``HoldUntil``).
+
+Several nodes on one PostgreSQL: each alarm is evaluated by the node holding its lease
+(``store.alarms.lease``, renewed every pass; a dead node's alarms move after ``lease_seconds``). A node
+killed mid-evaluation has written nothing (the transition and its notices are one transaction), so the
+next evaluation makes the same transition; one that lost its lease or raced another writer finds the
+alarm's version moved and writes nothing, so no transition is recorded or announced twice.
+
+Samples come from ``store.metrics.samples`` unless another source is given (``SamplesSource``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Any, cast
+
+from starlette.concurrency import run_in_threadpool
+
+from opentrail.clock import Clock
+from opentrail.context import Services
+from opentrail.delivery.leases import new_node_id
+from opentrail.errors import StoreError
+from opentrail.store import Store
+from opentrail.store.alarms import StoredAlarm
+from opentrail.store.metrics import MetricKey, Sample
+from opentrail.streams.alarms import history, model
+from opentrail.streams.alarms.evaluation import evaluate, evaluation_range
+from opentrail.streams.alarms.rule import Datapoint
+from opentrail.streams.metrics.statistics import aggregate
+
+__all__ = ["Evaluator", "SamplesSource", "run_evaluator"]
+
+log = logging.getLogger("opentrail.alarms")
+
+# A metric's samples in [start, end) seconds, oldest first.
+SamplesSource = Callable[[MetricKey, int, int], list[Sample]]
+# Told of each notice a transition queued: (account, outbox id, due time).
+Queued = Callable[[str, str, float], None]
+TICK_SECONDS = 1.0
+# Into each second the pass starts: samples of the second just ended have had this long to arrive.
+TICK_OFFSET = 0.05
+
+
+def stored_samples(store: Store) -> SamplesSource:
+    """``store.metrics.samples`` (the metrics part's; looked up when first called)."""
+    tables: Any = store.metrics
+
+    def samples(key: MetricKey, start: int, end: int) -> list[Sample]:
+        return cast("list[Sample]", tables.samples(key, start, end))
+
+    return samples
+
+
+class Evaluator:
+    """Evaluates the alarms this node holds; ``run_once`` is blocking (the loop runs it in a thread)."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        new_id: Callable[[], str],
+        *,
+        samples: SamplesSource | None = None,
+        queued: Queued | None = None,
+        node: str = "",
+        lease_seconds: float = 15.0,
+        shared: bool | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.new_id = new_id
+        self.samples = samples or stored_samples(store)
+        self.queued = queued
+        self.node = node or new_node_id()
+        self.lease_seconds = lease_seconds
+        self.shared = store.shared if shared is None else shared
+
+    def run_once(self) -> int:
+        """One pass over the alarms this node evaluates; the number of transitions it recorded."""
+        now = self.clock.now()
+        if self.shared:
+            alarms = self.store.alarms.lease(self.node, now, self.lease_seconds)
+        else:
+            alarms = self.store.alarms.every()
+        changed = 0
+        for alarm in alarms:
+            try:
+                changed += self.evaluate(alarm, now)
+            except StoreError as err:
+                log.warning("alarm %s not evaluated, will retry: %s", alarm.name, err)
+        return changed
+
+    def datapoints(self, alarm: StoredAlarm, now: float) -> list[Datapoint]:
+        rule = model.rule(alarm.body)
+        start, end = evaluation_range(now, rule.period, rule.evaluation_periods)
+        key = model.metric_key(alarm.body, alarm.account, alarm.region)
+        samples = self.samples(key, start, end)
+        if rule.unit is not None:
+            samples = [s for s in samples if s.unit == rule.unit]
+        counts = dict(aggregate(samples, start, end, rule.period, "SampleCount"))
+        values = aggregate(samples, start, end, rule.period, rule.statistic)
+        return [Datapoint(at, value, counts.get(at, 0.0)) for at, value in values]
+
+    def evaluate(self, alarm: StoredAlarm, now: float) -> bool:
+        """Evaluate one alarm at ``now``; True when it changed state (and this node recorded it)."""
+        body = alarm.body
+        if float(body.get("HoldUntil", 0.0)) > now:
+            return False
+        verdict = evaluate(model.rule(body), self.datapoints(alarm, now), now)
+        if verdict is None or verdict.state == body["StateValue"]:
+            return False
+        data = json.dumps(verdict.data, separators=(",", ":"))
+        account, region = alarm.account, alarm.region
+        new, rows, docs = history.transition(
+            body, account, region, verdict.state, verdict.reason, data, now, self.new_id
+        )
+        new.pop("HoldUntil", None)
+        if not self.store.alarms.replace(alarm, new, rows, docs):
+            return False  # changed by another writer meanwhile: the next pass sees its version
+        if self.queued is not None:
+            for doc in docs:
+                self.queued(doc.account, doc.arn, now)
+        return True
+
+
+async def run_evaluator(
+    services: Services, queued: Queued | None = None, samples: SamplesSource | None = None
+) -> None:
+    """The evaluator's loop: a pass just after each second begins, blocking work in a thread."""
+    settings = services.settings
+    evaluator = Evaluator(
+        services.store,
+        services.clock,
+        services.new_id,
+        samples=samples,
+        queued=queued,
+        node=settings.node_id,
+        lease_seconds=settings.lease_seconds,
+    )
+    while True:
+        try:
+            await run_in_threadpool(evaluator.run_once)
+        except StoreError as err:
+            log.warning("alarm evaluation failed, will retry: %s", err)
+        except Exception:
+            # The worker's boundary: an unforeseen failure in one pass must not end evaluation for good;
+            # nothing was written for the alarm that failed, so the next pass evaluates it again.
+            log.exception("alarm evaluation failed unexpectedly, will retry")
+        wall = time.time()
+        await asyncio.sleep(math.floor(wall) + TICK_SECONDS + TICK_OFFSET - wall)
