@@ -13,7 +13,10 @@ killed mid-evaluation has written nothing (the transition and its notices are on
 next evaluation makes the same transition; one that lost its lease or raced another writer finds the
 alarm's version moved and writes nothing, so no transition is recorded or announced twice.
 
-Samples come from ``store.metrics.samples`` unless another source is given (``SamplesSource``).
+Samples come from ``store.metrics.samples`` unless another source is given (``SamplesSource``). So
+that a pass stays cheap with many alarms and long periods, an alarm is evaluated every pass only in the
+first seconds after one of its periods closes (``SETTLE_SECONDS``), and otherwise about once a minute,
+or at once when its configuration changed.
 """
 
 from __future__ import annotations
@@ -51,6 +54,11 @@ Queued = Callable[[str, str, float], None]
 TICK_SECONDS = 1.0
 # Into each second the pass starts: samples of the second just ended have had this long to arrive.
 TICK_OFFSET = 0.05
+# After a period closes, its alarm is evaluated every pass for this long (the period's last samples
+# may still be on their way); then again at most once a minute (or once a period, if shorter), for
+# samples put late with past timestamps, until the next period closes.
+SETTLE_SECONDS = 5.0
+REVISIT_SECONDS = 60.0
 
 
 def stored_samples(store: Store) -> SamplesSource:
@@ -86,6 +94,8 @@ class Evaluator:
         self.node = node or new_node_id()
         self.lease_seconds = lease_seconds
         self.shared = store.shared if shared is None else shared
+        # (account, region, name, version) -> when this node last evaluated that version of the alarm.
+        self._evaluated: dict[tuple[str, str, str, int], float] = {}
 
     def run_once(self) -> int:
         """One pass over the alarms this node evaluates; the number of transitions it recorded."""
@@ -95,12 +105,26 @@ class Evaluator:
         else:
             alarms = self.store.alarms.every()
         changed = 0
+        seen: dict[tuple[str, str, str, int], float] = {}
         for alarm in alarms:
+            ident = (alarm.account, alarm.region, alarm.name, alarm.version)
+            last = self._evaluated.get(ident)
+            if last is not None and not self._due(alarm, last, now):
+                seen[ident] = last
+                continue
             try:
                 changed += self.evaluate(alarm, now)
+                seen[ident] = now
             except StoreError as err:
                 log.warning("alarm %s not evaluated, will retry: %s", alarm.name, err)
+        self._evaluated = seen
         return changed
+
+    @staticmethod
+    def _due(alarm: StoredAlarm, last: float, now: float) -> bool:
+        step = model.period(alarm.body)
+        closed = math.floor(now / step) * step  # when the newest closed period ended
+        return last < closed or now - closed <= SETTLE_SECONDS or now - last >= min(step, REVISIT_SECONDS)
 
     def datapoints(self, alarm: StoredAlarm, now: float) -> list[Datapoint]:
         rule = model.rule(alarm.body)

@@ -247,3 +247,24 @@ def test_the_alarm_unit_selects_samples(env: Env, account: str, clock: FixedCloc
     clock.value = T + 60.5
     evaluator(env, samples, shared=False).run_once()
     assert state(env, account) == "INSUFFICIENT_DATA"
+
+
+def test_an_alarm_is_looked_at_often_only_just_after_its_period_closes(
+    env: Env, account: str, clock: FixedClock, samples: Samples
+) -> None:
+    put_alarm(env, account, Period=300)
+    worker = evaluator(env, samples, shared=False)
+
+    def looks(*times: float) -> int:
+        before = len(samples.asked)
+        for at in times:
+            clock.value = at
+            worker.run_once()
+        return len(samples.asked) - before
+
+    assert looks(T + 300.1, T + 301.1, T + 304.9) == 3  # the settling seconds: every pass
+    assert looks(T + 306.1, T + 320.1, T + 364.0) == 0  # then not before a minute has passed
+    assert looks(T + 366.0) == 1
+    assert looks(T + 600.1) == 1  # the next period closed
+    put_alarm(env, account, Period=300, Threshold=7.0)
+    assert looks(T + 620.0) == 1  # a changed alarm is looked at again at once
