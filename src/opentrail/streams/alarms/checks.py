@@ -64,7 +64,7 @@ UNSUPPORTED = (
     "EvaluationInterval",
     "ActionConfiguration",
 )
-_SNS_ARN = re.compile(r"arn:aws:sns:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,256})")
+_SNS_ARN = re.compile(r"arn:aws:sns:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,251}(?:\.fifo)?)")
 _METRIC_ID = re.compile(r"[a-z][a-zA-Z0-9_]*")
 
 
