@@ -62,11 +62,13 @@ REVISIT_SECONDS = 60.0
 
 
 def stored_samples(store: Store) -> SamplesSource:
-    """``store.metrics.samples`` (the metrics part's; looked up when first called)."""
+    """``store.metrics.samples``, the metrics part's; a store without it yet has no samples (every
+    metric is missing data)."""
     tables: Any = store.metrics
 
     def samples(key: MetricKey, start: int, end: int) -> list[Sample]:
-        return cast("list[Sample]", tables.samples(key, start, end))
+        read = getattr(tables, "samples", None)
+        return [] if read is None else cast("list[Sample]", read(key, start, end))
 
     return samples
 
