@@ -227,6 +227,11 @@ class AlarmTables(Tables):
         found = self.read(lambda conn: conn.execute(sql, (*args, query.limit)).fetchall())
         return [HistoryRow(r[0], r[1], r[2], r[3], r[4], float(r[5]), r[6], r[7], int(r[8])) for r in found]
 
+    def purge_history(self, before: float) -> int:
+        """Remove history items older than ``before``; how many were removed."""
+        sql = self.sql("DELETE FROM alarm_history WHERE at < ?")
+        return self.write(lambda conn: int(conn.execute(sql, (before,)).rowcount))
+
     # -- leases -----------------------------------------------------------------------------------------
     def lease(self, node: str, now: float, seconds: float) -> list[StoredAlarm]:
         """Take every alarm whose lease is free, expired or already ``node``'s, until ``now + seconds``;

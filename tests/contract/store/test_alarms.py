@@ -128,3 +128,9 @@ def test_concurrent_changes_of_one_alarm_are_all_applied(store: Store) -> None:
     stored = store.alarms.get(ACCOUNT, REGION, "a")
     assert stored is not None
     assert (stored.body["n"], stored.version) == (4, 5)
+
+
+def test_history_is_purged_by_age(store: Store) -> None:
+    store.alarms.record([row("a", 1.0), row("a", 2.0), row("b", 3.0)])
+    assert store.alarms.purge_history(2.5) == 2
+    assert [(r.name, r.at) for r in store.alarms.history(HistoryQuery(ACCOUNT, REGION))] == [("b", 3.0)]

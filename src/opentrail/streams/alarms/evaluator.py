@@ -5,7 +5,8 @@ range (closed periods only: ``evaluation.evaluation_range``), and evaluates them
 (``evaluation.evaluate``). A verdict that changes the alarm's state is written as one compare-and-set
 of the alarm (``store.alarms.replace``) with its StateUpdate history item and the outbox notices of its
 actions; then the notifier is told (``queued``), so the notices leave at once rather than at its next
-look at the outbox. A SetAlarmState holds until the next period boundary (``HoldUntil``).
+look at the outbox. A SetAlarmState holds until the next period boundary (``HoldUntil``). History
+older than CloudWatch's 30 days is removed about once an hour.
 
 Several nodes on one PostgreSQL: each alarm is evaluated by the node holding its lease
 (``store.alarms.lease``, renewed every pass; a dead node's alarms move after ``lease_seconds``). A node
@@ -59,6 +60,9 @@ TICK_OFFSET = 0.05
 # samples put late with past timestamps, until the next period closes.
 SETTLE_SECONDS = 5.0
 REVISIT_SECONDS = 60.0
+# CloudWatch keeps alarm history for 30 days; older items are removed about once an hour.
+HISTORY_DAYS = 30
+PURGE_SECONDS = 3600.0
 
 
 def stored_samples(store: Store) -> SamplesSource:
@@ -122,6 +126,10 @@ class Evaluator:
         self._evaluated = seen
         return changed
 
+    def purge(self) -> int:
+        """Remove history items past CloudWatch's retention; how many were removed."""
+        return self.store.alarms.purge_history(self.clock.now() - HISTORY_DAYS * 86_400)
+
     @staticmethod
     def _due(alarm: StoredAlarm, last: float, now: float) -> bool:
         step = model.period(alarm.body)
@@ -175,8 +183,12 @@ async def run_evaluator(
         node=settings.node_id,
         lease_seconds=settings.lease_seconds,
     )
+    next_purge = 0.0
     while True:
         try:
+            if time.monotonic() >= next_purge:
+                await run_in_threadpool(evaluator.purge)
+                next_purge = time.monotonic() + PURGE_SECONDS
             await run_in_threadpool(evaluator.run_once)
         except StoreError as err:
             log.warning("alarm evaluation failed, will retry: %s", err)

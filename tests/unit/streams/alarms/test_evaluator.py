@@ -268,3 +268,15 @@ def test_an_alarm_is_looked_at_often_only_just_after_its_period_closes(
     assert looks(T + 600.1) == 1  # the next period closed
     put_alarm(env, account, Period=300, Threshold=7.0)
     assert looks(T + 620.0) == 1  # a changed alarm is looked at again at once
+
+
+def test_history_older_than_thirty_days_is_removed(
+    env: Env, account: str, clock: FixedClock, samples: Samples
+) -> None:
+    put_alarm(env, account)
+    worker = evaluator(env, samples, shared=False)
+    clock.advance(30 * 86_400)
+    assert worker.purge() == 0  # the creation is exactly 30 days old: kept
+    clock.advance(1)
+    assert worker.purge() == 1
+    assert OPERATIONS["DescribeAlarmHistory"](env.call(account), {})["AlarmHistoryItems"] == []
