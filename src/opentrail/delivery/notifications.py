@@ -10,13 +10,19 @@ topic the trail names (``topics.resolve``):
 - an *SNS topic*: it is published there (``sns.publish`` with the message as CloudTrail sends it), once
   the topic's policy still lets CloudTrail publish for the trail (``policies``).
 
+A CloudWatch alarm's notice carries its own Subject and message (``Notice.subject``/``message``): a
+webhook gets them in the same envelope (with ``Subject``), an SNS topic once its policy lets
+``cloudwatch.amazonaws.com`` publish for the alarm. The alarm's transition keeps its notices in the
+outbox itself and tells the notifier (``queued``).
+
 Delivery hands each notice to ``Notifier.submit``, which keeps it in the ``outbox`` (the store) before the
 delivery's cursor moves past its file, so neither a crash nor a restart loses it; an asyncio loop sends
 what is due. Connection errors, timeouts, 5xx, 408, 429 and SNS's throttling and credential errors are
 retried with exponential backoff (``OPENTRAIL_NOTIFICATION_RETRY_DELAY``, doubling, at most
 ``MAX_RETRY_DELAY``) for ``OPENTRAIL_NOTIFICATION_MAX_AGE`` seconds; other 4xx answers, a missing topic
-and a policy that refuses CloudTrail are final. Every attempt's outcome goes to ``record`` (the trail's
-GetTrailStatus facts), so a failing topic shows while it is retried.
+and a policy that refuses CloudTrail (or CloudWatch) are final. Every attempt's outcome goes to ``record``
+(the trail's GetTrailStatus facts, an alarm's Action history item), so a failing topic shows while it is
+retried.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from opentrail.clock import Clock, format_time_millis
 from opentrail.delivery import outbox, topics
 from opentrail.delivery.leases import new_node_id
 from opentrail.delivery.outbox import Pending, Schedule
-from opentrail.delivery.policies import allows_cloudtrail
+from opentrail.delivery.policies import allows_cloudtrail, allows_service
 from opentrail.delivery.sns import Sns
 from opentrail.errors import SnsError, StoreError
 from opentrail.store import Store
@@ -64,6 +70,8 @@ CLAIM_SECONDS = 120.0
 # node whose claim ran out. This node's own new notices and retries need no look (``Schedule``).
 LOOK_SECONDS = 30.0
 USER_AGENT = "Amazon Simple Notification Service Agent (OpenTrail)"
+# The service principal a topic's policy must let publish an alarm's notices (as CloudWatch's does).
+CLOUDWATCH = "cloudwatch.amazonaws.com"
 _RETRIED_STATUSES = {408, 429}
 
 
@@ -322,6 +330,12 @@ class Notifier:
             if topic is None:
                 return f"NotFound: Topic does not exist: {arn}", False
             if pending.message is not None:  # an alarm's notice: published as CloudWatch publishes it
+                if not allows_service(topic.policy, arn, pending.trail_arn, CLOUDWATCH):
+                    return (
+                        f"AuthorizationError: the policy of topic {arn} does not let CloudWatch publish "
+                        f"for {pending.trail_arn}",
+                        False,
+                    )
                 sns.publish(arn, pending.message, subject=pending.subject)
                 return None, False
             if not allows_cloudtrail(topic.policy, arn, pending.trail_arn):

@@ -8,8 +8,10 @@ ParameterException`` (``MissingParameter``); ``InvalidParameterCombinationExcept
 - metric math: an alarm's ``Metrics`` may only hold ``MetricStat`` queries (one returning data);
   ``Expression`` queries, and so anomaly detection (``ThresholdMetricId`` and the three band operators),
   are refused with InvalidParameterValue;
-- actions other than SNS topic ARNs of the alarm's own account and region (EC2, Auto Scaling, Systems
-  Manager, Lambda actions) are refused with InvalidParameterValue;
+- actions other than SNS topic ARNs in the alarm's region (EC2, Auto Scaling, Systems Manager, Lambda
+  actions) are refused with InvalidParameterValue. As CloudWatch, the topic is not looked up when the
+  alarm is put: a webhook topic is used only by its own account, and a topic on SNS only if its policy
+  lets ``cloudwatch.amazonaws.com`` publish for the alarm (``delivery/notifications.py``);
 - the newer members ``EvaluationWindow``, ``WarmUpConfiguration``, ``EvaluationCriteria``,
   ``EvaluationInterval`` and ``ActionConfiguration``.
 """
@@ -163,7 +165,7 @@ def dimensions(value: Any, where: str = "dimensions") -> list[dict[str, str]]:
     return found
 
 
-def _actions(p: dict[str, Any], name: str, region: str, account: str) -> list[str]:
+def _actions(p: dict[str, Any], name: str, region: str) -> list[str]:
     value = p.get(name)
     if value is None:
         return []
@@ -174,10 +176,10 @@ def _actions(p: dict[str, Any], name: str, region: str, account: str) -> list[st
         )
     for arn in value:
         match = _SNS_ARN.fullmatch(arn) if isinstance(arn, str) else None
-        if match is None or match.group(1) != region or match.group(2) != account:
+        if match is None or match.group(1) != region:
             raise invalid(
-                f"Invalid action {arn!r} in {name}: OpenTrail supports SNS topic actions only "
-                f"(arn:aws:sns:{region}:{account}:<topic>)"
+                f"Invalid action {arn!r} in {name}: OpenTrail supports SNS topic actions only, in the "
+                f"alarm's region (arn:aws:sns:{region}:<account>:<topic>)"
             )
     return list(value)
 
@@ -342,7 +344,7 @@ def _threshold(p: dict[str, Any], config: dict[str, Any]) -> None:
     config.update(ComparisonOperator=operator, Threshold=float(threshold))
 
 
-def configuration(p: dict[str, Any], region: str, account: str) -> dict[str, Any]:
+def configuration(p: dict[str, Any], region: str) -> dict[str, Any]:
     """PutMetricAlarm's configuration members, checked, as the alarm keeps them (no state, no times)."""
     for name in UNSUPPORTED:
         if p.get(name) is not None:
@@ -356,7 +358,7 @@ def configuration(p: dict[str, Any], region: str, account: str) -> dict[str, Any
         raise invalid("The parameter ActionsEnabled must be a boolean.")
     config["ActionsEnabled"] = enabled
     for name in ("OKActions", "AlarmActions", "InsufficientDataActions"):
-        config[name] = _actions(p, name, region, account)
+        config[name] = _actions(p, name, region)
     if p.get("Metrics") is not None:
         single = [
             n

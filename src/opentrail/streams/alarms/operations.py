@@ -58,7 +58,7 @@ def _not_found(name: str) -> ApiError:
 
 
 def put_metric_alarm(call: Call, p: dict[str, Any]) -> dict[str, Any]:
-    config = configuration(p, call.region, call.account)
+    config = configuration(p, call.region)
     new_tags = tags(p.get("Tags"))
     name, now = config["AlarmName"], call.now
     arn = alarm_arn(call.region, call.account, name)

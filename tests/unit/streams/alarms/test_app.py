@@ -132,16 +132,38 @@ def test_the_app_notifies_a_webhook_topic_once(
     assert actions(services, "root-login") == [f"Successfully executed action {topic.arn}"]
 
 
+def cloudwatch_policy(topic_arn: str, alarm_arn: str) -> str:
+    """A topic policy letting CloudWatch publish for one alarm (its ARN as ``aws:SourceArn``)."""
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": "SNS:Publish",
+        "Resource": topic_arn,
+        "Condition": {"ArnLike": {"aws:SourceArn": alarm_arn}},
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
 def test_the_app_publishes_to_an_sns_topic_with_cloudwatchs_subject(
     services: Services, moto_sns: MotoSns
 ) -> None:
-    topic = Subscribed.create(moto_sns.endpoint, policy=False)  # CloudTrail's policy is not needed
+    topic = Subscribed.create(moto_sns.endpoint, policy=False)
+    alarm_arn = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:console-no-mfa"
+    topic.set_policy(cloudwatch_policy(topic.arn, alarm_arn))
     put_alarm(services, "console-no-mfa", topic.arn)
     eventually(topic.drain)
     (envelope,) = topic.drain()
     assert envelope["Subject"] == 'ALARM: "console-no-mfa" in US East (N. Virginia)'
-    assert json.loads(envelope["Message"])["AlarmArn"] == (
-        f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:console-no-mfa"
-    )
+    assert json.loads(envelope["Message"])["AlarmArn"] == alarm_arn
     eventually(lambda: actions(services, "console-no-mfa"))
     assert actions(services, "console-no-mfa") == [f"Successfully executed action {topic.arn}"]
+
+
+def test_an_sns_topic_whose_policy_refuses_cloudwatch_is_a_failed_action(
+    services: Services, moto_sns: MotoSns
+) -> None:
+    topic = Subscribed.create(moto_sns.endpoint)  # CloudTrail's policy: not CloudWatch's
+    put_alarm(services, "iam-changes", topic.arn)
+    eventually(lambda: actions(services, "iam-changes"))
+    assert actions(services, "iam-changes") == [f"Failed to execute action {topic.arn}"]
+    assert topic.quiet_for(0.5) == []
