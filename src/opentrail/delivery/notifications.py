@@ -10,13 +10,19 @@ topic the trail names (``topics.resolve``):
 - an *SNS topic*: it is published there (``sns.publish`` with the message as CloudTrail sends it), once
   the topic's policy still lets CloudTrail publish for the trail (``policies``).
 
+A CloudWatch alarm's notice carries its own Subject and message (``Notice.subject``/``message``): a
+webhook gets them in the same envelope (with ``Subject``), an SNS topic once its policy lets
+``cloudwatch.amazonaws.com`` publish for the alarm. The alarm's transition keeps its notices in the
+outbox itself and tells the notifier (``queued``).
+
 Delivery hands each notice to ``Notifier.submit``, which keeps it in the ``outbox`` (the store) before the
 delivery's cursor moves past its file, so neither a crash nor a restart loses it; an asyncio loop sends
 what is due. Connection errors, timeouts, 5xx, 408, 429 and SNS's throttling and credential errors are
 retried with exponential backoff (``OPENTRAIL_NOTIFICATION_RETRY_DELAY``, doubling, at most
 ``MAX_RETRY_DELAY``) for ``OPENTRAIL_NOTIFICATION_MAX_AGE`` seconds; other 4xx answers, a missing topic
-and a policy that refuses CloudTrail are final. Every attempt's outcome goes to ``record`` (the trail's
-GetTrailStatus facts), so a failing topic shows while it is retried.
+and a policy that refuses CloudTrail (or CloudWatch) are final. Every attempt's outcome goes to ``record``
+(the trail's GetTrailStatus facts, an alarm's Action history item), so a failing topic shows while it is
+retried.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from opentrail.clock import Clock, format_time_millis
 from opentrail.delivery import outbox, topics
 from opentrail.delivery.leases import new_node_id
 from opentrail.delivery.outbox import Pending, Schedule
-from opentrail.delivery.policies import allows_cloudtrail
+from opentrail.delivery.policies import allows_cloudtrail, allows_service
 from opentrail.delivery.sns import Sns
 from opentrail.errors import SnsError, StoreError
 from opentrail.store import Store
@@ -64,24 +70,32 @@ CLAIM_SECONDS = 120.0
 # node whose claim ran out. This node's own new notices and retries need no look (``Schedule``).
 LOOK_SECONDS = 30.0
 USER_AGENT = "Amazon Simple Notification Service Agent (OpenTrail)"
+# The service principal a topic's policy must let publish an alarm's notices (as CloudWatch's does).
+CLOUDWATCH = "cloudwatch.amazonaws.com"
 _RETRIED_STATUSES = {408, 429}
 
 
 @dataclass(frozen=True)
 class Notice:
-    """One delivered log file to announce."""
+    """One delivered log file to announce; or, with ``message`` set, a message of its own to send (a
+    CloudWatch alarm's state change: ``trail_arn`` is then the alarm's ARN, ``subject`` SNS's Subject)."""
 
     account: str
     trail_arn: str
     topic_arn: str
     bucket: str
     keys: tuple[str, ...]
+    subject: str | None = None
+    message: str | None = None
+    occasion: str = ""
 
 
 @dataclass(frozen=True)
 class Outcome:
     at: float
     error: str | None = None  # None: the topic accepted the notification
+    # False when another attempt follows (the error is one of several): only the last outcome is final.
+    final: bool = True
 
     @property
     def succeeded(self) -> bool:
@@ -94,17 +108,26 @@ def message(bucket: str, keys: tuple[str, ...]) -> str:
 
 
 def envelope(topic: topics.Topic, notice: Notice, message_id: str, timestamp: str) -> dict[str, str]:
-    return {
-        "Type": "Notification",
-        "MessageId": message_id,
-        "TopicArn": topic.arn,
-        "Message": message(notice.bucket, notice.keys),
-        "Timestamp": timestamp,
-    }
+    """SNS's HTTP ``Notification`` body (``Subject`` only when the notice has one, as SNS sends it)."""
+    body = {"Type": "Notification", "MessageId": message_id, "TopicArn": topic.arn}
+    if notice.subject is not None:
+        body["Subject"] = notice.subject
+    body["Message"] = notice.message if notice.message is not None else message(notice.bucket, notice.keys)
+    body["Timestamp"] = timestamp
+    return body
 
 
 def _notice(account: str, pending: Pending) -> Notice:
-    return Notice(account, pending.trail_arn, pending.topic_arn, pending.bucket, tuple(pending.keys))
+    return Notice(
+        account,
+        pending.trail_arn,
+        pending.topic_arn,
+        pending.bucket,
+        tuple(pending.keys),
+        subject=pending.subject,
+        message=pending.message,
+        occasion=pending.occasion,
+    )
 
 
 class Notifier:
@@ -160,10 +183,17 @@ class Notifier:
             message_id=self.new_id(),
             created=now,
             due=now,
+            subject=notice.subject,
+            message=notice.message,
+            occasion=notice.occasion,
         )
         if outbox.add(self.store, notice.account, pending):
-            ident = outbox.notice_id(notice.trail_arn, notice.bucket, notice.keys)
-            self._call_soon(self._schedule.put, notice.account, ident, now)
+            self.queued(notice.account, outbox.pending_id(pending), now)
+
+    def queued(self, account: str, ident: str, due: float) -> None:
+        """A notice another writer kept in the outbox (an alarm's transition, in its own transaction):
+        send it from ``due`` without waiting for the next look at the whole outbox. Thread-safe."""
+        self._call_soon(self._schedule.put, account, ident, due)
 
     def _call_soon(self, fn: Callable[..., object], *args: object) -> None:
         """Run ``fn`` on the notifier's loop and wake it; nothing when it is not running (its first look
@@ -245,11 +275,13 @@ class Notifier:
             return
         error, retry = await self._send(pending)
         attempts = pending.attempts + 1
+        final = True
         now = self.clock.now()
         delay = max(MIN_RETRY_DELAY, min(self.retry_delay * 2 ** (attempts - 1), MAX_RETRY_DELAY))
         try:
             if error is not None and retry and now + delay - pending.created < self.max_age:
                 error = f"{error} (attempt {attempts}; retrying in {delay:g} s)"
+                final = False
                 await run_in_threadpool(
                     outbox.postpone, self.store, account, ident, self.node, now + delay, attempts
                 )
@@ -265,7 +297,8 @@ class Notifier:
         if error is not None:
             log.warning("notification to %s failed: %s", pending.topic_arn, error)
         try:
-            await run_in_threadpool(self.record, _notice(account, pending), Outcome(at=now, error=error))
+            outcome = Outcome(at=now, error=error, final=final)
+            await run_in_threadpool(self.record, _notice(account, pending), outcome)
         except (StoreError, KeyError) as err:  # the trail is gone, or the store is failing
             log.warning("notification outcome for %s not recorded: %s", pending.trail_arn, err)
 
@@ -296,6 +329,15 @@ class Notifier:
             topic = sns.topic(arn)
             if topic is None:
                 return f"NotFound: Topic does not exist: {arn}", False
+            if pending.message is not None:  # an alarm's notice: published as CloudWatch publishes it
+                if not allows_service(topic.policy, arn, pending.trail_arn, CLOUDWATCH):
+                    return (
+                        f"AuthorizationError: the policy of topic {arn} does not let CloudWatch publish "
+                        f"for {pending.trail_arn}",
+                        False,
+                    )
+                sns.publish(arn, pending.message, subject=pending.subject)
+                return None, False
             if not allows_cloudtrail(topic.policy, arn, pending.trail_arn):
                 return (
                     f"AuthorizationError: the policy of topic {arn} does not let CloudTrail publish "

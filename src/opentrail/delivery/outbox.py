@@ -8,6 +8,11 @@ nodes sharing one PostgreSQL never send the same notification at once, and a nod
 leaves a claim that simply runs out. After an attempt the notification is either done (sent, or failed
 for good: ``finish``) or waits for its next attempt (``postpone``).
 
+A notice need not announce a log file: one that carries its own ``subject`` and ``message`` (a
+CloudWatch alarm's state change, whose ARN is then in ``trail_arn``) is sent as it is, and its id is a
+function of (alarm, topic, ``occasion``: the transition), so the transaction that changes the alarm's
+state can queue it (``document``) and a repeat of that transaction cannot queue it twice.
+
 So a notification is sent at least once while it is retried (``OPENTRAIL_NOTIFICATION_MAX_AGE``), and
 exactly once unless a process dies between the topic's answer and ``finish``.
 
@@ -35,10 +40,11 @@ KIND = "notice"
 class Pending(msgspec.Struct, kw_only=True):
     """One notification in the outbox."""
 
+    # The ARN of what the notice announces: the trail, or the alarm of an alarm notice.
     trail_arn: str
     topic_arn: str
-    bucket: str
-    keys: list[str]
+    bucket: str = ""
+    keys: list[str] = msgspec.field(default_factory=list)
     # A webhook endpoint sees the same MessageId on every attempt, as SNS keeps it on its retries.
     message_id: str
     created: float
@@ -46,6 +52,10 @@ class Pending(msgspec.Struct, kw_only=True):
     attempts: int = 0
     claimed_by: str | None = None
     claimed_until: float = 0.0
+    # An alarm notice: the SNS Subject and Message sent as they are, and what makes its id unique.
+    subject: str | None = None
+    message: str | None = None
+    occasion: str = ""
 
     def claimable(self, now: float, node: str) -> bool:
         """Due, and claimed by nobody, by ``node`` itself (a process before a restart under the same
@@ -58,12 +68,26 @@ def notice_id(trail_arn: str, bucket: str, keys: tuple[str, ...]) -> str:
     return hashlib.sha256("\0".join((trail_arn, bucket, *keys)).encode()).hexdigest()
 
 
+def pending_id(pending: Pending) -> str:
+    """The id ``pending`` is kept under: a log file's by (trail, bucket, keys), an alarm notice's by
+    (alarm, topic, occasion)."""
+    if pending.message is None:
+        return notice_id(pending.trail_arn, pending.bucket, tuple(pending.keys))
+    return notice_id(pending.trail_arn, pending.topic_arn, ("message", pending.occasion))
+
+
+def document(account: str, pending: Pending) -> Doc:
+    """The outbox document of ``pending`` (of ``account``), for a caller that writes it in a transaction
+    of its own (inserted unless one with its id is there)."""
+    ident = pending_id(pending)
+    region = pending.trail_arn.split(":")[3]
+    return Doc(KIND, account, region, ident, ident, msgspec.to_builtins(pending))
+
+
 def add(store: Store, account: str, pending: Pending) -> bool:
     """Keep ``pending`` (of the delivery state of ``account``); False when it is already waiting."""
-    ident = notice_id(pending.trail_arn, pending.bucket, tuple(pending.keys))
-    region = pending.trail_arn.split(":")[3]
     try:
-        store.insert_doc(Doc(KIND, account, region, ident, ident, msgspec.to_builtins(pending)))
+        store.insert_doc(document(account, pending))
     except ConflictError:
         return False
     return True

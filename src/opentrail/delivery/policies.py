@@ -1,4 +1,6 @@
-"""Topic policies: whether an SNS topic's access policy lets CloudTrail publish a trail's notifications.
+"""Topic policies: whether an SNS topic's access policy lets CloudTrail publish a trail's notifications
+(or CloudWatch an alarm's: ``allows_service`` with ``cloudwatch.amazonaws.com``, the alarm's ARN as the
+source).
 
 CloudTrail answers InsufficientSnsTopicPolicy when the topic's policy does not let the service principal
 ``cloudtrail.amazonaws.com`` call ``SNS:Publish`` on it; AWS documents the statement to add, optionally
@@ -29,6 +31,12 @@ _LIKE = {"stringlike", "arnlike"}
 def allows_cloudtrail(policy: str, topic_arn: str, trail_arn: str) -> bool:
     """Whether ``policy`` (the topic's ``Policy`` attribute, JSON) lets CloudTrail publish to
     ``topic_arn`` for the trail ``trail_arn``. An empty, malformed or unrelated policy does not."""
+    return allows_service(policy, topic_arn, trail_arn, SERVICE)
+
+
+def allows_service(policy: str, topic_arn: str, source_arn: str, service: str) -> bool:
+    """Whether ``policy`` lets the service principal ``service`` publish to ``topic_arn`` on behalf of
+    ``source_arn`` (``aws:SourceArn``; its account is ``aws:SourceAccount``)."""
     try:
         document = json.loads(policy) if policy else {}
     except ValueError:
@@ -38,12 +46,12 @@ def allows_cloudtrail(policy: str, topic_arn: str, trail_arn: str) -> bool:
         statements = [statements]
     if not isinstance(statements, list):
         return False
-    context = {"aws:sourcearn": trail_arn, "aws:sourceaccount": trail_arn.split(":")[4]}
+    context = {"aws:sourcearn": source_arn, "aws:sourceaccount": source_arn.split(":")[4]}
     allowed = False
     for statement in statements:
         if not isinstance(statement, dict):
             continue
-        verdict = _applies(statement, topic_arn, context)
+        verdict = _applies(statement, topic_arn, context, service)
         effect = statement.get("Effect")
         if effect == "Deny" and verdict is not False:
             return False
@@ -52,13 +60,13 @@ def allows_cloudtrail(policy: str, topic_arn: str, trail_arn: str) -> bool:
     return allowed
 
 
-def _applies(statement: dict[str, Any], topic_arn: str, context: dict[str, str]) -> bool | None:
-    """True: the statement covers CloudTrail publishing here; False: it does not; None: it says things
+def _applies(statement: dict[str, Any], topic_arn: str, context: dict[str, str], service: str) -> bool | None:
+    """True: the statement covers the service publishing here; False: it does not; None: it says things
     this module does not read (NotPrincipal, NotAction, NotResource, other condition keys)."""
     if any(key in statement for key in ("NotPrincipal", "NotAction", "NotResource")):
         return None
     checks: list[bool | None] = [
-        _principal(statement.get("Principal")),
+        _principal(statement.get("Principal"), service),
         _any(statement.get("Action"), lambda pattern: fnmatchcase(ACTION, pattern.lower())),
         _any(statement.get("Resource", "*"), lambda pattern: fnmatchcase(topic_arn, pattern)),
         _conditions(statement.get("Condition"), context),
@@ -76,12 +84,12 @@ def _any(value: Any, match: Callable[[str], bool]) -> bool:
     return any(isinstance(item, str) and match(item) for item in _values(value))
 
 
-def _principal(principal: Any) -> bool:
+def _principal(principal: Any, service: str) -> bool:
     if principal == "*":
         return True
     if not isinstance(principal, dict):
         return False
-    if _any(principal.get("Service"), lambda name: name == SERVICE):
+    if _any(principal.get("Service"), lambda name: name == service):
         return True
     # {"AWS": "*"} is every principal, services included, as "*" is.
     return _any(principal.get("AWS"), lambda name: name == "*")

@@ -175,11 +175,12 @@ class Sns:
             raise _failure(exc, what) from None
         return None
 
-    def publish(self, arn: str, message: str) -> str:
-        """Publish ``message`` to ``arn``; SNS's MessageId."""
+    def publish(self, arn: str, message: str, subject: str | None = None) -> str:
+        """Publish ``message`` (with ``subject``, if any) to ``arn``; SNS's MessageId."""
         region = arn.split(":")[3]
+        extra = {} if subject is None else {"Subject": subject}
         try:
-            answer = self._client(region).publish(TopicArn=arn, Message=message)
+            answer = self._client(region).publish(TopicArn=arn, Message=message, **extra)
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
             raise _failure(exc, f"publish to {arn}") from None
         return str(answer.get("MessageId", ""))

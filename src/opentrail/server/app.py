@@ -1,8 +1,9 @@
 """The app factory: ``create_app(settings)``, the one way the CLI, the tests and deployments build the
 service. It opens the store and the bucket storage, wires the domains together (trail listeners), makes
 sure the first account exists, and runs the background work beside the edge: delivery, notifications,
-the streaming of trails' events to their log groups, metric filters, retention, the grouped commit of
-read calls' audit events, and the expiry of abandoned S3 multipart uploads.
+the streaming of trails' events to their log groups, metric filters, the evaluation of CloudWatch
+alarms, retention, the grouped commit of read calls' audit events, and the expiry of abandoned S3
+multipart uploads.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from opentrail.settings import Settings
 from opentrail.storage import open_storage
 from opentrail.storage.encryption import MasterKey
 from opentrail.store import Store, open_store
+from opentrail.streams.alarms import actions as alarm_actions
+from opentrail.streams.alarms import evaluator as alarm_evaluator
 from opentrail.streams.delivery import worker as log_group_delivery
 from opentrail.streams.metric_filters import worker as metric_filters
 from opentrail.streams.metrics.prometheus import MetricFilterCollector, filter_targets
@@ -96,7 +99,8 @@ def _background(services: Services, edge: Edge, hooks: DeliveryHooks) -> list[Co
         notifier = notifications.Notifier(
             services.store,
             services.clock,
-            hooks.record_notification,
+            # -- alarms: alarm notices' outcomes go to their alarm's history, a trail's to its status
+            alarm_actions.route_outcomes(services.store, hooks.record_notification),
             retry_delay=settings.notification_retry_delay,
             new_id=services.new_id,
             sns=services.sns,
@@ -109,6 +113,8 @@ def _background(services: Services, edge: Edge, hooks: DeliveryHooks) -> list[Co
             delivery.run_worker(services, hooks, notifier.submit),
             log_group_delivery.run_worker(services),
             metric_filters.run_worker(services.store),
+            # -- alarms: evaluated beside delivery; their transitions' notices go out through the notifier
+            alarm_evaluator.run_evaluator(services, notifier.queued),
         ]
     if settings.serves_api:
         loops += [edge.flush_reads_forever(), edge.s3.uploads.expire_forever(services)]

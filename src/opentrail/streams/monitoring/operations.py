@@ -1,6 +1,6 @@
 """The CloudWatch operations this server answers, by wire name: each takes the call and its parameters
 in the plain form ``params`` decodes to, and returns its result in that form (``results`` renders it
-per protocol). The metrics part's operations are here; the alarms part adds its own (merged by name)."""
+per protocol): the metrics' operations and the alarms'."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from opentrail.context import Call
+from opentrail.streams.alarms import operations as alarms
 from opentrail.streams.metrics import operations as metrics
 
 __all__ = ["OPERATIONS", "Operation"]
@@ -16,4 +17,5 @@ Operation = Callable[[Call, dict[str, Any]], dict[str, Any]]
 
 OPERATIONS: dict[str, Operation] = {
     **metrics.OPERATIONS,
+    **alarms.OPERATIONS,
 }
