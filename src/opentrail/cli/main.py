@@ -1,7 +1,7 @@
 """The ``opentrail`` command group: every command registered here, each defined in the module of its group
 (``serve``, ``buckets``, ``accounts``, ``topics``, ``organizations``, ``put_events``, ``lookup_events``,
-``validate_logs``, ``migrate``). Errors are caught once, in ``common.run_command``, and printed with a
-remedy."""
+``validate_logs``, ``migrate``, ``alarms``). Errors are caught once, in ``common.run_command``, and
+printed with a remedy."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import click
 
 from opentrail import __version__
 from opentrail.cli.accounts import account
+from opentrail.cli.alarms import alarms
 from opentrail.cli.buckets import bucket
 from opentrail.cli.lookup_events import lookup_events_command
 from opentrail.cli.migrate import migrate_command
@@ -35,5 +36,6 @@ for command in (
     validate_logs,
     topic,
     organization,
+    alarms,
 ):
     cli.add_command(command)

@@ -19,7 +19,14 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, ReadOnlyCredentials
 
 from opentrail.errors import ConfigError, RemoteError
-from opentrail.protocol import CLOUDTRAIL_TARGET_PREFIX, JSON_11_CONTENT_TYPE, ORGANIZATIONS_TARGET_PREFIX
+from opentrail.protocol import (
+    CLOUDTRAIL_TARGET_PREFIX,
+    CLOUDWATCH_TARGET_PREFIX,
+    JSON_10_CONTENT_TYPE,
+    JSON_11_CONTENT_TYPE,
+    LOGS_TARGET_PREFIX,
+    ORGANIZATIONS_TARGET_PREFIX,
+)
 
 
 def resolve_credentials(data_dir: Path | None = None, profile: str | None = None) -> ReadOnlyCredentials:
@@ -97,12 +104,26 @@ class Client:
         """Call an AWS Organizations JSON 1.1 operation; returns the decoded response."""
         return self._json("organizations", ORGANIZATIONS_TARGET_PREFIX + operation, params)
 
-    def _json(self, service: str, target: str, params: dict[str, Any] | None) -> Any:
+    def logs(self, operation: str, params: dict[str, Any] | None = None) -> Any:
+        """Call a CloudWatch Logs JSON 1.1 operation; returns the decoded response."""
+        return self._json("logs", LOGS_TARGET_PREFIX + operation, params)
+
+    def cloudwatch(self, operation: str, params: dict[str, Any] | None = None) -> Any:
+        """Call a CloudWatch operation in its JSON 1.0 protocol; returns the decoded response."""
+        return self._json("monitoring", CLOUDWATCH_TARGET_PREFIX + operation, params, JSON_10_CONTENT_TYPE)
+
+    def _json(
+        self,
+        service: str,
+        target: str,
+        params: dict[str, Any] | None,
+        content_type: str = JSON_11_CONTENT_TYPE,
+    ) -> Any:
         response = self._send(
             service,
             "/",
             msgspec.json.encode(params or {}),
-            {"Content-Type": JSON_11_CONTENT_TYPE, "X-Amz-Target": target},
+            {"Content-Type": content_type, "X-Amz-Target": target},
         )
         if response.status_code >= 300:
             self._raise(response)
