@@ -44,6 +44,17 @@ def new_node_id() -> str:
     return f"node-{secrets.token_hex(6)}"
 
 
+_PROCESS_NODE = new_node_id()
+
+
+def node_id(configured: str = "") -> str:
+    """This process's name among the nodes: OPENTRAIL_NODE_ID, else one made for the process. Every
+    worker of a process shares it, so a node's heartbeat counts once in each worker's fair share (trail
+    delivery and log-group streaming would otherwise each see the other's heartbeat as a node that
+    takes half of their documents, and never does)."""
+    return configured or _PROCESS_NODE
+
+
 @dataclass
 class Leases:
     store: Store

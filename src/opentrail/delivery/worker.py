@@ -44,7 +44,7 @@ from opentrail.context import Services
 from opentrail.delivery.digests import ListedLog, PreviousDigest, build_digest, metadata
 from opentrail.delivery.hooks import DeliveryHooks
 from opentrail.delivery.layout import digest_key, log_file_key
-from opentrail.delivery.leases import LeaseLost, Leases, new_node_id
+from opentrail.delivery.leases import LeaseLost, Leases, new_node_id, node_id
 from opentrail.delivery.logfiles import build_log_file, unique_suffix
 from opentrail.delivery.notifications import Notice
 from opentrail.delivery.signing import Signer
@@ -426,7 +426,7 @@ def deliverer(
     if services.signer is None:
         raise ConfigError("delivery needs a signer; build services with server.app.build_services")
     settings = services.settings
-    node = settings.node_id or new_node_id()
+    node = node_id(settings.node_id)
     leases = Leases(services.store, services.clock, node, settings.lease_seconds, services.store.shared)
     return Deliverer(
         store=services.store,

@@ -8,7 +8,8 @@ each member account of an organization trail).
   to where trail delivery restarted (events of the stopped time are not streamed, as CloudTrail's are
   not).
 - ``until``: logging stopped (or the trail was deleted) at this sequence: streaming finishes the range,
-  even after trail delivery has, then goes quiet; ``trail``: the trail as last seen, to finish with.
+  even after trail delivery has, then goes quiet, or jumps to ``resume`` when logging restarted before
+  the range was finished; ``trail``: the trail as last seen, to finish with.
 - ``status``: GetTrailStatus's ``LatestCloudWatchLogsDeliveryTime`` and ``...Error``.
 
 The worker's write is a compare-and-set on the cursor it read (``save``): a node that lost the race
@@ -34,6 +35,8 @@ class StreamState(msgspec.Struct):
     remote_cursor: int = 0
     started: float | None = None
     until: int | None = None
+    # Where logging restarted, when it restarted before the stopped range was streamed: jumped to then.
+    resume: int | None = None
     status: dict[str, Any] = msgspec.field(default_factory=dict)
     failures: int = 0
     retry_at: float = 0.0

@@ -32,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from opentrail.clock import Clock
 from opentrail.context import Services
 from opentrail.delivery import state as delivery_state
-from opentrail.delivery.leases import LeaseLost, Leases, new_node_id
+from opentrail.delivery.leases import LeaseLost, Leases, node_id
 from opentrail.errors import ConflictError, StoreError
 from opentrail.selectors import picker
 from opentrail.store import Doc, LogRow, Store
@@ -115,6 +115,7 @@ class LogGroupDelivery:
                 return
         else:
             self._follow(state, delivery_state.load_state(source), doc)
+        self._resume(state)
         trail = msgspec.convert(state.trail, trails.Trail)
         member = None if doc.account == picker.account_of(trail) else doc.account
         bound = self._bound(state, trail, high)
@@ -136,12 +137,28 @@ class LogGroupDelivery:
         live = self.store.get_doc(trails.KIND, doc.arn.split(":")[4], doc.arn)
         state.trail = live.body if live is not None and not delivery.deleted else delivery.trail
         if delivery.started != state.started:
-            start = delivery.cursor if delivery.batch is None else delivery.batch.first - 1
-            state.cursor = max(state.cursor, start)
-            state.remote_cursor = max(state.remote_cursor, start)
-            state.started, state.until = delivery.started, None
-        if delivery.until is not None:
+            state.started = delivery.started
+            if delivery.resume is not None:
+                # Restarted before trail delivery finished the stop: finish the stopped range, then
+                # jump to where logging restarted (``_resume``).
+                state.resume = delivery.resume
+            else:
+                start = delivery.cursor if delivery.batch is None else delivery.batch.first - 1
+                state.cursor = max(state.cursor, start)
+                state.remote_cursor = max(state.remote_cursor, start)
+                state.until = state.resume = None
+        if delivery.until is not None and delivery.resume is None:
             state.until = max(state.until or 0, delivery.until)
+
+    def _resume(self, state: streaming.StreamState) -> None:
+        """The stopped range is streamed (and forwarded): carry on from where logging restarted."""
+        if state.until is None or state.resume is None or state.cursor < state.until:
+            return
+        if self.remote is not None and state.remote_cursor < state.until:
+            return
+        state.cursor = max(state.cursor, state.resume)
+        state.remote_cursor = max(state.remote_cursor, state.resume)
+        state.until = state.resume = None
 
     @staticmethod
     def _bound(state: streaming.StreamState, trail: trails.Trail, high: int) -> int | None:
@@ -241,7 +258,7 @@ def status_source(store: Store) -> Callable[[str, str], dict[str, Any]]:
 
 def worker(services: Services) -> LogGroupDelivery:
     settings = services.settings
-    node = settings.node_id or new_node_id()
+    node = node_id(settings.node_id)
     leases = Leases(services.store, services.clock, node, settings.lease_seconds, services.store.shared)
     remote = RemoteLogs.from_settings(settings) if settings.forward_logs_url else None
     return LogGroupDelivery(services.store, services.clock, leases, remote)
