@@ -60,14 +60,18 @@ class DeliveryHooks:
 
     def _start(self, account: str, trail: trails.Trail, high: int, member: str | None) -> None:
         fresh = State(
-            trail=msgspec.to_builtins(trail), cursor=high, started=trail.start_logging_time, member=member
+            trail=msgspec.to_builtins(trail),
+            cursor=high,
+            origin=high,
+            started=trail.start_logging_time,
+            member=member,
         )
         doc = Doc(KIND, account, trail.home_region, trail.name, trail.trail_arn, msgspec.to_builtins(fresh))
 
         def restart(current: Doc) -> Doc:
             state = load_state(current)
             state.generation += 1
-            state.started = fresh.started
+            state.started, state.origin = fresh.started, high
             if state.until is not None:
                 # The last stop's files and final digest are not written yet: the worker writes them,
                 # then resumes from ``high`` (events of the stopped interval are skipped, as CloudTrail does).
@@ -98,6 +102,7 @@ class DeliveryHooks:
                     fresh = State(
                         trail=msgspec.to_builtins(trail),
                         cursor=high,
+                        origin=high,
                         started=trail.start_logging_time,
                         member=account,
                     )
@@ -178,11 +183,12 @@ def _rejoin(high: int, trail: trails.Trail) -> Callable[[Doc], Doc]:
     def rejoin(current: Doc) -> Doc:
         state = load_state(current)
         if state.until is not None:
-            state.resume = high
+            state.resume = state.origin = high
         else:
             state = State(
                 trail=msgspec.to_builtins(trail),
                 cursor=high,
+                origin=high,
                 started=trail.start_logging_time,
                 member=state.member,
                 lease=state.lease,

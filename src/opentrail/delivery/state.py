@@ -43,6 +43,9 @@ class State(msgspec.Struct):
     # StartLogging's high sequence when it came before the previous stop was finished (see _finish).
     resume: int | None = None
     cursor: int = 0
+    # Where delivery (re)started: the store's high sequence at StartLogging (or when an organization's
+    # member joined); log-group streaming starts there too (streams/delivery).
+    origin: int = 0
     batch: LogRange | None = None
     until: int | None = None
     deleted: bool = False

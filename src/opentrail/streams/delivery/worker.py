@@ -45,6 +45,8 @@ log = logging.getLogger("opentrail.streams")
 TICK_SECONDS = 0.25
 READ_CHUNK = 10_000
 MAX_BACKOFF_SECONDS = 60.0
+# A trail that started logging this recently is streamed from where it started (see ``_start_of``).
+RECENT_START_SECONDS = 300.0
 # GetTrailStatus's text for a log group that is not there (CloudWatch Logs' own message).
 NO_GROUP = "ResourceNotFoundException: The specified log group does not exist."
 
@@ -89,13 +91,16 @@ class LogGroupDelivery:
                 log.warning("log group delivery of %s deferred: %s", doc.arn, err)
             except LeaseLost as err:
                 log.info("log group delivery of %s left to another node: %s", doc.arn, err)
+            except Exception:
+                # One trail's failure must not hold up the others' (its cursor did not move).
+                log.exception("log group delivery of %s failed unexpectedly, will retry", doc.arn)
 
     def _create(self, source: Doc) -> None:
         delivery = delivery_state.load_state(source)
         trail = msgspec.convert(delivery.trail, trails.Trail)
         if not trail.cloud_watch_logs_log_group_arn:
             return
-        cursor = delivery.cursor if delivery.batch is None else delivery.batch.first - 1
+        cursor = _start_of(delivery, self.clock.now())
         body = msgspec.to_builtins(
             streaming.StreamState(
                 trail=delivery.trail, cursor=cursor, remote_cursor=cursor, started=delivery.started
@@ -143,7 +148,7 @@ class LogGroupDelivery:
                 # jump to where logging restarted (``_resume``).
                 state.resume = delivery.resume
             else:
-                start = delivery.cursor if delivery.batch is None else delivery.batch.first - 1
+                start = _start_of(delivery, self.clock.now())
                 state.cursor = max(state.cursor, start)
                 state.remote_cursor = max(state.remote_cursor, start)
                 state.until = state.resume = None
@@ -237,6 +242,16 @@ class LogGroupDelivery:
                 self._remote_retry[key] = self.clock.now() + MAX_BACKOFF_SECONDS / 4
                 return
             state.remote_cursor = last
+
+
+def _start_of(delivery: delivery_state.State, now: float) -> int:
+    """Where streaming starts for a trail delivery state it has not followed before: where logging
+    started, when that was recent (so the events of the moments before this worker's first look are
+    not skipped); else where trail delivery stands (a log group added to a trail logging for long
+    receives its events from now on, as CloudTrail's does)."""
+    if delivery.origin and now - (delivery.started or 0.0) < RECENT_START_SECONDS:
+        return delivery.origin
+    return delivery.cursor if delivery.batch is None else delivery.batch.first - 1
 
 
 def _event(row: LogRow) -> tuple[int, str, str]:
