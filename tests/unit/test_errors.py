@@ -130,7 +130,13 @@ def api_error_classes() -> list[type[ApiError]]:
 
 
 def test_every_wire_name_is_a_modelled_exception_or_a_protocol_error() -> None:
-    json_services = modelled("cloudtrail") | modelled("cloudtrail-data") | modelled("organizations")
+    json_services = (
+        modelled("cloudtrail")
+        | modelled("cloudtrail-data")
+        | modelled("organizations")
+        | modelled("logs")
+        | modelled("cloudwatch")
+    )
     classes = api_error_classes()
     assert len(classes) > 60  # the module's errors were found at all
     unknown = sorted({cls.code for cls in classes} - json_services - PROTOCOL_ERRORS)
