@@ -251,6 +251,8 @@ def test_the_readme_tour_runs(fresh_server: Server) -> None:
     assert "3b1f2a6e-3d7c-4f0a-9a51-0c2f5e9d8a01" in by_start["opentrail lookup-events"]
     assert '\\"eventName\\":\\"CreateTrail\\"' in by_start["aws cloudtrail lookup-events"]
     assert '"Key": "team"' in by_start["aws cloudtrail list-tags"]
+    assert "15 CIS controls installed on tour-events" in by_start["opentrail alarms install-cis"]
+    assert '"AlarmName": "root_usage_alarm"' in by_start["aws cloudwatch describe-alarms"]
 
 
 # -- decisions ----------------------------------------------------------------------------------------
