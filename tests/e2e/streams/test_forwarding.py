@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.delivery import record
-from tests.support.server import Server, free_port, wait_for
+from tests.support.server import Server, make_server, wait_for
 from tests.support.sns import KEYS, MotoSns, client
 from tests.support.streams import Tenant
 
@@ -32,7 +29,6 @@ def moto() -> Iterator[MotoSns]:
 
 @pytest.fixture
 def forwarding(moto: MotoSns) -> Iterator[Server]:
-    tmp = Path(tempfile.mkdtemp(prefix="opentrail-test-"))
     env = {
         "OPENTRAIL_FORWARD_LOGS_URL": moto.endpoint,
         "AWS_CONFIG_FILE": os.devnull,
@@ -40,13 +36,7 @@ def forwarding(moto: MotoSns) -> Iterator[Server]:
         "AWS_EC2_METADATA_DISABLED": "true",
         **KEYS,
     }
-    server = Server(data_dir=tmp, port=free_port(), env_extra=env)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+    yield from make_server(env)
 
 
 def remote_records(remote: Any, group: str, stream: str) -> list[dict[str, Any]]:

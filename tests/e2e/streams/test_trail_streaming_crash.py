@@ -4,29 +4,19 @@ group exactly once (DESIGN.md rule 2 for the second delivery path)."""
 from __future__ import annotations
 
 import collections
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.support.delivery import record
-from tests.support.server import Server, free_port
+from tests.support.server import Server, make_server
 from tests.support.streams import Tenant
 
 
 @pytest.fixture
 def crashable() -> Iterator[Server]:
     """A server of this test's own, killed and restarted in its data directory."""
-    tmp = Path(tempfile.mkdtemp(prefix="opentrail-test-"))
-    server = Server(data_dir=tmp, port=free_port(), env_extra={"OPENTRAIL_DELIVERY_INTERVAL": "1"})
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+    yield from make_server({"OPENTRAIL_DELIVERY_INTERVAL": "1"})
 
 
 def test_kill_9_while_streaming_loses_and_doubles_nothing(crashable: Server) -> None:
