@@ -59,7 +59,8 @@ def creds(server: Server) -> Credentials:
 
 @pytest.fixture(scope="package")
 def cloudwatch_for(server: Server, models: dict[str, Path]) -> Callable[..., Any]:
-    def make(protocol: str, creds: Credentials, region: str = "us-east-1") -> Any:
+    def make(protocol: str, creds: Credentials, region: str = "us-east-1", validate: bool = True) -> Any:
+        """``validate=False``: botocore sends what it is given (the server's own checks answer)."""
         core = botocore.session.get_session()
         core.get_component("data_loader").search_paths.insert(0, str(models[protocol]))
         client = boto3.Session(botocore_session=core).client(
@@ -68,7 +69,9 @@ def cloudwatch_for(server: Server, models: dict[str, Path]) -> Callable[..., Any
             region_name=region,
             aws_access_key_id=creds.access_key_id,
             aws_secret_access_key=creds.secret,
-            config=botocore.config.Config(retries={"max_attempts": 1, "mode": "legacy"}),
+            config=botocore.config.Config(
+                retries={"max_attempts": 1, "mode": "legacy"}, parameter_validation=validate
+            ),
         )
         assert client.meta.service_model.resolved_protocol == protocol
         return client
