@@ -147,10 +147,13 @@ def describe_alarms_for_metric(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     for name in ("MetricName", "Namespace"):
         if not isinstance(p.get(name), str) or not p[name]:
             raise api_error("MissingRequiredParameterException")(f"The parameter {name} is required.")
-    if p.get("Statistic") is not None and p["Statistic"] not in STATISTICS:
-        raise invalid(f"The value {p['Statistic']} for parameter Statistic is not supported.")
-    if p.get("Unit") is not None and p["Unit"] not in UNITS:
-        raise invalid(f"The value {p['Unit']} for parameter Unit is not supported.")
+    for name, allowed in (("Statistic", STATISTICS), ("Unit", UNITS)):
+        value = p.get(name)
+        if value is not None and value not in allowed:  # a modelled enum: AWS's validation error
+            raise validation(
+                f"1 validation error detected: Value '{value}' at '{name.lower()}' failed to satisfy "
+                f"constraint: Member must satisfy enum value set: [{', '.join(allowed)}]"
+            )
     given = p.get("Dimensions")
     wanted = None if given is None else tuple(sorted((d["Name"], d["Value"]) for d in dimensions(given)))
     alarms = call.store.alarms.in_region(call.account, call.region)
