@@ -86,6 +86,13 @@ def combination(message: str) -> ApiError:
     return api_error("InvalidParameterCombinationException")(message)
 
 
+def _namespace(value: str, where: str = "Namespace") -> str:
+    """A namespace as the model's pattern ``[^:].*`` allows it (PutMetricData's refusal and text)."""
+    if value.startswith(":"):
+        raise invalid(f"The value {value} for parameter {where} is invalid.")
+    return value
+
+
 def _field(name: str) -> str:
     return name[0].lower() + name[1:]
 
@@ -243,7 +250,9 @@ def _metric_query(item: dict[str, Any], i: int) -> dict[str, Any]:
     if not isinstance(metric, dict) or not metric.get("MetricName") or not metric.get("Namespace"):
         raise missing(f"Metrics.member.{i}.MetricStat.Metric")
     name = _text(metric, "MetricName", 1, 255)
-    namespace = _text(metric, "Namespace", 1, 255)
+    namespace = _namespace(
+        str(_text(metric, "Namespace", 1, 255)), f"Metrics.member.{i}.MetricStat.Metric.Namespace"
+    )
     period = _integer(stat, "Period")
     statistic = stat.get("Stat")
     if period is None or statistic is None:
@@ -276,7 +285,7 @@ def _single_metric(p: dict[str, Any], config: dict[str, Any]) -> None:
         value = _text(p, name, 1, 255)
         if value is None:
             raise missing(name)
-        config[name] = value
+        config[name] = _namespace(value) if name == "Namespace" else value
     stat, extended = _enum(p, "Statistic", STATISTICS), p.get("ExtendedStatistic")
     if stat is not None and extended is not None:
         raise combination("Statistic and ExtendedStatistic cannot both be specified.")
