@@ -68,6 +68,7 @@ UNSUPPORTED = (
 )
 _SNS_ARN = re.compile(r"arn:aws:sns:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,251}(?:\.fifo)?)")
 _METRIC_ID = re.compile(r"[a-z][a-zA-Z0-9_]*")
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def validation(message: str) -> ApiError:
@@ -145,8 +146,9 @@ def alarm_name(p: dict[str, Any], name: str = "AlarmName") -> str:
     value = _text(p, name, 1, 255)
     if value is None:
         raise missing(name)
-    if not value.isascii():
-        raise invalid(f"The parameter {name} must contain only ASCII characters.")
+    # The model: "only UTF-8 characters, and can't contain ASCII control characters".
+    if _CONTROL.search(value) is not None:
+        raise invalid(f"The parameter {name} must not contain ASCII control characters.")
     return value
 
 

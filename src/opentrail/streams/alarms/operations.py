@@ -197,6 +197,10 @@ def _alarm_of(call: Call, p: dict[str, Any]) -> str:
     parts = arn.split(":", 6)
     if len(parts) != 7 or parts[:3] != ["arn", "aws", "cloudwatch"] or parts[5] != "alarm":
         raise invalid(f"Invalid value for ResourceARN: {arn} is not the ARN of a CloudWatch alarm.")
+    try:
+        alarm_name({"AlarmName": parts[6]})  # a name no alarm can have is in no alarm's ARN
+    except ApiError:
+        raise invalid(f"Invalid value for ResourceARN: {arn} is not the ARN of a CloudWatch alarm.") from None
     if parts[3] != call.region or parts[4] != call.account:
         raise api_error("ResourceNotFoundException")(f"Alarm {arn} does not exist.")
     if call.store.alarms.get(call.account, call.region, parts[6]) is None:
