@@ -18,6 +18,7 @@ ParameterException`` (``MissingParameter``); ``InvalidParameterCombinationExcept
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -350,8 +351,8 @@ def _threshold(p: dict[str, Any], config: dict[str, Any]) -> None:
     threshold = p.get("Threshold")
     if threshold is None:
         raise missing("Threshold")
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or threshold != threshold:
-        raise invalid("The parameter Threshold must be a number.")
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not math.isfinite(threshold):
+        raise invalid("The parameter Threshold must be a finite number.")
     config.update(ComparisonOperator=operator, Threshold=float(threshold))
 
 
