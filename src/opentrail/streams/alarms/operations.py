@@ -135,7 +135,7 @@ def _reason_data(p: dict[str, Any]) -> str | None:
         )
     try:
         json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the parser's depth: not JSON we can read
         raise api_error("InvalidFormatFault")(f"StateReasonData is not valid JSON: {data[:64]!r}") from None
     return data
 
