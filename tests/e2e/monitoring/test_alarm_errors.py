@@ -44,7 +44,8 @@ MISSING = ("MissingParameter", 400)
 PUT_REFUSALS: list[tuple[str, dict[str, Any], tuple[str, int], str]] = [
     ("long name", {"AlarmName": "n" * 256}, VALIDATION, "Member must have length less than or equal to 255"),
     ("no name", {"AlarmName": None}, MISSING, "The parameter AlarmName is required."),
-    ("non-ASCII name", {"AlarmName": "alarm-é"}, INVALID, "ASCII"),
+    ("control character in name", {"AlarmName": "alarm\x00name"}, INVALID, "ASCII control characters"),
+    ("line break in name", {"AlarmName": "alarm\nname"}, INVALID, "ASCII control characters"),
     ("long description", {"AlarmDescription": "d" * 1025}, VALIDATION, "less than or equal to 1024"),
     ("statistic outside the enum", {"Statistic": "Median"}, VALIDATION, "Member must satisfy enum value set"),
     ("both statistics", {"ExtendedStatistic": "p99"}, COMBINATION, "cannot both be specified"),
@@ -211,6 +212,25 @@ def test_state_and_deletion_refusals(loose: Any, existing: str) -> None:
         (loose.tag_resource, {"ResourceARN": "not an arn", "Tags": []}, INVALID, "ResourceARN"),
         (loose.untag_resource, {"ResourceARN": SNS}, MISSING, "TagKeys"),
         (loose.list_tags_for_resource, {}, MISSING, "ResourceARN"),
+        (
+            loose.list_tags_for_resource,
+            {"ResourceARN": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:a\x00b"},
+            INVALID,
+            "is not the ARN of a CloudWatch alarm",
+        ),
+        (loose.describe_alarm_history, {"AlarmName": "a\x00b"}, INVALID, "ASCII control characters"),
+        (loose.delete_alarms, {"AlarmNames": ["a\x00b"]}, INVALID, "ASCII control characters"),
+        (
+            loose.set_alarm_state,
+            {
+                "AlarmName": existing,
+                "StateValue": "OK",
+                "StateReason": "r",
+                "StateReasonData": "[" * 2000 + "]" * 2000,
+            },
+            ("InvalidFormat", 400),
+            "StateReasonData",
+        ),
     ]
     for call, params, expected, text in cases:
         code, status, message = refusal(call, **params)
@@ -218,3 +238,24 @@ def test_state_and_deletion_refusals(loose: Any, existing: str) -> None:
         assert text in message, params
     [kept] = loose.describe_alarms(AlarmNames=[existing])["MetricAlarms"]
     assert kept["StateValue"] == "INSUFFICIENT_DATA"
+
+
+def test_a_threshold_no_number_holds_is_refused(loose: Any) -> None:
+    """Infinity and NaN: query's texts are InvalidParameterValue, JSON's (strings where a number goes)
+    and CBOR's (floats) MalformedInput; never an alarm kept with a threshold it cannot evaluate."""
+    name = unique("infinite")
+    for value in (float("inf"), float("-inf"), float("nan")):
+        code, status, message = refusal(loose.put_metric_alarm, **alarm(name, Threshold=value))
+        assert (code, status) in (INVALID, ("MalformedInput", 400)), message
+        assert "Threshold" in message
+    assert loose.describe_alarms(AlarmNamePrefix=name)["MetricAlarms"] == []
+
+
+def test_an_alarm_name_in_utf8_is_taken(loose: Any) -> None:
+    """The model: "only UTF-8 characters, and can't contain ASCII control characters"."""
+    name = unique("Störung") + "警報"
+    loose.put_metric_alarm(**alarm(name))
+    [found] = loose.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    assert found["AlarmArn"].endswith(f":alarm:{name}")
+    assert loose.list_tags_for_resource(ResourceARN=found["AlarmArn"])["Tags"] == []
+    loose.delete_alarms(AlarmNames=[name])
