@@ -155,7 +155,7 @@ class Evaluator:
         data = json.dumps(verdict.data, separators=(",", ":"))
         account, region = alarm.account, alarm.region
         new, rows, docs = history.transition(
-            body, account, region, verdict.state, verdict.reason, data, now, self.new_id
+            body, account, region, verdict.state, verdict.reason, data, model.moment(now), self.new_id
         )
         new.pop("HoldUntil", None)
         if not self.store.alarms.replace(alarm, new, rows, docs):

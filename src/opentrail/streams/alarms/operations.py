@@ -25,7 +25,7 @@ from opentrail.store import Doc
 from opentrail.store.alarms import HistoryRow
 from opentrail.streams.alarms import history
 from opentrail.streams.alarms.checks import alarm_name, configuration, invalid, tags, validation
-from opentrail.streams.alarms.model import alarm_arn, period
+from opentrail.streams.alarms.model import alarm_arn, moment, period
 from opentrail.streams.alarms.queries import (
     describe_alarm_history,
     describe_alarms,
@@ -60,7 +60,7 @@ def _not_found(name: str) -> ApiError:
 def put_metric_alarm(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     config = configuration(p, call.region)
     new_tags = tags(p.get("Tags"))
-    name, now = config["AlarmName"], call.now
+    name, now = config["AlarmName"], moment(call.now)
     arn = alarm_arn(call.region, call.account, name)
 
     def change(current: Body | None, count: int) -> tuple[Body, list[HistoryRow], list[Doc]]:
@@ -107,7 +107,7 @@ def _name_list(p: dict[str, Any], required: bool = True) -> list[str]:
 
 def delete_alarms(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     names = _name_list(p)
-    tables, now = call.store.alarms, call.now
+    tables, now = call.store.alarms, moment(call.now)
     current = {n: tables.get(call.account, call.region, n) for n in names}
     rows = [
         history.configuration_item(call.account, call.region, "Delete", now, None, alarm.body)
@@ -156,7 +156,7 @@ def set_alarm_state(call: Call, p: dict[str, Any]) -> dict[str, Any]:
             "1 validation error detected: Value at 'stateReason' failed to satisfy constraint: "
             "Member must have length less than or equal to 1023"
         )
-    data, now, new_id = _reason_data(p), call.now, call.services.new_id
+    data, now, new_id = _reason_data(p), moment(call.now), call.services.new_id
 
     def change(current: Body | None, _: int) -> tuple[Body, list[HistoryRow], list[Doc]]:
         if current is None:
