@@ -344,7 +344,15 @@ def test_each_alarm_call_is_audited(cloudwatch: Any, server: Server, creds: Cred
         ),
         ("DescribeAlarmHistory", cloudwatch.describe_alarm_history(AlarmName=name), True),
         ("TagResource", cloudwatch.tag_resource(ResourceARN=arn, Tags=[{"Key": "a", "Value": "b"}]), False),
+        ("ListTagsForResource", cloudwatch.list_tags_for_resource(ResourceARN=arn), True),
+        ("UntagResource", cloudwatch.untag_resource(ResourceARN=arn, TagKeys=["a"]), False),
+        (
+            "DescribeAlarmsForMetric",
+            cloudwatch.describe_alarms_for_metric(Namespace="App/Alarms", MetricName="Errors"),
+            True,
+        ),
         ("DisableAlarmActions", cloudwatch.disable_alarm_actions(AlarmNames=[name]), False),
+        ("EnableAlarmActions", cloudwatch.enable_alarm_actions(AlarmNames=[name]), False),
         ("DeleteAlarms", cloudwatch.delete_alarms(AlarmNames=[name]), False),
     ]
     for event_name, answer, read_only in calls:
