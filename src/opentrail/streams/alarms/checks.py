@@ -5,7 +5,8 @@ for a member outside its modelled bounds or enum, with the AWS validation text; 
 ParameterException`` (``MissingParameter``); ``InvalidParameterCombinationException``;
 ``InvalidParameterValueException``. What OpenTrail does not do is refused, never silently accepted:
 
-- metric math: an alarm's ``Metrics`` may only hold ``MetricStat`` queries (one returning data);
+- metric math: an alarm's ``Metrics`` may only hold ``MetricStat`` queries (one returning data), of
+  the caller's own metrics (no ``AccountId``);
   ``Expression`` queries, and so anomaly detection (``ThresholdMetricId`` and the three band operators),
   are refused with InvalidParameterValue;
 - actions other than SNS topic ARNs in the alarm's region (EC2, Auto Scaling, Systems Manager, Lambda
@@ -231,6 +232,10 @@ def _metrics(value: Any) -> list[dict[str, Any]]:
             raise invalid(
                 f"The value {ident} for parameter Metrics.member.{i}.Id is not valid: it must start "
                 "with a lowercase letter and hold only letters, digits and underscores."
+            )
+        if item.get("AccountId") is not None:  # else silently an alarm on the caller's own metric
+            raise invalid(
+                f"Metrics.member.{i}.AccountId: cross-account alarms are not supported by OpenTrail."
             )
         if item.get("Expression") is not None:
             raise invalid(
