@@ -117,6 +117,12 @@ PUT_REFUSALS: list[tuple[str, dict[str, Any], tuple[str, int], str]] = [
         VALIDATION,
         "Exactly one element of the metrics list should return data.",
     ),
+    (
+        "cross-account query",
+        {**NO_METRIC, "Metrics": [{**METRIC_QUERY, "AccountId": "111122223333"}]},
+        INVALID,
+        "AccountId",
+    ),
     ("bad query id", {**NO_METRIC, "Metrics": [{**METRIC_QUERY, "Id": "M1"}]}, INVALID, "lowercase"),
     ("query without stat", {**NO_METRIC, "Metrics": [{"Id": "m1"}]}, MISSING, "MetricStat"),
 ]
