@@ -89,6 +89,15 @@ def combination(message: str) -> ApiError:
     return api_error("InvalidParameterCombinationException")(message)
 
 
+def _identity(p: dict[str, Any], name: str, high: int, where: str | None = None) -> str | None:
+    """A member naming the alarm's metric (namespace, name, a dimension): no ASCII control characters,
+    which no metric PutMetricData takes has (nor can PostgreSQL keep a NUL to look one up by)."""
+    value = _text(p, name, 1, high, where)
+    if value is not None and _CONTROL.search(value) is not None:
+        raise invalid(f"The value of parameter {where or name} must not contain ASCII control characters.")
+    return value
+
+
 def _namespace(value: str, where: str = "Namespace") -> str:
     """A namespace as the model's pattern ``[^:].*`` allows it (PutMetricData's refusal and text)."""
     if value.startswith(":"):
@@ -166,8 +175,8 @@ def dimensions(value: Any, where: str = "dimensions") -> list[dict[str, str]]:
     for i, item in enumerate(value, start=1):
         if not isinstance(item, dict):
             raise invalid("Each of Dimensions must be a structure of Name and Value.")
-        name = _text(item, "Name", 1, 255, f"{where}.{i}.member.name")
-        text = _text(item, "Value", 1, 1024, f"{where}.{i}.member.value")
+        name = _identity(item, "Name", 255, f"{where}.{i}.member.name")
+        text = _identity(item, "Value", 1024, f"{where}.{i}.member.value")
         if name is None or text is None:
             raise missing(f"Dimensions.member.{i}.{'Name' if name is None else 'Value'}")
         if any(d["Name"] == name for d in found):
@@ -257,9 +266,9 @@ def _metric_query(item: dict[str, Any], i: int) -> dict[str, Any]:
     metric = stat.get("Metric")
     if not isinstance(metric, dict) or not metric.get("MetricName") or not metric.get("Namespace"):
         raise missing(f"Metrics.member.{i}.MetricStat.Metric")
-    name = _text(metric, "MetricName", 1, 255)
+    name = _identity(metric, "MetricName", 255)
     namespace = _namespace(
-        str(_text(metric, "Namespace", 1, 255)), f"Metrics.member.{i}.MetricStat.Metric.Namespace"
+        str(_identity(metric, "Namespace", 255)), f"Metrics.member.{i}.MetricStat.Metric.Namespace"
     )
     period = _integer(stat, "Period")
     statistic = stat.get("Stat")
@@ -290,7 +299,7 @@ def _metric_query(item: dict[str, Any], i: int) -> dict[str, Any]:
 def _single_metric(p: dict[str, Any], config: dict[str, Any]) -> None:
     """The members of an alarm on one metric (no ``Metrics``)."""
     for name in ("MetricName", "Namespace"):
-        value = _text(p, name, 1, 255)
+        value = _identity(p, name, 255)
         if value is None:
             raise missing(name)
         config[name] = _namespace(value) if name == "Namespace" else value
