@@ -161,7 +161,7 @@ def test_describe_alarms_filters_and_pages_by_name(cloudwatch: Any) -> None:
     odd = cloudwatch.describe_alarms(ActionPrefix=f"arn:aws:sns:us-east-1:123456789012:{prefix}1")
     assert names(odd) == [made[1], made[3]]
     composite = cloudwatch.describe_alarms(AlarmNamePrefix=prefix, AlarmTypes=["CompositeAlarm"])
-    assert (composite["MetricAlarms"], composite.get("CompositeAlarms", [])) == ([], [])
+    assert (composite["MetricAlarms"], composite["CompositeAlarms"]) == ([], [])
     pages, token = [], None
     while True:
         page = cloudwatch.describe_alarms(
