@@ -123,12 +123,12 @@ def describe_alarms(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _on_metric(alarm: StoredAlarm, p: dict[str, Any], wanted: tuple[tuple[str, str], ...] | None) -> bool:
+def _on_metric(alarm: StoredAlarm, p: dict[str, Any], wanted: tuple[tuple[str, str], ...]) -> bool:
     body = alarm.body
     key = metric_key(body, alarm.account, alarm.region)
     if (key.name, key.namespace) != (p["MetricName"], p["Namespace"]):
         return False
-    if wanted is not None and key.dimensions != wanted:
+    if key.dimensions != wanted:
         return False
     query = returned_query(body)
     stat = query["MetricStat"] if query is not None else body
@@ -154,8 +154,9 @@ def describe_alarms_for_metric(call: Call, p: dict[str, Any]) -> dict[str, Any]:
                 f"1 validation error detected: Value '{value}' at '{name.lower()}' failed to satisfy "
                 f"constraint: Member must satisfy enum value set: [{', '.join(allowed)}]"
             )
-    given = p.get("Dimensions")
-    wanted = None if given is None else tuple(sorted((d["Name"], d["Value"]) for d in dimensions(given)))
+    # A metric is its namespace, name and dimensions: "If the metric has any associated dimensions, you
+    # must specify them" (the API reference), so none given is the metric without dimensions.
+    wanted = tuple(sorted((d["Name"], d["Value"]) for d in dimensions(p.get("Dimensions"))))
     alarms = call.store.alarms.in_region(call.account, call.region)
     return {"MetricAlarms": [wire(a.body) for a in alarms if _on_metric(a, p, wanted)]}
 

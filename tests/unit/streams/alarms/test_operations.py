@@ -269,10 +269,11 @@ def test_describe_alarms_for_metric(env: Env, account: str) -> None:
         found = run(env, account, "DescribeAlarmsForMetric", MetricName="Errors", Namespace="App", **params)
         return [a["AlarmName"] for a in found["MetricAlarms"]]
 
-    assert names() == ["a", "b"]
+    # The metric is named with its dimensions: none given is the metric without any.
+    assert names() == ["b"]
     assert names(Dimensions=[{"Name": "Service", "Value": "api"}]) == ["a"]
     assert names(Statistic="Average") == []
-    assert names(Period=60, Statistic="Sum") == ["a", "b"]
+    assert names(Period=60, Statistic="Sum") == ["b"]
 
 
 def test_delete_alarms_deletes_all_or_none(env: Env, account: str) -> None:
