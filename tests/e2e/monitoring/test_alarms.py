@@ -197,13 +197,18 @@ def test_describe_alarms_for_metric_matches_statistic_period_unit_and_dimensions
         found = cloudwatch.describe_alarms_for_metric(Namespace=space, MetricName="Errors", **filters)
         return sorted(names(found))
 
-    assert matching() == sorted([sum60, p99, other])
     assert matching(Dimensions=dims) == sorted([sum60, p99])
     assert matching(Dimensions=dims, Statistic="Sum") == [sum60]
-    assert matching(ExtendedStatistic="p99") == [p99]
-    assert matching(Period=300) == [p99]
-    assert matching(Unit="Count") == [sum60]
+    assert matching(Dimensions=dims, ExtendedStatistic="p99") == [p99]
+    assert matching(Dimensions=dims, Period=300) == [p99]
+    assert matching(Dimensions=dims, Unit="Count") == [sum60]
+    assert matching(Dimensions=[{"Name": "Queue", "Value": "q2"}]) == [other]
+    # The metric is named with its dimensions ("you must specify them"): none is the metric without.
+    assert matching() == []
     assert matching(Dimensions=[]) == []
+    bare = unique("bare")
+    cloudwatch.put_metric_alarm(**alarm(bare, Namespace=space))
+    assert matching() == [bare]
     assert cloudwatch.describe_alarms_for_metric(Namespace=space, MetricName="Other")["MetricAlarms"] == []
 
 
