@@ -227,9 +227,11 @@ def test_set_alarm_state_records_reason_and_data(cloudwatch: Any) -> None:
     assert moved == aware(found["StateTransitionedTimestamp"])
     assert moved >= aware(created["StateUpdatedTimestamp"])
     # The same state again: updated, not transitioned.
-    cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="still testing")
+    # What XML must escape comes back as it was, in every protocol.
+    reason = "p99 > 1s & errors < 5 ]]> \"quoted\" 'single' \u00e9\u2603"
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason=reason)
     again = one(cloudwatch, name)
-    assert again["StateReason"] == "still testing"
+    assert again["StateReason"] == reason
     assert "StateReasonData" not in again
     assert again["StateTransitionedTimestamp"] == found["StateTransitionedTimestamp"]
     assert again["StateUpdatedTimestamp"] >= found["StateUpdatedTimestamp"]
