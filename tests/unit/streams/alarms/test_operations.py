@@ -172,6 +172,14 @@ REFUSALS = [
         INVALID,
         "No Metric may specify the same dimension twice: a",
     ),
+    ({"AlarmName": "a\x00b"}, INVALID, "The parameter AlarmName must not contain ASCII control characters."),
+    ({"Namespace": ":App"}, INVALID, "The value :App for parameter Namespace is invalid."),
+    (
+        {"MetricName": "Errors\n"},
+        INVALID,
+        "The value of parameter MetricName must not contain ASCII control characters.",
+    ),
+    ({"Threshold": float("inf")}, INVALID, "The parameter Threshold must be a finite number."),
 ]
 
 
