@@ -60,6 +60,7 @@ def test_configuration_and_state_items(cloudwatch: Any) -> None:
     assert oldest_first == list(reversed(found))
     assert items(cloudwatch, AlarmName=name, HistoryItemType="Action") == []
     assert items(cloudwatch, AlarmName=name, AlarmTypes=["CompositeAlarm"]) == []
+    assert items(cloudwatch, AlarmName=name, AlarmContributorId="c1") == []  # no contributor alarms here
 
 
 def test_dates_select_items_by_their_own_timestamps(cloudwatch: Any) -> None:
