@@ -157,6 +157,7 @@ def set_alarm_state(call: Call, p: dict[str, Any]) -> dict[str, Any]:
             "Member must have length less than or equal to 1023"
         )
     data, now, new_id = _reason_data(p), moment(call.now), call.services.new_id
+    queued: list[Doc] = []
 
     def change(current: Body | None, _: int) -> tuple[Body, list[HistoryRow], list[Doc]]:
         if current is None:
@@ -166,11 +167,15 @@ def set_alarm_state(call: Call, p: dict[str, Any]) -> dict[str, Any]:
         )
         step = period(current)
         body["HoldUntil"] = (math.floor(now / step) + 1) * step  # until the next evaluation
+        queued[:] = docs  # those of the attempt that was written (a repeated change replaces them)
         return body, rows, docs
 
     stored = call.store.alarms.change(call.account, call.region, name, change)
     if stored is not None:
         call.touch(RESOURCE_TYPE, stored.body["AlarmArn"])
+    for doc in queued:  # the notices were kept with the transition: the notifier sends them now
+        for tell in call.services.notices_queued:
+            tell(doc.account, doc.arn, now)
     return {}
 
 
