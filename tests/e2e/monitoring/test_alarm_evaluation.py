@@ -231,3 +231,43 @@ def check_notifications(webhook: Webhook, account: str, topic: str, states: list
         )
         assert (message["AlarmActions"], message["OKActions"]) == ([topic], [topic])
     assert [state for alarm_name, state in messages if alarm_name != name] == ["INSUFFICIENT_DATA"]
+
+
+def test_an_alarm_cannot_notify_another_accounts_webhook_topic(
+    server: Server, cloudwatch_for: Callable[..., Any], webhook: Webhook
+) -> None:
+    owner, intruder = server.new_account("topic-owner"), server.new_account("intruder")
+    topic = server.cli(
+        "topic", "create", "private", "--url", webhook.url, "--account", owner.account_id, "--region", REGION
+    ).stdout.strip()
+    cloudwatch = cloudwatch_for("json", intruder)
+    name = unique("borrowed")
+    cloudwatch.put_metric_alarm(**alarm(name, AlarmActions=[topic]))  # as CloudWatch, not checked here
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="try the other topic")
+    [failed] = wait_for(lambda: action_items(cloudwatch, name, 1), "the failed Action item", 10)
+    assert failed == f"Failed to execute action {topic}"
+    assert webhook.received() == []
+
+
+def test_set_alarm_state_notifies_at_once(
+    server: Server, cloudwatch_for: Callable[..., Any], webhook: Webhook
+) -> None:
+    """A transition SetAlarmState makes is announced as promptly as an evaluated one (not at the
+    notifier's next look at the whole outbox, half a minute away)."""
+    tenant = server.new_account("set-state")
+    topic = server.cli(
+        "topic", "create", "pager", "--url", webhook.url, "--account", tenant.account_id, "--region", REGION
+    ).stdout.strip()
+    cloudwatch = cloudwatch_for("query", tenant)
+    name = unique("drill")
+    cloudwatch.put_metric_alarm(**alarm(name, AlarmActions=[topic]))
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="fire drill")
+    [(_, body)] = wait_for(webhook.received, "the notification", 3)
+    message = json.loads(body["Message"])
+    assert (message["AlarmName"], message["NewStateValue"], message["NewStateReason"]) == (
+        name,
+        "ALARM",
+        "fire drill",
+    )
+    [done] = wait_for(lambda: action_items(cloudwatch, name, 1), "the Action item", 5)
+    assert done == f"Successfully executed action {topic}"
