@@ -148,7 +148,7 @@ def test_put_metric_alarm_refusals(loose: Any, members: dict[str, Any], expected
     assert loose.describe_alarms(AlarmNamePrefix=name)["MetricAlarms"] == []
 
 
-def test_reading_refusals(loose: Any, existing: str) -> None:
+def test_reading_refusals(loose: Any) -> None:
     cases: list[tuple[Callable[..., Any], dict[str, Any], tuple[str, int], str]] = [
         (loose.describe_alarms, {"MaxRecords": 101}, VALIDATION, "between 1 and 100"),
         (loose.describe_alarms, {"MaxRecords": 0}, VALIDATION, "between 1 and 100"),
@@ -185,7 +185,6 @@ def test_reading_refusals(loose: Any, existing: str) -> None:
         code, status, message = refusal(call, **params)
         assert (code, status) == expected, (params, message)
         assert text in message, params
-    assert existing  # the fixture's alarm makes the reads have something to read
 
 
 def test_state_and_deletion_refusals(loose: Any, existing: str) -> None:
