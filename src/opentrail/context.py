@@ -54,6 +54,9 @@ class Services:
     sns: Sns | None = None
     # eventTime texts and their epoch times, remembered for the latest few (ingest and audit).
     event_times: EventTimes = field(default_factory=EventTimes)
+    # -- alarms: told of each outbox notice a call kept (SetAlarmState's transition), as (account, notice
+    # id, due time), so this node's notifier sends it at once (registered by the app factory).
+    notices_queued: list[Callable[[str, str, float], None]] = field(default_factory=list)
 
 
 @dataclass

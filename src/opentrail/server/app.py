@@ -107,6 +107,8 @@ def _background(services: Services, edge: Edge, hooks: DeliveryHooks) -> list[Co
             node=settings.node_id,
             max_age=settings.notification_max_age,
         )
+        # -- alarms: a SetAlarmState's notices go out at once, as an evaluated transition's do
+        services.notices_queued.append(notifier.queued)
         loops += [
             enforce_retention(services),
             notifier.run(),

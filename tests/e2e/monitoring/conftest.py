@@ -59,19 +59,30 @@ def creds(server: Server) -> Credentials:
 
 @pytest.fixture(scope="package")
 def cloudwatch_for(server: Server, models: dict[str, Path]) -> Callable[..., Any]:
-    def make(protocol: str, creds: Credentials, region: str = "us-east-1") -> Any:
+    made: dict[tuple[str, str, str, bool], Any] = {}  # clients are made once (loading a model is slow)
+
+    def make(protocol: str, creds: Credentials, region: str = "us-east-1", validate: bool = True) -> Any:
+        """``validate=False``: botocore sends what it is given (the server's own checks answer)."""
+        key = (protocol, creds.access_key_id, region, validate)
+        if key not in made:
+            made[key] = client(protocol, creds, region, validate)
+        return made[key]
+
+    def client(protocol: str, creds: Credentials, region: str, validate: bool) -> Any:
         core = botocore.session.get_session()
         core.get_component("data_loader").search_paths.insert(0, str(models[protocol]))
-        client = boto3.Session(botocore_session=core).client(
+        made_client = boto3.Session(botocore_session=core).client(
             "cloudwatch",
             endpoint_url=server.endpoint,
             region_name=region,
             aws_access_key_id=creds.access_key_id,
             aws_secret_access_key=creds.secret,
-            config=botocore.config.Config(retries={"max_attempts": 1, "mode": "legacy"}),
+            config=botocore.config.Config(
+                retries={"max_attempts": 1, "mode": "legacy"}, parameter_validation=validate
+            ),
         )
-        assert client.meta.service_model.resolved_protocol == protocol
-        return client
+        assert made_client.meta.service_model.resolved_protocol == protocol
+        return made_client
 
     return make
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from typing import Any
 
 from tests.support.server import Credentials, Server
 
@@ -75,3 +76,75 @@ def test_put_get_and_list_with_the_aws_cli(server: Server, creds: Credentials) -
     )
     assert refused.returncode != 0
     assert "InvalidParameterValue" in refused.stderr
+
+
+def test_alarms_with_the_aws_cli(server: Server, creds: Credentials) -> None:
+    name = f"cli-{uuid.uuid4().hex[:8]}"
+
+    def aws(*args: str) -> dict[str, Any]:
+        done = server.aws("cloudwatch", *args, "--output", "json", creds=creds)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout) if done.stdout.strip() else {}
+
+    aws(
+        "put-metric-alarm",
+        "--alarm-name",
+        name,
+        "--alarm-description",
+        "errors from the CLI",
+        "--namespace",
+        "Cli/Alarms",
+        "--metric-name",
+        "Errors",
+        "--dimensions",
+        "Name=Service,Value=api",
+        "--statistic",
+        "Sum",
+        "--period",
+        "60",
+        "--evaluation-periods",
+        "2",
+        "--datapoints-to-alarm",
+        "1",
+        "--threshold",
+        "3",
+        "--comparison-operator",
+        "GreaterThanOrEqualToThreshold",
+        "--treat-missing-data",
+        "ignore",
+        "--alarm-actions",
+        "arn:aws:sns:us-east-1:123456789012:pager",
+    )
+    [found] = aws("describe-alarms", "--alarm-names", name)["MetricAlarms"]
+    assert (found["StateValue"], found["Threshold"], found["EvaluationPeriods"]) == (
+        "INSUFFICIENT_DATA",
+        3.0,
+        2,
+    )
+    assert found["Dimensions"] == [{"Name": "Service", "Value": "api"}]
+    assert found["AlarmActions"] == ["arn:aws:sns:us-east-1:123456789012:pager"]
+    aws("set-alarm-state", "--alarm-name", name, "--state-value", "ALARM", "--state-reason", "drill")
+    [alarmed] = aws("describe-alarms", "--alarm-name-prefix", name, "--state-value", "ALARM")["MetricAlarms"]
+    assert (alarmed["AlarmName"], alarmed["StateReason"]) == (name, "drill")
+    history = aws("describe-alarm-history", "--alarm-name", name, "--history-item-type", "StateUpdate")
+    assert [i["HistorySummary"] for i in history["AlarmHistoryItems"]] == [
+        "Alarm updated from INSUFFICIENT_DATA to ALARM"
+    ]
+    # CLI v1 shows a timestamp as the protocol carried it: JSON 1.0's epoch seconds.
+    assert abs(history["AlarmHistoryItems"][0]["Timestamp"] - time.time()) < 60
+    refused = server.aws(
+        "cloudwatch", "set-alarm-state", "--alarm-name", name + "-missing", "--state-value", "OK",
+        "--state-reason", "x", creds=creds,
+    )  # fmt: skip
+    assert refused.returncode != 0
+    assert "ResourceNotFound" in refused.stderr
+    assert f"Alarm {name}-missing does not exist." in refused.stderr
+    bad = server.aws(
+        "cloudwatch", "put-metric-alarm", "--alarm-name", name, "--namespace", "Cli/Alarms", "--metric-name",
+        "Errors", "--statistic", "Sum", "--period", "45", "--evaluation-periods", "1", "--threshold", "1",
+        "--comparison-operator", "GreaterThanThreshold", creds=creds,
+    )  # fmt: skip
+    assert bad.returncode != 0
+    assert "InvalidParameterValue" in bad.stderr
+    aws("delete-alarms", "--alarm-names", name)
+    assert aws("describe-alarms", "--alarm-names", name)["MetricAlarms"] == []

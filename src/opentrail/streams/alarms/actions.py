@@ -25,7 +25,7 @@ from opentrail.delivery.notifications import Notice, Outcome
 from opentrail.delivery.outbox import Pending, document
 from opentrail.store import Doc, Store
 from opentrail.store.alarms import HistoryRow
-from opentrail.streams.alarms.model import ALARM_TYPE, metric_key, returned_query, statistic
+from opentrail.streams.alarms.model import ALARM_TYPE, metric_key, moment, returned_query, statistic
 from opentrail.streams.alarms.reasons import timestamp
 
 __all__ = ["notices", "notification", "record_outcome", "region_name", "route_outcomes", "subject"]
@@ -150,7 +150,14 @@ def record_outcome(store: Store, notice: Notice, outcome: Outcome) -> None:
     verb = "Successfully executed" if outcome.succeeded else "Failed to execute"
     summary = f"{verb} action {notice.topic_arn}"[:255]
     row = HistoryRow(
-        account, region, name, ALARM_TYPE, "Action", outcome.at, summary, _history_data(notice, outcome)
+        account,
+        region,
+        name,
+        ALARM_TYPE,
+        "Action",
+        moment(outcome.at),
+        summary,
+        _history_data(notice, outcome),
     )
     store.alarms.record([row])
 

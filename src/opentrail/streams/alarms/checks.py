@@ -5,7 +5,8 @@ for a member outside its modelled bounds or enum, with the AWS validation text; 
 ParameterException`` (``MissingParameter``); ``InvalidParameterCombinationException``;
 ``InvalidParameterValueException``. What OpenTrail does not do is refused, never silently accepted:
 
-- metric math: an alarm's ``Metrics`` may only hold ``MetricStat`` queries (one returning data);
+- metric math: an alarm's ``Metrics`` may only hold ``MetricStat`` queries (one returning data), of
+  the caller's own metrics (no ``AccountId``);
   ``Expression`` queries, and so anomaly detection (``ThresholdMetricId`` and the three band operators),
   are refused with InvalidParameterValue;
 - actions other than SNS topic ARNs in the alarm's region (EC2, Auto Scaling, Systems Manager, Lambda
@@ -18,6 +19,7 @@ ParameterException`` (``MissingParameter``); ``InvalidParameterCombinationExcept
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -68,6 +70,7 @@ UNSUPPORTED = (
 )
 _SNS_ARN = re.compile(r"arn:aws:sns:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,251}(?:\.fifo)?)")
 _METRIC_ID = re.compile(r"[a-z][a-zA-Z0-9_]*")
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def validation(message: str) -> ApiError:
@@ -84,6 +87,22 @@ def missing(name: str) -> ApiError:
 
 def combination(message: str) -> ApiError:
     return api_error("InvalidParameterCombinationException")(message)
+
+
+def _identity(p: dict[str, Any], name: str, high: int, where: str | None = None) -> str | None:
+    """A member naming the alarm's metric (namespace, name, a dimension): no ASCII control characters,
+    which no metric PutMetricData takes has (nor can PostgreSQL keep a NUL to look one up by)."""
+    value = _text(p, name, 1, high, where)
+    if value is not None and _CONTROL.search(value) is not None:
+        raise invalid(f"The value of parameter {where or name} must not contain ASCII control characters.")
+    return value
+
+
+def _namespace(value: str, where: str = "Namespace") -> str:
+    """A namespace as the model's pattern ``[^:].*`` allows it (PutMetricData's refusal and text)."""
+    if value.startswith(":"):
+        raise invalid(f"The value {value} for parameter {where} is invalid.")
+    return value
 
 
 def _field(name: str) -> str:
@@ -138,8 +157,9 @@ def alarm_name(p: dict[str, Any], name: str = "AlarmName") -> str:
     value = _text(p, name, 1, 255)
     if value is None:
         raise missing(name)
-    if not value.isascii():
-        raise invalid(f"The parameter {name} must contain only ASCII characters.")
+    # The model: "only UTF-8 characters, and can't contain ASCII control characters".
+    if _CONTROL.search(value) is not None:
+        raise invalid(f"The parameter {name} must not contain ASCII control characters.")
     return value
 
 
@@ -155,8 +175,8 @@ def dimensions(value: Any, where: str = "dimensions") -> list[dict[str, str]]:
     for i, item in enumerate(value, start=1):
         if not isinstance(item, dict):
             raise invalid("Each of Dimensions must be a structure of Name and Value.")
-        name = _text(item, "Name", 1, 255, f"{where}.{i}.member.name")
-        text = _text(item, "Value", 1, 1024, f"{where}.{i}.member.value")
+        name = _identity(item, "Name", 255, f"{where}.{i}.member.name")
+        text = _identity(item, "Value", 1024, f"{where}.{i}.member.value")
         if name is None or text is None:
             raise missing(f"Dimensions.member.{i}.{'Name' if name is None else 'Value'}")
         if any(d["Name"] == name for d in found):
@@ -222,6 +242,10 @@ def _metrics(value: Any) -> list[dict[str, Any]]:
                 f"The value {ident} for parameter Metrics.member.{i}.Id is not valid: it must start "
                 "with a lowercase letter and hold only letters, digits and underscores."
             )
+        if item.get("AccountId") is not None:  # else silently an alarm on the caller's own metric
+            raise invalid(
+                f"Metrics.member.{i}.AccountId: cross-account alarms are not supported by OpenTrail."
+            )
         if item.get("Expression") is not None:
             raise invalid(
                 "Metric math expressions are not supported by OpenTrail: an alarm's Metrics may only "
@@ -242,8 +266,10 @@ def _metric_query(item: dict[str, Any], i: int) -> dict[str, Any]:
     metric = stat.get("Metric")
     if not isinstance(metric, dict) or not metric.get("MetricName") or not metric.get("Namespace"):
         raise missing(f"Metrics.member.{i}.MetricStat.Metric")
-    name = _text(metric, "MetricName", 1, 255)
-    namespace = _text(metric, "Namespace", 1, 255)
+    name = _identity(metric, "MetricName", 255)
+    namespace = _namespace(
+        str(_identity(metric, "Namespace", 255)), f"Metrics.member.{i}.MetricStat.Metric.Namespace"
+    )
     period = _integer(stat, "Period")
     statistic = stat.get("Stat")
     if period is None or statistic is None:
@@ -273,10 +299,10 @@ def _metric_query(item: dict[str, Any], i: int) -> dict[str, Any]:
 def _single_metric(p: dict[str, Any], config: dict[str, Any]) -> None:
     """The members of an alarm on one metric (no ``Metrics``)."""
     for name in ("MetricName", "Namespace"):
-        value = _text(p, name, 1, 255)
+        value = _identity(p, name, 255)
         if value is None:
             raise missing(name)
-        config[name] = value
+        config[name] = _namespace(value) if name == "Namespace" else value
     stat, extended = _enum(p, "Statistic", STATISTICS), p.get("ExtendedStatistic")
     if stat is not None and extended is not None:
         raise combination("Statistic and ExtendedStatistic cannot both be specified.")
@@ -339,8 +365,8 @@ def _threshold(p: dict[str, Any], config: dict[str, Any]) -> None:
     threshold = p.get("Threshold")
     if threshold is None:
         raise missing("Threshold")
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or threshold != threshold:
-        raise invalid("The parameter Threshold must be a number.")
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not math.isfinite(threshold):
+        raise invalid("The parameter Threshold must be a finite number.")
     config.update(ComparisonOperator=operator, Threshold=float(threshold))
 
 

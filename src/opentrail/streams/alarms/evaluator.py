@@ -115,6 +115,11 @@ class Evaluator:
                 seen[ident] = now
             except StoreError as err:
                 log.warning("alarm %s not evaluated, will retry: %s", alarm.name, err)
+            except Exception:
+                # One alarm's unforeseen failure must not hold up the others' evaluation; it is tried
+                # again when it is next due (nothing was written for it).
+                log.exception("alarm %s could not be evaluated", alarm.name)
+                seen[ident] = now
         self._evaluated = seen
         return changed
 
@@ -150,7 +155,7 @@ class Evaluator:
         data = json.dumps(verdict.data, separators=(",", ":"))
         account, region = alarm.account, alarm.region
         new, rows, docs = history.transition(
-            body, account, region, verdict.state, verdict.reason, data, now, self.new_id
+            body, account, region, verdict.state, verdict.reason, data, model.moment(now), self.new_id
         )
         new.pop("HoldUntil", None)
         if not self.store.alarms.replace(alarm, new, rows, docs):

@@ -19,6 +19,7 @@ __all__ = [
     "INTERNAL",
     "alarm_arn",
     "metric_key",
+    "moment",
     "period",
     "returned_query",
     "rule",
@@ -33,6 +34,13 @@ INTERNAL = ("Tags", "HoldUntil")
 
 def alarm_arn(region: str, account: str, name: str) -> str:
     return f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}"
+
+
+def moment(seconds: float) -> float:
+    """A time as CloudWatch keeps an alarm's (its state, configuration and history timestamps): whole
+    milliseconds, so that a timestamp a client read, in whatever precision its protocol carried, selects
+    its own history item again as StartDate or EndDate."""
+    return round(seconds, 3)
 
 
 def wire(body: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from opentrail.store import Doc
 from opentrail.store.alarms import HistoryRow
 from opentrail.streams.alarms import history
 from opentrail.streams.alarms.checks import alarm_name, configuration, invalid, tags, validation
-from opentrail.streams.alarms.model import alarm_arn, period
+from opentrail.streams.alarms.model import alarm_arn, moment, period
 from opentrail.streams.alarms.queries import (
     describe_alarm_history,
     describe_alarms,
@@ -60,7 +60,7 @@ def _not_found(name: str) -> ApiError:
 def put_metric_alarm(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     config = configuration(p, call.region)
     new_tags = tags(p.get("Tags"))
-    name, now = config["AlarmName"], call.now
+    name, now = config["AlarmName"], moment(call.now)
     arn = alarm_arn(call.region, call.account, name)
 
     def change(current: Body | None, count: int) -> tuple[Body, list[HistoryRow], list[Doc]]:
@@ -107,7 +107,7 @@ def _name_list(p: dict[str, Any], required: bool = True) -> list[str]:
 
 def delete_alarms(call: Call, p: dict[str, Any]) -> dict[str, Any]:
     names = _name_list(p)
-    tables, now = call.store.alarms, call.now
+    tables, now = call.store.alarms, moment(call.now)
     current = {n: tables.get(call.account, call.region, n) for n in names}
     rows = [
         history.configuration_item(call.account, call.region, "Delete", now, None, alarm.body)
@@ -135,7 +135,7 @@ def _reason_data(p: dict[str, Any]) -> str | None:
         )
     try:
         json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the parser's depth: not JSON we can read
         raise api_error("InvalidFormatFault")(f"StateReasonData is not valid JSON: {data[:64]!r}") from None
     return data
 
@@ -156,7 +156,8 @@ def set_alarm_state(call: Call, p: dict[str, Any]) -> dict[str, Any]:
             "1 validation error detected: Value at 'stateReason' failed to satisfy constraint: "
             "Member must have length less than or equal to 1023"
         )
-    data, now, new_id = _reason_data(p), call.now, call.services.new_id
+    data, now, new_id = _reason_data(p), moment(call.now), call.services.new_id
+    queued: list[Doc] = []
 
     def change(current: Body | None, _: int) -> tuple[Body, list[HistoryRow], list[Doc]]:
         if current is None:
@@ -166,11 +167,15 @@ def set_alarm_state(call: Call, p: dict[str, Any]) -> dict[str, Any]:
         )
         step = period(current)
         body["HoldUntil"] = (math.floor(now / step) + 1) * step  # until the next evaluation
+        queued[:] = docs  # those of the attempt that was written (a repeated change replaces them)
         return body, rows, docs
 
     stored = call.store.alarms.change(call.account, call.region, name, change)
     if stored is not None:
         call.touch(RESOURCE_TYPE, stored.body["AlarmArn"])
+    for doc in queued:  # the notices were kept with the transition: the notifier sends them now
+        for tell in call.services.notices_queued:
+            tell(doc.account, doc.arn, now)
     return {}
 
 
@@ -197,6 +202,10 @@ def _alarm_of(call: Call, p: dict[str, Any]) -> str:
     parts = arn.split(":", 6)
     if len(parts) != 7 or parts[:3] != ["arn", "aws", "cloudwatch"] or parts[5] != "alarm":
         raise invalid(f"Invalid value for ResourceARN: {arn} is not the ARN of a CloudWatch alarm.")
+    try:
+        alarm_name({"AlarmName": parts[6]})  # a name no alarm can have is in no alarm's ARN
+    except ApiError:
+        raise invalid(f"Invalid value for ResourceARN: {arn} is not the ARN of a CloudWatch alarm.") from None
     if parts[3] != call.region or parts[4] != call.account:
         raise api_error("ResourceNotFoundException")(f"Alarm {arn} does not exist.")
     if call.store.alarms.get(call.account, call.region, parts[6]) is None:

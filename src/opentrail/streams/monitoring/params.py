@@ -111,9 +111,9 @@ def from_tree(shape: Any, value: Any, where: str = "") -> Any:
         ]
     if kind == "map":
         return {str(k): from_tree(shape.value, v, f"{where}{k}.") for k, v in value.items()}
-    if kind in ("double", "float") and isinstance(value, int):
+    if kind in ("double", "float"):  # CBOR carries infinities and NaN, which no CloudWatch number takes
         return _finite(value, where.rstrip("."))
-    return float(value) if kind in ("double", "float") else value
+    return value
 
 
 def _check_type(kind: str, value: Any, where: str) -> None:

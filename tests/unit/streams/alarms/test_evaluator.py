@@ -280,3 +280,20 @@ def test_history_older_than_thirty_days_is_removed(
     clock.advance(1)
     assert worker.purge() == 1
     assert OPERATIONS["DescribeAlarmHistory"](env.call(account), {})["AlarmHistoryItems"] == []
+
+
+def test_one_alarm_that_cannot_be_evaluated_holds_up_no_other(
+    env: Env, account: str, clock: FixedClock, samples: Samples, caplog: pytest.LogCaptureFixture
+) -> None:
+    put_alarm(env, account, AlarmName="broken")
+    put_alarm(env, account)
+    # A body no check lets through any more (an infinite threshold was once kept as null).
+    env.store.alarms.change(
+        account, "us-east-1", "broken", lambda body, _: ({**(body or {}), "Threshold": None}, [], [])
+    )
+    samples.put(key(account), T + 10, 3.0)
+    clock.value = T + 60.05
+    assert evaluator(env, samples, shared=False).run_once() == 1
+    (found,) = OPERATIONS["DescribeAlarms"](env.call(account), {"AlarmNames": ["errors"]})["MetricAlarms"]
+    assert found["StateValue"] == "ALARM"
+    assert "alarm broken could not be evaluated" in caplog.text

@@ -172,6 +172,14 @@ REFUSALS = [
         INVALID,
         "No Metric may specify the same dimension twice: a",
     ),
+    ({"AlarmName": "a\x00b"}, INVALID, "The parameter AlarmName must not contain ASCII control characters."),
+    ({"Namespace": ":App"}, INVALID, "The value :App for parameter Namespace is invalid."),
+    (
+        {"MetricName": "Errors\n"},
+        INVALID,
+        "The value of parameter MetricName must not contain ASCII control characters.",
+    ),
+    ({"Threshold": float("inf")}, INVALID, "The parameter Threshold must be a finite number."),
 ]
 
 
@@ -269,10 +277,11 @@ def test_describe_alarms_for_metric(env: Env, account: str) -> None:
         found = run(env, account, "DescribeAlarmsForMetric", MetricName="Errors", Namespace="App", **params)
         return [a["AlarmName"] for a in found["MetricAlarms"]]
 
-    assert names() == ["a", "b"]
+    # The metric is named with its dimensions: none given is the metric without any.
+    assert names() == ["b"]
     assert names(Dimensions=[{"Name": "Service", "Value": "api"}]) == ["a"]
     assert names(Statistic="Average") == []
-    assert names(Period=60, Statistic="Sum") == ["a", "b"]
+    assert names(Period=60, Statistic="Sum") == ["b"]
 
 
 def test_delete_alarms_deletes_all_or_none(env: Env, account: str) -> None:

@@ -141,3 +141,10 @@ def test_numbers_no_float_holds_are_refused(value: Any) -> None:
         body = {"Namespace": "N", "MetricData": [{"MetricName": "m", "Value": value}]}
         with pytest.raises(ApiError, match=r"MetricData\.member\.1\.Value must be a finite number"):
             from_tree(shape_of("PutMetricData"), body)
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_cbor_floats_no_cloudwatch_number_takes_are_refused(value: float) -> None:
+    body = {"Namespace": "N", "MetricData": [{"MetricName": "m", "Value": value}]}
+    with pytest.raises(ApiError, match=r"MetricData\.member\.1\.Value must be a finite number"):
+        from_tree(shape_of("PutMetricData"), body)
