@@ -143,16 +143,20 @@ def trials(server: Server, webhook: Webhook, count: int, period: int) -> list[tu
     assert server.root is not None
     webhook.next_state("OK", timeout=4 * period + 30)  # INSUFFICIENT_DATA -> OK once a period passed
     signer = Signer(server.root, "us-east-1", "cloudtrail-data", f"127.0.0.1:{server.port}")
-    conn = Connection(server.port)
     found = []
     for _ in range(count):
         # Early in a period, so the event's second is clearly inside it.
         time.sleep((-time.time()) % period + 1.0)
+        # A connection per trial: the server closes one idle for longer than its keep-alive timeout.
+        conn = Connection(server.port)
         sent = time.time()
         body = probe(server.root.account_id, sent)
-        status, answer = conn.post(
-            "/IngestRecords", body, signer.headers("/IngestRecords", body, "application/json")
-        )
+        try:
+            status, answer = conn.post(
+                "/IngestRecords", body, signer.headers("/IngestRecords", body, "application/json")
+            )
+        finally:
+            conn.close()
         acknowledged = time.time()
         if status != 200:
             raise RuntimeError(f"ingest failed: {status} {answer[:200]!r}")

@@ -7,6 +7,9 @@ took to catch up with what was acknowledged (the streaming and the filters run b
 
     python -m bench.streams [--events 150000] [--clients 4] [--runs 3]
 
+A third kind, ``trail``, has the same trail delivering log files only: streaming/trail is what the log
+group and its metric filters cost by themselves (streaming/plain also holds the log files' cost).
+
 Goal (issue 14): the streaming rate at least 0.85 of the plain one. Figures only: nothing here asserts.
 """
 
@@ -28,6 +31,8 @@ from .ingest import RunResult, ingest_run
 
 GOAL_RATIO = 0.85
 GROUP = "CloudTrail/bench"
+# No trail at all; a trail delivering log files only; the same trail streaming to the filtered group.
+KINDS = ("plain", "trail", "streaming")
 
 
 def client(server: Server, service: str) -> Any:
@@ -42,24 +47,29 @@ def client(server: Server, service: str) -> Any:
     )
 
 
+def prepare_trail(server: Server, **streaming: str) -> None:
+    """A bucket and a multi-region trail delivering log files to it (and ``streaming`` options)."""
+    client(server, "s3").create_bucket(Bucket="bench-streams")
+    cloudtrail = client(server, "cloudtrail")
+    cloudtrail.create_trail(
+        Name="streaming", S3BucketName="bench-streams", IsMultiRegionTrail=True, **streaming
+    )
+    cloudtrail.start_logging(Name="streaming")
+
+
 def prepare_streaming(server: Server) -> None:
-    """A bucket, a log group with the CIS metric filters, and a multi-region trail streaming to it."""
+    """A log group with the CIS metric filters, and a multi-region trail streaming to it."""
     assert server.root is not None
     account = server.root.account_id
-    client(server, "s3").create_bucket(Bucket="bench-streams")
     logs = client(server, "logs")
     logs.create_log_group(logGroupName=GROUP)
     for control in cis.CONTROLS:
         logs.put_metric_filter(**cis.filter_request(control, GROUP))
-    cloudtrail = client(server, "cloudtrail")
-    cloudtrail.create_trail(
-        Name="streaming",
-        S3BucketName="bench-streams",
-        IsMultiRegionTrail=True,
+    prepare_trail(
+        server,
         CloudWatchLogsLogGroupArn=f"arn:aws:logs:us-east-1:{account}:log-group:{GROUP}:*",
         CloudWatchLogsRoleArn=f"arn:aws:iam::{account}:role/CloudTrail_CloudWatchLogs_Role",
     )
-    cloudtrail.start_logging(Name="streaming")
 
 
 def positions(server: Server) -> tuple[int, int, int]:
@@ -109,29 +119,31 @@ def main() -> None:
     header = f"{'run':>3}  {'kind':<10}  {'events/s':>9}  {'call p50':>9}  {'call p99':>9}  {'catch-up':>9}"
     print(header)
     print("-" * len(header))
-    plain: list[RunResult] = []
-    streaming: list[RunResult] = []
+    found: dict[str, list[RunResult]] = {kind: [] for kind in KINDS}
     for run in range(opts.runs):
-        kinds = ("plain", "streaming") if run % 2 == 0 else ("streaming", "plain")
-        for kind in kinds:
+        for kind in KINDS[run % 3 :] + KINDS[: run % 3]:  # the order rotates, so drift hits each kind
+            lag = ""
             if kind == "plain":
                 result = ingest_run(run, opts, epoch)
-                plain.append(result)
-                lag = ""
+            elif kind == "trail":
+                result = ingest_run(run, opts, epoch, prepare_trail)
             else:
                 result = ingest_run(run, opts, epoch, prepare_streaming, settle_streaming)
-                streaming.append(result)
                 lag = f"{CATCH_UP[-1]:.1f} s"
+            found[kind].append(result)
             print(
                 f"{run + 1:>3}  {kind:<10}  {fmt_rate(result.rate):>9}  {result.p50_ms:>6.1f} ms  "
                 f"{result.p99_ms:>6.1f} ms  {lag:>9}",
                 flush=True,
             )
-    base = median([r.rate for r in plain])
-    with_streams = median([r.rate for r in streaming])
+    base, trail, with_streams = (median([r.rate for r in found[kind]]) for kind in KINDS)
     print()
-    print(f"median events/s: plain {fmt_rate(base)}, streaming {fmt_rate(with_streams)}")
+    print(
+        f"median events/s: plain {fmt_rate(base)}, trail {fmt_rate(trail)}, "
+        f"streaming {fmt_rate(with_streams)}"
+    )
     print(f"ratio streaming/plain: {with_streams / base:.2f} (goal >= {GOAL_RATIO})")
+    print(f"ratio streaming/trail (the log group and its filters alone): {with_streams / trail:.2f}")
     print(f"catch-up after the send phase (log group and metric filters), median: {median(CATCH_UP):.1f} s")
 
 
