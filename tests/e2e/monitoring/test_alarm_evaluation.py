@@ -7,12 +7,9 @@ until the alarm's next evaluation. Every wait is bounded polling."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -20,54 +17,20 @@ import pytest
 from opentrail.streams.alarms.reasons import reason_time
 from tests.support.alarms import REGION, alarm, unique
 from tests.support.server import Server, wait_for
+from tests.support.stub import Stub, serve_stub
 
 PERIOD = 10
 
 
-@dataclass
-class Webhook:
-    """An HTTP endpoint on loopback that records what it is POSTed: (headers, JSON body)."""
-
-    posts: list[tuple[dict[str, str], dict[str, Any]]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    httpd: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.httpd is not None
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/alarms"
-
-    def start(self) -> None:
-        webhook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                data = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with webhook.lock:
-                    webhook.posts.append(({k.lower(): v for k, v in self.headers.items()}, json.loads(data)))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def received(self) -> list[tuple[dict[str, str], dict[str, Any]]]:
-        with self.lock:
-            return list(self.posts)
+def received(webhook: Stub) -> list[tuple[dict[str, str], dict[str, Any]]]:
+    """What the webhook endpoint was POSTed: (headers, JSON body), oldest first."""
+    return [(sent.headers, json.loads(sent.body)) for sent in list(webhook.requests)]
 
 
 @pytest.fixture
-def webhook() -> Iterator[Webhook]:
-    endpoint = Webhook()
-    endpoint.start()
-    yield endpoint
-    assert endpoint.httpd is not None
-    endpoint.httpd.shutdown()
-    endpoint.httpd.server_close()
+def webhook() -> Iterator[Stub]:
+    """A webhook topic's endpoint on loopback, keeping every notification POSTed to it."""
+    yield from serve_stub()
 
 
 def described(cloudwatch: Any, name: str) -> dict[str, Any]:
@@ -97,7 +60,7 @@ def evaluated_start(found: dict[str, Any]) -> float:
 
 
 def test_an_alarm_is_evaluated_and_notifies_each_transition_once(
-    server: Server, cloudwatch_for: Callable[..., Any], webhook: Webhook
+    server: Server, cloudwatch_for: Callable[..., Any], webhook: Stub
 ) -> None:
     tenant = server.new_account("evaluated")
     cloudwatch = cloudwatch_for("json", tenant)
@@ -192,12 +155,12 @@ def check_history(
     assert json.loads(held_items[1]["HistoryData"])["newState"]["stateReason"] == released["StateReason"]
 
 
-def check_notifications(webhook: Webhook, account: str, topic: str, states: list[dict[str, Any]]) -> None:
+def check_notifications(webhook: Stub, account: str, topic: str, states: list[dict[str, Any]]) -> None:
     """One notification per transition of the watched alarm (the held one's INSUFFICIENT_DATA, from a
     state SetAlarmState gave it, is announced too: its InsufficientDataActions name the topic)."""
-    wait_for(lambda: len(webhook.received()) >= 3, "three notifications", 10)
+    wait_for(lambda: len(received(webhook)) >= 3, "three notifications", 10)
     time.sleep(1.5)  # a repeat would come at once: the notifier is woken by each transition
-    posts = webhook.received()
+    posts = received(webhook)
     assert len(posts) == 3, [p[1].get("Subject") for p in posts]
     messages = {}
     for headers, body in posts:
@@ -234,7 +197,7 @@ def check_notifications(webhook: Webhook, account: str, topic: str, states: list
 
 
 def test_an_alarm_cannot_notify_another_accounts_webhook_topic(
-    server: Server, cloudwatch_for: Callable[..., Any], webhook: Webhook
+    server: Server, cloudwatch_for: Callable[..., Any], webhook: Stub
 ) -> None:
     owner, intruder = server.new_account("topic-owner"), server.new_account("intruder")
     topic = server.cli(
@@ -246,11 +209,11 @@ def test_an_alarm_cannot_notify_another_accounts_webhook_topic(
     cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="try the other topic")
     [failed] = wait_for(lambda: action_items(cloudwatch, name, 1), "the failed Action item", 10)
     assert failed == f"Failed to execute action {topic}"
-    assert webhook.received() == []
+    assert received(webhook) == []
 
 
 def test_set_alarm_state_notifies_at_once(
-    server: Server, cloudwatch_for: Callable[..., Any], webhook: Webhook
+    server: Server, cloudwatch_for: Callable[..., Any], webhook: Stub
 ) -> None:
     """A transition SetAlarmState makes is announced as promptly as an evaluated one (not at the
     notifier's next look at the whole outbox, half a minute away)."""
@@ -262,7 +225,7 @@ def test_set_alarm_state_notifies_at_once(
     name = unique("drill")
     cloudwatch.put_metric_alarm(**alarm(name, AlarmActions=[topic]))
     cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="fire drill")
-    [(_, body)] = wait_for(webhook.received, "the notification", 3)
+    [(_, body)] = wait_for(lambda: received(webhook), "the notification", 3)
     message = json.loads(body["Message"])
     assert (message["AlarmName"], message["NewStateValue"], message["NewStateReason"]) == (
         name,

@@ -8,12 +8,9 @@ they treat missing data as breaching, so no metric datapoint is needed to make t
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -26,6 +23,7 @@ from opentrail.store.alarms import HistoryQuery
 from opentrail.streams.alarms.operations import OPERATIONS
 from tests.support.loopback import serve_app
 from tests.support.sns import KEYS, MotoSns, Subscribed
+from tests.support.stub import Stub, serve_stub
 
 ACCOUNT = "123456789012"  # moto's account: its topics' ARNs name it
 
@@ -51,28 +49,9 @@ def services(tmp_path: Path, moto_sns: MotoSns, monkeypatch: pytest.MonkeyPatch)
 
 
 @pytest.fixture
-def webhook() -> Iterator[tuple[list[dict[str, Any]], str]]:
-    received: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
-            self.send_response(200)
-            self.send_header("content-length", "0")
-            self.end_headers()
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
-        yield received, f"http://127.0.0.1:{server.server_address[1]}/hook"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+def webhook() -> Iterator[Stub]:
+    """A webhook endpoint on loopback, keeping every POST it gets."""
+    yield from serve_stub()
 
 
 def call(services: Services) -> Call:
@@ -108,15 +87,12 @@ def actions(services: Services, name: str) -> list[str]:
     return [r.summary for r in rows]
 
 
-def test_the_app_notifies_a_webhook_topic_once(
-    services: Services, webhook: tuple[list[dict[str, Any]], str]
-) -> None:
-    received, url = webhook
-    topic = topics.create(services.store, ACCOUNT, "us-east-1", "security", url, 0, "sub-1")
+def test_the_app_notifies_a_webhook_topic_once(services: Services, webhook: Stub) -> None:
+    topic = topics.create(services.store, ACCOUNT, "us-east-1", "security", f"{webhook.url}/hook", 0, "sub-1")
     put_alarm(services, "root-login", topic.arn)
-    eventually(lambda: received)
+    eventually(lambda: webhook.requests)
     time.sleep(2.5)  # more passes of the evaluator: the state does not change, nothing more is sent
-    (envelope,) = received
+    (envelope,) = [json.loads(sent.body) for sent in webhook.requests]
     assert envelope["Subject"] == 'ALARM: "root-login" in US East (N. Virginia)'
     message = json.loads(envelope["Message"])
     assert (message["AlarmName"], message["NewStateValue"], message["AWSAccountId"]) == (

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -24,36 +22,21 @@ from opentrail.streams.alarms.actions import route_outcomes
 from opentrail.streams.alarms.evaluator import Evaluator
 from opentrail.streams.alarms.operations import OPERATIONS
 from tests.support.calls import Env
+from tests.support.stub import Stub, serve_stub
 from tests.unit.streams.alarms.conftest import T
 
 Received = list[tuple[dict[str, str], dict[str, Any]]]
 
 
 @pytest.fixture
-def received() -> Iterator[tuple[Received, int]]:
-    """A webhook endpoint on loopback: the (headers, JSON body) of every POST, and its port."""
-    found: Received = []
+def received() -> Iterator[Stub]:
+    """A webhook endpoint on loopback, keeping every POST it gets."""
+    yield from serve_stub()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["content-length"]))
-            found.append(({k.lower(): v for k, v in self.headers.items()}, json.loads(body)))
-            self.send_response(200)
-            self.send_header("content-length", "0")
-            self.end_headers()
 
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
-        yield found, server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+def posts_of(stub: Stub) -> Received:
+    """The (headers, JSON body) of every POST the endpoint got, oldest first."""
+    return [(sent.headers, json.loads(sent.body)) for sent in list(stub.requests)]
 
 
 def run_until(notifier: Notifier, done: Callable[[], bool], *steps: Callable[[], None]) -> None:
@@ -82,10 +65,9 @@ def run_until(notifier: Notifier, done: Callable[[], bool], *steps: Callable[[],
 
 
 def test_a_webhook_topic_gets_each_transition_once(
-    env: Env, account: str, clock: FixedClock, received: tuple[Received, int]
+    env: Env, account: str, clock: FixedClock, received: Stub
 ) -> None:
-    posts, port = received
-    topic = topics.create(env.store, account, "us-east-1", "ops", f"http://127.0.0.1:{port}/hook", 0, "sub-1")
+    topic = topics.create(env.store, account, "us-east-1", "ops", f"{received.url}/hook", 0, "sub-1")
     OPERATIONS["PutMetricAlarm"](
         env.call(account),
         {
@@ -127,7 +109,8 @@ def test_a_webhook_topic_gets_each_transition_once(
 
         return step
 
-    run_until(notifier, lambda: len(posts) >= 2, passes(T + 10.2), passes(T + 20.2))
+    run_until(notifier, lambda: len(received.requests) >= 2, passes(T + 10.2), passes(T + 20.2))
+    posts = posts_of(received)
     assert [body["Subject"] for _, body in posts] == [
         'ALARM: "errors" in US East (N. Virginia)',
         'OK: "errors" in US East (N. Virginia)',
