@@ -216,8 +216,11 @@ class Notifier:
         try:
             while True:
                 pause = await self._sweep()
+                # asyncio.timeout, not wait_for: on Python 3.11, wait_for swallows a cancellation that
+                # arrives as the event is set (a finished attempt sets it), and the loop then never ends.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), pause)
+                    async with asyncio.timeout(pause):
+                        await self._wakeup.wait()
                 self._wakeup.clear()
         finally:
             self._loop = None
@@ -225,7 +228,9 @@ class Notifier:
                 task.cancel()
             await asyncio.gather(*self._running.values(), return_exceptions=True)
             await self._client.aclose()
-            self._threads.shutdown(wait=False, cancel_futures=True)
+            # Wait out the SNS calls already in their threads (each bounded by OPENTRAIL_SNS_TIMEOUT):
+            # a publish that finished after the notifier stopped would be sent again by the next one.
+            await asyncio.to_thread(self._threads.shutdown, wait=True, cancel_futures=True)
 
     async def _sweep(self) -> float:
         """Start an attempt for each due notice, up to ``MAX_IN_FLIGHT`` at once; seconds until the

@@ -150,8 +150,9 @@ class Harness:
             self.clock.advance(min(dues) - self.clock.now())
 
     def send(self, notice: Notice) -> list[Outcome]:
-        """Run until ``notice`` is out of the outbox (sent or given up); the outcomes reported."""
-        self.run(lambda: self.outcomes and not outbox.waiting(self.store), notice)
+        """Run until ``notice`` is out of the outbox (sent or given up) and its last outcome reported
+        (the attempt reports it after leaving the outbox); the outcomes reported."""
+        self.run(lambda: self.outcomes and self.outcomes[-1].final and not outbox.waiting(self.store), notice)
         return self.outcomes
 
 
